@@ -1,0 +1,269 @@
+/**
+ * The Coexist event contract, v1: what `parseWebhook` turns every Meta webhook into.
+ * Every event is plain JSON (no `Date`, no `undefined` values kept on purpose) so it can be
+ * stored, sent over a queue and compared byte for byte.
+ */
+
+/** The version of the event contract these types describe. */
+export const EVENT_CONTRACT_VERSION = 'v1' as const;
+
+/** A WhatsApp user as a payload identifies them; Meta's empty strings are omitted, never kept as `""`. */
+export interface ContactRef {
+  /** E.164 phone number, `+` and digits (e.g. `+16505551234`). */
+  phone?: string;
+  /** Meta's `wa_id` (digits, no `+`). */
+  waId?: string;
+  /** Business-scoped user id (BSUID), e.g. `US.13491208655302741918`. */
+  userId?: string;
+  /** Parent BSUID, e.g. `US.ENT.…`, when Meta sends one. */
+  parentUserId?: string;
+  /** WhatsApp username, for users who adopted one. */
+  username?: string;
+  /** Display name: the WhatsApp profile name, or the Business App contact's full name. */
+  name?: string;
+  /** First name from the Business App's contacts. */
+  firstName?: string;
+  /** ISO 3166 country code Meta sends with BSUID fields. */
+  countryCode?: string;
+}
+
+/** Media attached to a message. */
+export interface MediaRef {
+  id: string;
+  mimeType?: string;
+  sha256?: string;
+  filename?: string;
+  url?: string;
+  voice?: boolean;
+  animated?: boolean;
+}
+
+/** A shared location. */
+export interface LocationContent {
+  latitude: number;
+  longitude: number;
+  name?: string;
+  address?: string;
+  url?: string;
+}
+
+/** A reply to an interactive message (button, list, flow). */
+export interface InteractiveReply {
+  /** `button_reply`, `list_reply`, `nfm_reply` or another Meta interactive type. */
+  kind: string;
+  replyId: string;
+  title: string;
+  description?: string;
+}
+
+/** Where a message points back to. */
+export interface MessageContext {
+  repliedToId?: string;
+  forwarded?: boolean;
+  frequentlyForwarded?: boolean;
+  /** Click-to-WhatsApp ad referral or referred product, as Meta sent it. */
+  referral?: Record<string, unknown>;
+}
+
+/** The content of one message, whatever its side. */
+export interface MessageContent {
+  /** The message's wamid. */
+  id: string;
+  /** Meta's message type: `text`, `image`, …, `media_placeholder`. */
+  kind: string;
+  /** A text message's body. */
+  text?: string;
+  caption?: string;
+  media?: MediaRef;
+  location?: LocationContent;
+  /** Shared contact cards, as Meta sent them. */
+  contacts?: unknown[];
+  interactive?: InteractiveReply;
+  button?: { text: string; payload: string };
+  /** A system message (`user_changed_number`, …), as Meta sent it. */
+  system?: Record<string, unknown>;
+  /** An order, as Meta sent it. */
+  order?: Record<string, unknown>;
+  context?: MessageContext;
+  /** Lowercased `history_context.status` of a history message. */
+  historyStatus?: string;
+}
+
+/** Fields every event carries. */
+export interface EventBase {
+  /** A stable dedupe key: the same logical event always has the same id. */
+  id: string;
+  /** Meta's `changes[].field`. */
+  field: string;
+  /** `entry[].id`: the WhatsApp Business Account id. */
+  wabaId: string;
+  /** `metadata.phone_number_id`, when the payload has metadata. */
+  phoneNumberId?: string;
+  /** The business number in E.164, when the payload has metadata. */
+  businessPhone?: string;
+  /** ISO-8601 UTC: the event's own timestamp, else `entry.time`, else the time the payload was received. */
+  occurredAt: string;
+}
+
+/** Where a message came from: live traffic or the history backfill. */
+export type MessageSource = 'live' | 'history';
+/** Who acted: the customer, or the rep in the Business App. */
+export type MessageActor = 'customer' | 'business_app';
+/** Delivery statuses a message can reach. */
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'played' | 'failed';
+
+/** An error object as Meta sends it, normalized. */
+export interface MetaError {
+  code: number;
+  title?: string;
+  message?: string;
+  details?: string;
+  href?: string;
+}
+
+export interface MessageReceivedEvent extends EventBase {
+  type: 'message.received';
+  contact: ContactRef;
+  message: MessageContent;
+  source: MessageSource;
+}
+
+export interface MessageEchoedEvent extends EventBase {
+  type: 'message.echoed';
+  /** The customer the business wrote to. */
+  contact: ContactRef;
+  message: MessageContent;
+  source: MessageSource;
+}
+
+export interface MessageEditedEvent extends EventBase {
+  type: 'message.edited';
+  actor: MessageActor;
+  contact?: ContactRef;
+  originalMessageId?: string;
+  /** The new content, with the edit's own wamid as `id`. */
+  message?: MessageContent;
+}
+
+export interface MessageRevokedEvent extends EventBase {
+  type: 'message.revoked';
+  actor: MessageActor;
+  contact?: ContactRef;
+  originalMessageId?: string;
+  /** The revoke's own wamid. */
+  messageId?: string;
+}
+
+export interface MessageReactionEvent extends EventBase {
+  type: 'message.reaction';
+  actor: MessageActor;
+  contact?: ContactRef;
+  /** The reaction's own wamid. */
+  messageId?: string;
+  targetMessageId: string;
+  /** `null` when the reaction was removed. */
+  emoji: string | null;
+}
+
+export interface MessageStatusEvent extends EventBase {
+  type: 'message.status';
+  messageId: string;
+  status: DeliveryStatus;
+  recipient: ContactRef;
+  errors?: MetaError[];
+  pricing?: { billable?: boolean; pricingModel?: string; category?: string; type?: string };
+  conversationId?: string;
+}
+
+export interface MediaAvailableEvent extends EventBase {
+  type: 'media.available';
+  /** The placeholder's wamid. */
+  messageId: string;
+  contact?: ContactRef;
+  actor: MessageActor;
+  message: MessageContent;
+}
+
+export interface ContactSyncedEvent extends EventBase {
+  type: 'contact.synced';
+  contact: ContactRef;
+}
+
+export interface ContactRemovedEvent extends EventBase {
+  type: 'contact.removed';
+  contact: ContactRef;
+}
+
+export interface HistoryChunkEvent extends EventBase {
+  type: 'history.chunk';
+  phase: number;
+  chunkOrder: number;
+  progress: number;
+  threadCount: number;
+  messageCount: number;
+}
+
+export interface HistoryDeclinedEvent extends EventBase {
+  type: 'history.declined';
+  code: number;
+  details?: string;
+}
+
+export interface AccountDisconnectedEvent extends EventBase {
+  type: 'account.disconnected';
+  reason?: string;
+  initiatedBy?: string;
+}
+
+export interface AccountOffboardedEvent extends EventBase {
+  type: 'account.offboarded';
+}
+
+export interface AccountReconnectedEvent extends EventBase {
+  type: 'account.reconnected';
+}
+
+export interface AccountUpdatedEvent extends EventBase {
+  type: 'account.updated';
+  event: string;
+  raw: unknown;
+}
+
+export interface WebhookErrorEvent extends EventBase {
+  type: 'webhook.error';
+  code: number;
+  title?: string;
+  message?: string;
+  details?: string;
+}
+
+export interface UnknownEvent extends EventBase {
+  type: 'unknown';
+  raw: unknown;
+}
+
+/** Every event `parseWebhook` can emit. */
+export type CoexistenceEvent =
+  | MessageReceivedEvent
+  | MessageEchoedEvent
+  | MessageEditedEvent
+  | MessageRevokedEvent
+  | MessageReactionEvent
+  | MessageStatusEvent
+  | MediaAvailableEvent
+  | ContactSyncedEvent
+  | ContactRemovedEvent
+  | HistoryChunkEvent
+  | HistoryDeclinedEvent
+  | AccountDisconnectedEvent
+  | AccountOffboardedEvent
+  | AccountReconnectedEvent
+  | AccountUpdatedEvent
+  | WebhookErrorEvent
+  | UnknownEvent;
+
+/** The `type` of any event. */
+export type CoexistenceEventType = CoexistenceEvent['type'];
+
+/** The event of a given `type`. */
+export type EventOfType<T extends CoexistenceEventType> = Extract<CoexistenceEvent, { type: T }>;

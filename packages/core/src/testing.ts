@@ -1,0 +1,1 @@
+export { EVENT_CONTRACT_VERSION } from './events/coexistence-event.ts';
