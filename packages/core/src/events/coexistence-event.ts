@@ -54,6 +54,8 @@ export interface InteractiveReply {
   replyId: string;
   title: string;
   description?: string;
+  /** A flow reply's (`nfm_reply`) `response_json`, as Meta sent it. */
+  responseJson?: string;
 }
 
 /** Where a message points back to. */
@@ -84,6 +86,10 @@ export interface MessageContent {
   system?: Record<string, unknown>;
   /** An order, as Meta sent it. */
   order?: Record<string, unknown>;
+  /** An `unsupported` message's `unsupported` object (e.g. `{ type: 'poll' }`), as Meta sent it. */
+  unsupported?: Record<string, unknown>;
+  /** Errors Meta attached to the message (e.g. 131051 on `unsupported`). */
+  errors?: MetaError[];
   context?: MessageContext;
   /** Lowercased `history_context.status` of a history message. */
   historyStatus?: string;
@@ -173,6 +179,8 @@ export interface MessageStatusEvent extends EventBase {
   errors?: MetaError[];
   pricing?: { billable?: boolean; pricingModel?: string; category?: string; type?: string };
   conversationId?: string;
+  /** `biz_opaque_callback_data` the sender attached to the message, echoed back by Meta. */
+  bizOpaqueCallbackData?: string;
 }
 
 export interface MediaAvailableEvent extends EventBase {
@@ -240,6 +248,10 @@ export interface WebhookErrorEvent extends EventBase {
 export interface UnknownEvent extends EventBase {
   type: 'unknown';
   raw: unknown;
+  /** JSON path of `raw` in the payload, e.g. `entry[0].changes[0].value.messages[2]`. */
+  path?: string;
+  /** The customer, when the unrecognized item is a message that identifies them. */
+  contact?: ContactRef;
 }
 
 /** Every event `parseWebhook` can emit. */

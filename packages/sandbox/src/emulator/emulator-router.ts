@@ -20,7 +20,7 @@ export interface EmulatorRequest {
 export interface EmulatorResponse {
   status: number;
   headers?: Record<string, string>;
-  /** An object is sent as JSON; a string as text; `undefined` as an empty body. */
+  /** An object is sent as JSON; a string as text; a `Uint8Array` (or `Buffer`) as raw bytes; `undefined` as an empty body. */
   body?: unknown;
   /** Tags counted in the emulator's stats, e.g. `rate-limited`. */
   tags?: string[];

@@ -199,8 +199,12 @@ function toRequest(incoming: IncomingMessage, url: URL, rawBody: Buffer): Emulat
 
 function send(outgoing: ServerResponse, response: EmulatorResponse): void {
   const headers: Record<string, string> = { ...response.headers };
-  let payload: string | undefined;
-  if (typeof response.body === 'string') {
+  let payload: string | Uint8Array | undefined;
+  if (response.body instanceof Uint8Array) {
+    // Bytes (a file or media download) go out as they are.
+    payload = response.body;
+    headers['content-type'] ??= 'application/octet-stream';
+  } else if (typeof response.body === 'string') {
     payload = response.body;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   } else if (response.body !== undefined) {

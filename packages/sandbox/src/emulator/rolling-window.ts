@@ -42,6 +42,15 @@ export class RollingWindow {
     };
   }
 
+  /** Says whether a request at `now` would be allowed, without counting it. */
+  peek(now: number): WindowDecision {
+    this.#evict(now);
+    const used = this.#timestamps.length - this.#head;
+    const oldest = this.#timestamps[this.#head];
+    const resetMs = oldest === undefined ? this.intervalMs : Math.max(0, oldest + this.intervalMs - now);
+    return { allowed: used < this.limit, limit: this.limit, remaining: Math.max(0, this.limit - used), resetMs };
+  }
+
   #evict(now: number): void {
     while (this.#head < this.#timestamps.length && this.#timestamps[this.#head]! <= now - this.intervalMs) this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#timestamps.length) {

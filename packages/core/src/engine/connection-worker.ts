@@ -1,0 +1,711 @@
+/**
+ * The worker of one CRM connection: claims batches from the queue by priority (contacts, live messages, live
+ * updates, then history), resolves contacts in batches before the messages that need them, writes messages
+ * thread by thread, applies updates once their message exists, paces every call through the connection's rate
+ * limiter within a bounded concurrency, and turns every item's result into a durable outcome.
+ */
+import type { OperationContext } from '../adapter/crm-adapter.ts';
+import type { CrmOperationName } from '../adapter/crm-capabilities.ts';
+import { type CrmError, CrmTransientError, isCrmError } from '../adapter/crm-errors.ts';
+import type {
+  ContactFindResult,
+  ContactInput,
+  CrmWriteResult,
+  MessageRecord,
+  MessageUpdate,
+} from '../adapter/crm-records.ts';
+import type { ContactRef, MessageEchoedEvent, MessageReceivedEvent } from '../events/coexistence-event.ts';
+import { normalizeOwnerMap } from '../models/owner.ts';
+import type {
+  CoexistStore,
+  Completion,
+  ContactMapping,
+  EventOutcome,
+  QueuedEvent,
+  QueueKind,
+  QueueLane,
+} from '../store/coexist-store.ts';
+import { fullJitterBackoff } from './backoff.ts';
+import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
+import type { SyncConnection, SyncLogger } from './engine-types.ts';
+import type { ContactKeyCache } from './plan-event.ts';
+import { RateLimiter } from './rate-limiter.ts';
+
+/** What the worker needs from the engine. */
+export interface WorkerHost {
+  store: CoexistStore;
+  keys: ContactKeyCache;
+  now(): number;
+  logger: SyncLogger;
+  random: () => number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  callTimeoutMs: number;
+  authRetryMs: number;
+  /** Called after every completed batch with what it wrote, for progress. */
+  onCompleted(report: { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }[]): void;
+  /** Called when an item goes to the dead-letter table. */
+  onDeadLetter(letter: { eventId: string; eventType: string; connectionId: string; reason: string; errorKind: string }): void;
+  /** Called on any change that may end `drain()`/`idle()`. */
+  onActivity(): void;
+  /** Number-health documents changed by written messages (live echoes show Business App activity). */
+  healthDocuments(events: readonly QueuedEvent[]): { key: string; value: unknown }[];
+}
+
+/** A claimed batch. */
+interface Job {
+  kind: QueueKind;
+  lane: QueueLane;
+  events: QueuedEvent[];
+}
+
+/** Thrown inside the worker when the engine stops mid-call. */
+class ShutdownSignal extends Error {
+  override readonly name = 'ShutdownSignal';
+}
+
+/** Queues in the order a free slot serves them: live first, contacts before messages before updates. */
+const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane }[] = [
+  { kind: 'contact', lane: 'live' },
+  { kind: 'message', lane: 'live' },
+  { kind: 'update', lane: 'live' },
+  { kind: 'message', lane: 'history' },
+  { kind: 'update', lane: 'history' },
+];
+
+type MessageEvent = MessageReceivedEvent | MessageEchoedEvent;
+
+/** The worker of one connection. */
+export class ConnectionWorker {
+  readonly connection: SyncConnection;
+  readonly limiter: RateLimiter;
+  readonly maxConcurrency: number;
+  readonly #host: WorkerHost;
+  readonly #owners: Map<string, string>;
+  readonly #blocked: Record<QueueKind, Set<string>> = {
+    contact: new Set(),
+    message: new Set(),
+    update: new Set(),
+    meta: new Set(),
+  };
+  /** Whether a queue may have runnable work; a claim that finds nothing clears it, new work sets it. */
+  readonly #hints = new Map<string, boolean>();
+  readonly #running = new Set<Promise<void>>();
+  #abort = new AbortController();
+  #inFlight = 0;
+  #stopping = false;
+  #idle = false;
+  #woken = false;
+  #wakeResolve: (() => void) | undefined;
+  #wakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #loop: Promise<void> | undefined;
+  #pausedUntil = 0;
+  #lastError: { kind: string; message: string; at: string } | null = null;
+  readonly #penalties = new WeakMap<object, number>();
+
+  /** Creates the worker of a connection. */
+  constructor(connection: SyncConnection, host: WorkerHost) {
+    this.connection = connection;
+    this.#host = host;
+    const policy = connection.adapter.capabilities.rateLimits;
+    this.limiter = new RateLimiter(policy, { clock: { now: host.now }, random: host.random });
+    this.maxConcurrency = Math.max(1, connection.maxConcurrency ?? policy.maxConcurrency ?? 4);
+    this.#owners = normalizeOwnerMap(connection.owners ?? {});
+    for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
+  }
+
+  /** Calls in flight now. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Whether nothing is in flight and the last look found nothing runnable. */
+  get idle(): boolean {
+    return this.#idle && this.#inFlight === 0;
+  }
+
+  /** Epoch ms until which the connection is paused, or 0. */
+  get pausedUntil(): number {
+    return this.#pausedUntil;
+  }
+
+  /** The last error seen. */
+  get lastError(): { kind: string; message: string; at: string } | null {
+    return this.#lastError;
+  }
+
+  /** Starts the claim loop. */
+  start(): void {
+    if (this.#loop !== undefined) return;
+    this.#stopping = false;
+    this.#abort = new AbortController();
+    this.#loop = this.#run();
+  }
+
+  /** Marks queues as possibly runnable (all when `kind` is omitted) and wakes the loop. */
+  wake(kind?: QueueKind, lane?: QueueLane): void {
+    for (const key of this.#hints.keys()) {
+      const [hintKind, hintLane] = key.split(':');
+      if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane)) this.#hints.set(key, true);
+    }
+    this.#idle = false;
+    this.#wakeNow();
+  }
+
+  /** Stops claiming, aborts calls in flight and waits until their items are released. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#abort.abort(new ShutdownSignal('[coexist/core] engine stopped'));
+    this.limiter.close(new ShutdownSignal('[coexist/core] engine stopped'));
+    this.#wakeNow();
+    await this.#loop;
+    await Promise.allSettled([...this.#running]);
+    this.#loop = undefined;
+    if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+  }
+
+  #wakeNow(): void {
+    this.#woken = true;
+    const resolve = this.#wakeResolve;
+    this.#wakeResolve = undefined;
+    resolve?.();
+  }
+
+  #sleep(delayMs: number | null): Promise<void> {
+    if (this.#woken || this.#stopping) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#wakeResolve = resolve;
+      if (delayMs !== null) {
+        if (this.#wakeTimer !== undefined) clearTimeout(this.#wakeTimer);
+        this.#wakeTimer = setTimeout(
+          () => {
+            this.#wakeTimer = undefined;
+            this.wake();
+          },
+          Math.max(1, delayMs),
+        );
+      }
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      this.#woken = false;
+      if (this.#inFlight >= this.maxConcurrency) {
+        await this.#sleep(null);
+        continue;
+      }
+      const now = this.#host.now();
+      if (this.#pausedUntil > now) {
+        await this.#sleep(this.#pausedUntil - now);
+        continue;
+      }
+      let picked: { job: Job | undefined; nextDueAt: number | null };
+      try {
+        picked = await this.#pick(now);
+      } catch (error) {
+        this.#host.logger.error?.('[coexist/core] engine: claiming work failed', {
+          connectionId: this.connection.id,
+          error: describeError(error),
+        });
+        await this.#sleep(1000);
+        continue;
+      }
+      const job = picked.job;
+      if (job === undefined) {
+        this.#idle = true;
+        this.#host.onActivity();
+        await this.#sleep(picked.nextDueAt === null ? null : picked.nextDueAt - this.#host.now());
+        continue;
+      }
+      this.#idle = false;
+      this.#inFlight++;
+      const blocked = this.#blocked[job.kind];
+      for (const event of job.events) blocked.add(event.threadKey);
+      const running: Promise<void> = this.#work(job)
+        .catch((error: unknown) => {
+          this.#host.logger.error?.('[coexist/core] engine: a batch failed unexpectedly', {
+            connectionId: this.connection.id,
+            error: describeError(error),
+          });
+        })
+        .finally(() => {
+          for (const event of job.events) blocked.delete(event.threadKey);
+          this.#inFlight--;
+          this.#running.delete(running);
+          this.wake(job.kind);
+          this.#host.onActivity();
+        });
+      this.#running.add(running);
+    }
+  }
+
+  async #pick(now: number): Promise<{ job: Job | undefined; nextDueAt: number | null }> {
+    const capabilities = this.connection.adapter.capabilities;
+    let nextDueAt: number | null = null;
+    for (const { kind, lane } of PRIORITIES) {
+      const hintKey = `${kind}:${lane}`;
+      if (this.#hints.get(hintKey) !== true) continue;
+      const limit = kind === 'contact' ? capabilities.contactBatchSize : capabilities.messageBatchSize;
+      const claimed = await this.#host.store.claim({
+        connectionId: this.connection.id,
+        kind,
+        lane,
+        limit: Math.max(1, limit),
+        ...(kind === 'message' && capabilities.threadsMessages ? { maxPerThread: 1 } : {}),
+        now,
+        blockedThreads: this.#blocked[kind],
+      });
+      if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
+      if (claimed.nextDueAt === null) {
+        // Threads blocked by calls in flight come back when those finish (`wake` on completion).
+        this.#hints.set(hintKey, false);
+      } else {
+        nextDueAt = nextDueAt === null ? claimed.nextDueAt : Math.min(nextDueAt, claimed.nextDueAt);
+      }
+    }
+    return { job: undefined, nextDueAt };
+  }
+
+  async #work(job: Job): Promise<void> {
+    const completion =
+      job.kind === 'message'
+        ? await this.#writeMessages(job)
+        : job.kind === 'update'
+          ? await this.#applyUpdates(job)
+          : await this.#upsertContacts(job);
+    await this.#host.store.complete(completion);
+    this.#report(job, completion);
+  }
+
+  #report(job: Job, completion: Completion): void {
+    const bySeq = new Map(job.events.map((event) => [event.seq, event]));
+    const tallies = new Map<string, { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }>();
+    for (const outcome of completion.outcomes ?? []) {
+      if (outcome.outcome !== 'done' && outcome.outcome !== 'dead') continue;
+      const event = bySeq.get(outcome.seq);
+      if (event === undefined) continue;
+      const phoneNumberId = event.event.phoneNumberId ?? '';
+      const key = `${phoneNumberId}\u0000${event.lane}`;
+      let tally = tallies.get(key);
+      if (tally === undefined) {
+        tally = { phoneNumberId, lane: event.lane, kind: job.kind, written: 0, dead: 0 };
+        tallies.set(key, tally);
+      }
+      if (outcome.outcome === 'done') tally.written++;
+      else {
+        tally.dead++;
+        this.#host.onDeadLetter({
+          eventId: event.event.id,
+          eventType: event.event.type,
+          connectionId: this.connection.id,
+          reason: outcome.reason,
+          errorKind: outcome.errorKind,
+        });
+      }
+    }
+    this.#host.onCompleted([...tallies.values()]);
+  }
+
+  /** Counter increments for the written items of a batch (the store counts dead ones itself). */
+  #counters(events: readonly QueuedEvent[], outcomes: readonly EventOutcome[]): Completion['counters'] {
+    const bySeq = new Map(events.map((event) => [event.seq, event]));
+    const deltas = new Map<string, number>();
+    for (const outcome of outcomes) {
+      if (outcome.outcome !== 'done') continue;
+      const event = bySeq.get(outcome.seq)!;
+      const name = `${event.kind}.${event.lane}.written`;
+      const key = `${event.event.phoneNumberId ?? ''}\u0000${name}`;
+      deltas.set(key, (deltas.get(key) ?? 0) + 1);
+    }
+    return [...deltas].map(([key, delta]) => {
+      const [scope, name] = key.split('\u0000') as [string, string];
+      return { scope, name, delta };
+    });
+  }
+
+  /** One CRM call through the limiter, with a deadline; every failure comes out as a `CrmError` or `ShutdownSignal`. */
+  async #call<T>(operation: CrmOperationName, lane: QueueLane, call: (context: OperationContext) => Promise<T>): Promise<T> {
+    const shutdown = this.#abort.signal;
+    try {
+      await this.limiter.acquire(operation, lane === 'live' ? 0 : 1, shutdown);
+    } catch (error) {
+      throw shutdown.aborted ? new ShutdownSignal('[coexist/core] engine stopped') : error;
+    }
+    const deadline = new AbortController();
+    const signal = AbortSignal.any([shutdown, deadline.signal]);
+    const context: OperationContext = {
+      connectionId: this.connection.id,
+      signal,
+      onRateLimitSignal: (observed) => this.limiter.observe(observed),
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new CrmTransientError({
+          crm: this.connection.adapter.crm,
+          message: `${operation}: no answer within ${this.#host.callTimeoutMs} ms`,
+          code: 'timeout',
+        });
+        deadline.abort(error);
+        reject(error);
+      }, this.#host.callTimeoutMs);
+    });
+    try {
+      const result = await Promise.race([call(context), timeout]);
+      this.limiter.succeeded(operation);
+      return result;
+    } catch (error) {
+      if (shutdown.aborted) throw new ShutdownSignal('[coexist/core] engine stopped');
+      if (isCrmError(error)) throw error;
+      if (deadline.signal.aborted && isCrmError(deadline.signal.reason)) throw deadline.signal.reason;
+      // Network failures and unexpected adapter errors: we cannot tell whether the write happened, so resend.
+      throw new CrmTransientError({
+        crm: this.connection.adapter.crm,
+        message: `${operation}: ${describeError(error)}`,
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The outcome of an item whose call or result failed. */
+  #failure(event: QueuedEvent, error: unknown, operation: CrmOperationName): EventOutcome {
+    const now = this.#host.now();
+    if (error instanceof ShutdownSignal) return { seq: event.seq, outcome: 'release' };
+    const crmError = isCrmError(error)
+      ? (error as CrmError)
+      : new CrmTransientError({ crm: this.connection.adapter.crm, message: describeError(error) });
+    this.#lastError = { kind: crmError.kind, message: crmError.message, at: new Date(now).toISOString() };
+    switch (crmError.kind) {
+      case 'rate-limited': {
+        // One 429 answers a whole batch: penalize the bucket once, not once per item.
+        let pause = this.#penalties.get(crmError);
+        if (pause === undefined) {
+          const rateLimited = crmError as CrmError & { retryAfterMs?: number; bucket?: string };
+          pause = this.limiter.penalize(operation, rateLimited.bucket, rateLimited.retryAfterMs);
+          this.#penalties.set(crmError, pause);
+        }
+        return { seq: event.seq, outcome: 'release', notBefore: now + pause };
+      }
+      case 'transient': {
+        const attempts = event.attempts + 1;
+        if (attempts >= this.#host.maxAttempts) {
+          return {
+            seq: event.seq,
+            outcome: 'dead',
+            reason: `gave up after ${attempts} attempts: ${crmError.message}`,
+            errorKind: 'transient',
+            at: new Date(now).toISOString(),
+          };
+        }
+        const delay = fullJitterBackoff(attempts, {
+          baseMs: this.#host.backoffBaseMs,
+          capMs: this.#host.backoffCapMs,
+          random: this.#host.random,
+        });
+        return { seq: event.seq, outcome: 'retry', attempts, notBefore: now + delay };
+      }
+      case 'auth': {
+        if (this.#pausedUntil <= now) {
+          this.#host.logger.warn?.('[coexist/core] engine: CRM credentials refused; connection paused', {
+            connectionId: this.connection.id,
+            crm: this.connection.adapter.crm,
+            retryInMs: this.#host.authRetryMs,
+          });
+        }
+        this.#pausedUntil = Math.max(this.#pausedUntil, now + this.#host.authRetryMs);
+        return { seq: event.seq, outcome: 'release', notBefore: this.#pausedUntil };
+      }
+      default:
+        return {
+          seq: event.seq,
+          outcome: 'dead',
+          reason: crmError.message,
+          errorKind: crmError.kind,
+          at: new Date(now).toISOString(),
+        };
+    }
+  }
+
+  /** Matches per-item results to inputs by position and key; a missing or mismatched result is a transient failure. */
+  #resultAt<R extends { key: string }>(results: readonly R[], index: number, key: string, operation: string): R | CrmError {
+    const result = results[index];
+    if (result !== undefined && result.key === key) return result;
+    return new CrmTransientError({
+      crm: this.connection.adapter.crm,
+      message: `${operation}: the adapter returned no result for item ${index} (key mismatch or short answer)`,
+    });
+  }
+
+  #ownerOf(businessPhone: string | undefined): string | undefined {
+    return businessPhone === undefined ? undefined : this.#owners.get(businessPhone);
+  }
+
+  /** Finds, then creates in batches, the CRM contacts of these keys; returns a mapping or an error per key. */
+  async #resolveContacts(
+    wanted: Map<string, { ref: ContactRef; businessPhone: string | undefined }>,
+    lane: QueueLane,
+  ): Promise<Map<string, ContactMapping | CrmError | ShutdownSignal>> {
+    const store = this.#host.store;
+    const capabilities = this.connection.adapter.capabilities;
+    const resolved = new Map<string, ContactMapping | CrmError | ShutdownSignal>(
+      await store.getContacts(this.connection.id, [...wanted.keys()]),
+    );
+    const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
+    if (missing.length === 0) return resolved;
+
+    const toCreate: string[] = [];
+    const searchSize = Math.max(1, capabilities.searchBatchSize);
+    for (let start = 0; start < missing.length; start += searchSize) {
+      const chunk = missing.slice(start, start + searchSize);
+      const requests = chunk.map((key) => toContactFindRequest(key, wanted.get(key)!.ref));
+      let results: ContactFindResult[];
+      try {
+        results = await this.#call('findContacts', lane, (context) =>
+          this.connection.adapter.findContacts(requests, context),
+        );
+      } catch (error) {
+        for (const key of chunk) resolved.set(key, error as CrmError);
+        continue;
+      }
+      chunk.forEach((key, index) => {
+        const result = this.#resultAt(results, index, key, 'findContacts');
+        if (!('ok' in result)) resolved.set(key, result);
+        else if (!result.ok) resolved.set(key, result.error);
+        else if (result.matches.length > 0) {
+          const match = result.matches[0]!;
+          resolved.set(key, match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId });
+        } else toCreate.push(key);
+      });
+    }
+
+    const createSize = Math.max(1, capabilities.contactBatchSize);
+    for (let start = 0; start < toCreate.length; start += createSize) {
+      const chunk = toCreate.slice(start, start + createSize);
+      const inputs: ContactInput[] = chunk.map((key) => {
+        const { ref, businessPhone } = wanted.get(key)!;
+        const ownerId = this.#ownerOf(businessPhone);
+        return toContactInput(key, ref, ownerId === undefined ? {} : { ownerId });
+      });
+      let results: CrmWriteResult[];
+      try {
+        results = await this.#call('createContacts', lane, (context) =>
+          this.connection.adapter.createContacts(inputs, context),
+        );
+      } catch (error) {
+        for (const key of chunk) resolved.set(key, error as CrmError);
+        continue;
+      }
+      chunk.forEach((key, index) => {
+        const result = this.#resultAt(results, index, key, 'createContacts');
+        if (!('ok' in result)) resolved.set(key, result);
+        else if (!result.ok) resolved.set(key, result.error);
+        else resolved.set(key, { crmId: result.crmId });
+      });
+    }
+
+    const missingKeys = new Set(missing);
+    const found = [...resolved].filter(
+      (entry): entry is [string, ContactMapping] => missingKeys.has(entry[0]) && isMapping(entry[1]),
+    );
+    if (found.length > 0) {
+      await store.saveContacts(found.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...mapping })));
+    }
+    return resolved;
+  }
+
+  async #writeMessages(job: Job): Promise<Completion> {
+    const connectionId = this.connection.id;
+    const capabilities = this.connection.adapter.capabilities;
+    const outcomes: EventOutcome[] = [];
+    const at = new Date(this.#host.now()).toISOString();
+    const wanted = new Map<string, { ref: ContactRef; businessPhone: string | undefined }>();
+    const keyed: { queued: QueuedEvent; event: MessageEvent; contactKey: string }[] = [];
+    for (const queued of job.events) {
+      const event = queued.event as MessageEvent;
+      const contactKey = this.#host.keys.keyOf(event.contact);
+      if (contactKey === undefined) {
+        outcomes.push({
+          seq: queued.seq,
+          outcome: 'dead',
+          reason: '[coexist/core] engine: the message names no contact (no phone, wa_id or BSUID)',
+          errorKind: 'permanent',
+          at,
+        });
+        continue;
+      }
+      if (!wanted.has(contactKey)) wanted.set(contactKey, { ref: event.contact, businessPhone: event.businessPhone });
+      keyed.push({ queued, event, contactKey });
+    }
+
+    const contacts = wanted.size === 0 ? new Map() : await this.#resolveContacts(wanted, job.lane);
+    const heads = capabilities.threadsMessages
+      ? await this.#host.store.getThreadHeads(
+          connectionId,
+          keyed.map((item) => item.queued.threadKey),
+        )
+      : undefined;
+    const records: MessageRecord[] = [];
+    const writable: typeof keyed = [];
+    for (const item of keyed) {
+      const contact = contacts.get(item.contactKey);
+      if (!isMapping(contact)) {
+        outcomes.push(this.#failure(item.queued, contact, 'findContacts'));
+        continue;
+      }
+      const ownerId = this.#ownerOf(item.event.businessPhone);
+      records.push(
+        toMessageRecord(item.event, {
+          contact,
+          conversationKey: item.queued.threadKey,
+          ...(item.contactKey.startsWith('phone:') ? { contactPhone: item.contactKey.slice(6) } : {}),
+          ...(ownerId === undefined ? {} : { ownerId }),
+          ...(heads === undefined ? {} : { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null }),
+        }),
+      );
+      writable.push(item);
+    }
+
+    const messages: NonNullable<Completion['messages']>[number][] = [];
+    if (records.length > 0) {
+      try {
+        const results = await this.#call('writeMessages', job.lane, (context) =>
+          this.connection.adapter.writeMessages(records, context),
+        );
+        writable.forEach((item, index) => {
+          const result = this.#resultAt(results, index, records[index]!.key, 'writeMessages');
+          if (!('ok' in result)) outcomes.push(this.#failure(item.queued, result, 'writeMessages'));
+          else if (!result.ok) outcomes.push(this.#failure(item.queued, result.error, 'writeMessages'));
+          else {
+            outcomes.push({ seq: item.queued.seq, outcome: 'done' });
+            messages.push({ connectionId, key: records[index]!.key, crmId: result.crmId, threadKey: item.queued.threadKey });
+          }
+        });
+      } catch (error) {
+        for (const item of writable) outcomes.push(this.#failure(item.queued, error, 'writeMessages'));
+      }
+    }
+    const writtenKeys = new Set(messages.map((message) => message.key));
+    const written = job.events.filter((queued) => queued.targetKey !== null && writtenKeys.has(queued.targetKey));
+    return {
+      outcomes,
+      messages,
+      counters: this.#counters(job.events, outcomes),
+      documents: this.#host.healthDocuments(written),
+    };
+  }
+
+  async #applyUpdates(job: Job): Promise<Completion> {
+    const connectionId = this.connection.id;
+    const outcomes: EventOutcome[] = [];
+    const targets = [...new Set(job.events.map((queued) => queued.targetKey!))];
+    const crmIds = await this.#host.store.getMessages(connectionId, targets);
+    const updates: MessageUpdate[] = [];
+    const sent: QueuedEvent[] = [];
+    for (const queued of job.events) {
+      const targetKey = queued.targetKey!;
+      const crmId = crmIds.get(targetKey);
+      if (crmId === undefined) {
+        // The message is not written yet (or never will be): park until it is, never drop.
+        outcomes.push({ seq: queued.seq, outcome: 'wait', connectionId, targetKey });
+        continue;
+      }
+      const change = toMessageChange(queued.event);
+      if (change === undefined) {
+        outcomes.push({ seq: queued.seq, outcome: 'done' });
+        continue;
+      }
+      updates.push({ key: queued.event.id, messageKey: targetKey, crmId, change });
+      sent.push(queued);
+    }
+    if (updates.length > 0) {
+      try {
+        const results = await this.#call('updateMessages', job.lane, (context) =>
+          this.connection.adapter.updateMessages(updates, context),
+        );
+        sent.forEach((queued, index) => {
+          const result = this.#resultAt(results, index, updates[index]!.key, 'updateMessages');
+          if (!('ok' in result)) outcomes.push(this.#failure(queued, result, 'updateMessages'));
+          else if (!result.ok) outcomes.push(this.#failure(queued, result.error, 'updateMessages'));
+          else outcomes.push({ seq: queued.seq, outcome: 'done' });
+        });
+      } catch (error) {
+        for (const queued of sent) outcomes.push(this.#failure(queued, error, 'updateMessages'));
+      }
+    }
+    return { outcomes, counters: this.#counters(job.events, outcomes) };
+  }
+
+  async #upsertContacts(job: Job): Promise<Completion> {
+    const connectionId = this.connection.id;
+    const outcomes: EventOutcome[] = [];
+    const at = new Date(this.#host.now()).toISOString();
+    // The latest sync of a contact wins; earlier ones in the same batch are superseded.
+    const latest = new Map<string, QueuedEvent>();
+    for (const queued of job.events) {
+      const event = queued.event;
+      const ref = event.type === 'contact.synced' ? event.contact : undefined;
+      const key = this.#host.keys.keyOf(ref);
+      if (key === undefined) {
+        outcomes.push({
+          seq: queued.seq,
+          outcome: 'dead',
+          reason: '[coexist/core] engine: the contact names nobody (no phone, wa_id or BSUID)',
+          errorKind: 'permanent',
+          at,
+        });
+        continue;
+      }
+      const previous = latest.get(key);
+      if (previous !== undefined) outcomes.push({ seq: previous.seq, outcome: 'done' });
+      latest.set(key, queued);
+    }
+    const keys = [...latest.keys()];
+    const known = await this.#host.store.getContacts(connectionId, keys);
+    const inputs = keys.map((key) => {
+      const event = latest.get(key)!.event;
+      const ref = event.type === 'contact.synced' ? event.contact : {};
+      const crmId = known.get(key)?.crmId;
+      const ownerId = this.#ownerOf(event.businessPhone);
+      return toContactInput(key, ref, {
+        ...(crmId === undefined ? {} : { crmId }),
+        ...(ownerId === undefined ? {} : { ownerId }),
+      });
+    });
+    const contacts: NonNullable<Completion['contacts']>[number][] = [];
+    if (inputs.length > 0) {
+      try {
+        const results = await this.#call('upsertContacts', job.lane, (context) =>
+          this.connection.adapter.upsertContacts(inputs, context),
+        );
+        keys.forEach((key, index) => {
+          const queued = latest.get(key)!;
+          const result = this.#resultAt(results, index, key, 'upsertContacts');
+          if (!('ok' in result)) outcomes.push(this.#failure(queued, result, 'upsertContacts'));
+          else if (!result.ok) outcomes.push(this.#failure(queued, result.error, 'upsertContacts'));
+          else {
+            outcomes.push({ seq: queued.seq, outcome: 'done' });
+            const parentId = known.get(key)?.parentId;
+            contacts.push({ connectionId, key, crmId: result.crmId, ...(parentId === undefined ? {} : { parentId }) });
+          }
+        });
+      } catch (error) {
+        for (const key of keys) outcomes.push(this.#failure(latest.get(key)!, error, 'upsertContacts'));
+      }
+    }
+    return { outcomes, contacts, counters: this.#counters(job.events, outcomes) };
+  }
+}
+
+function isMapping(value: unknown): value is ContactMapping {
+  return typeof value === 'object' && value !== null && 'crmId' in value && !(value instanceof Error);
+}
+
+/** An error's name and message, never its payload. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { CoexistenceEvent } from '../events/coexistence-event.ts';
+import { echoed, eventBase } from './__fixtures__/events.ts';
+import {
+  applyNumberHealthEvent,
+  assessNumberHealth,
+  createNumberHealthState,
+  type NumberHealthState,
+  recordSyncRequest,
+} from './number-health.ts';
+
+const account = (event: Record<string, unknown>): CoexistenceEvent =>
+  ({ ...eventBase, field: 'account_update', ...event }) as CoexistenceEvent;
+const fold = (events: CoexistenceEvent[], start: NumberHealthState = createNumberHealthState()) =>
+  events.reduce(applyNumberHealthEvent, start);
+const onboarded = account({
+  id: 'added',
+  type: 'account.updated',
+  event: 'PARTNER_ADDED',
+  raw: {},
+  occurredAt: '2026-03-01T08:00:00.000Z',
+});
+
+describe('number health', () => {
+  it('follows connected → offboarded → reconnected → disconnected, ignoring late older events', () => {
+    const state = fold([
+      onboarded,
+      account({ id: 'off', type: 'account.offboarded', occurredAt: '2026-03-05T10:00:00.000Z' }),
+      account({ id: 'on', type: 'account.reconnected', occurredAt: '2026-03-05T10:05:00.000Z' }),
+      account({
+        id: 'gone',
+        type: 'account.disconnected',
+        reason: 'PRIMARY_INACTIVITY',
+        initiatedBy: 'SYSTEM',
+        occurredAt: '2026-03-20T00:00:00.000Z',
+      }),
+      account({ id: 'off-late', type: 'account.offboarded', occurredAt: '2026-03-06T00:00:00.000Z' }),
+    ]);
+    const health = assessNumberHealth(state, new Date('2026-03-21T00:00:00.000Z'));
+    expect(health).toMatchObject({
+      connection: 'disconnected',
+      disconnectReason: 'PRIMARY_INACTIVITY',
+      disconnectInitiatedBy: 'SYSTEM',
+    });
+    expect(health.warnings).toContain('disconnected');
+  });
+
+  it('warns from day 12 without Business App activity and predicts the day-14 disconnect', () => {
+    const state = fold([
+      onboarded,
+      echoed('wamid.e', '2026-03-02T08:00:00.000Z'),
+      echoed('wamid.h', '2026-03-10T08:00:00.000Z', { source: 'history' }),
+    ]);
+    const day11 = assessNumberHealth(state, new Date('2026-03-13T07:59:59.000Z'));
+    expect(day11.daysSinceAppActivity).toBe(10);
+    expect(day11.warnings).not.toContain('app-inactive');
+    const day12 = assessNumberHealth(state, new Date('2026-03-14T08:00:00.000Z'));
+    expect(day12).toMatchObject({
+      daysSinceAppActivity: 12,
+      lastAppActivityAt: '2026-03-02T08:00:00.000Z',
+      inactivityDisconnectAt: '2026-03-16T08:00:00.000Z',
+    });
+    expect(day12.warnings).toContain('app-inactive');
+  });
+
+  it('tracks the 24-hour deadline of the smb_app_data calls', () => {
+    let state = fold([onboarded]);
+    const health = assessNumberHealth(state, new Date('2026-03-01T09:00:00.000Z'));
+    expect(health).toMatchObject({
+      syncDeadline: '2026-03-02T08:00:00.000Z',
+      pendingSyncTypes: ['smb_app_state_sync', 'history'],
+    });
+    expect(health.warnings).toContain('sync-deadline');
+    state = recordSyncRequest(
+      recordSyncRequest(state, 'smb_app_state_sync', '2026-03-01T08:10:00Z'),
+      'history',
+      '2026-03-01T08:11:00Z',
+    );
+    const done = assessNumberHealth(state, new Date('2026-03-01T09:00:00.000Z'));
+    expect(done.pendingSyncTypes).toEqual([]);
+    expect(done.warnings).toEqual([]);
+  });
+
+  it('counts history chunks per phase out of order and completes at 100', () => {
+    const chunk = (phase: number, chunkOrder: number, progress: number): CoexistenceEvent =>
+      ({
+        ...eventBase,
+        field: 'history',
+        id: `chunk:${phase}:${chunkOrder}`,
+        type: 'history.chunk',
+        occurredAt: '2026-03-01T09:00:00.000Z',
+        phase,
+        chunkOrder,
+        progress,
+        threadCount: 2,
+        messageCount: 10,
+      }) as CoexistenceEvent;
+    let state = fold([onboarded, chunk(0, 2, 20), chunk(0, 1, 10), chunk(0, 2, 20), chunk(1, 1, 60)]);
+    let backfill = assessNumberHealth(state, new Date('2026-03-01T10:00:00.000Z')).backfill;
+    expect(backfill).toMatchObject({ progress: 60, complete: false, declined: false });
+    expect(backfill.phases).toEqual([
+      { phase: 0, chunks: [1, 2], threadCount: 4, messageCount: 20 },
+      { phase: 1, chunks: [1], threadCount: 2, messageCount: 10 },
+    ]);
+    state = fold([chunk(2, 1, 100), chunk(1, 2, 80)], state);
+    backfill = assessNumberHealth(state, new Date('2026-03-01T10:00:00.000Z')).backfill;
+    expect(backfill).toMatchObject({ progress: 100, complete: true });
+  });
+
+  it('reports a declined history', () => {
+    const state = fold([
+      onboarded,
+      {
+        ...eventBase,
+        field: 'history',
+        id: 'declined',
+        type: 'history.declined',
+        code: 2593109,
+        occurredAt: '2026-03-01T09:00:00.000Z',
+      },
+    ]);
+    const health = assessNumberHealth(state, new Date('2026-03-01T10:00:00.000Z'));
+    expect(health.backfill.declined).toBe(true);
+    expect(health.warnings).toContain('history-declined');
+  });
+});

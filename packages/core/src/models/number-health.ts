@@ -1,0 +1,216 @@
+/**
+ * The health of one Coexistence number: whether the Cloud API link is connected, when the rep last used the
+ * Business App (Meta disconnects after ~14 days without it), the 24-hour deadline for the `smb_app_data` sync calls,
+ * and the history backfill's progress. Sources: Meta M-ACCT, M-RECON, M-ONB, M-HIST, PYWA (`docs/models.md`).
+ */
+import type { CoexistenceEvent } from '../events/coexistence-event.ts';
+
+/** The state of the Cloud API link. */
+export type NumberConnection = 'unknown' | 'connected' | 'offboarded' | 'disconnected';
+
+/** The two `smb_app_data` sync calls, each allowed once within 24 h of onboarding. */
+export type SmbSyncType = 'smb_app_state_sync' | 'history';
+
+/** Backfill progress of one history phase (0: day 0–1, 1: day 1–90, 2: day 90–180). */
+export interface HistoryPhaseProgress {
+  phase: number;
+  /** `chunk_order` values seen, ascending (chunks arrive out of order). */
+  chunks: number[];
+  threadCount: number;
+  messageCount: number;
+}
+
+/** Everything the health model remembers. Plain JSON. */
+export interface NumberHealthState {
+  connection: NumberConnection;
+  /** ISO time of the event that set `connection`; older connection events arriving late are ignored. */
+  connectionChangedAt?: string;
+  /** `disconnection_info.reason` of the last disconnection (e.g. `PRIMARY_INACTIVITY`). */
+  disconnectReason?: string;
+  /** `disconnection_info.initiated_by` (`USER` or `SYSTEM`). */
+  disconnectInitiatedBy?: string;
+  onboardedAt?: string;
+  /** ISO time of the latest live echo: the rep used the Business App. */
+  lastAppActivityAt?: string;
+  /** When each `smb_app_data` call was made. */
+  syncRequestedAt: Partial<Record<SmbSyncType, string>>;
+  phases: HistoryPhaseProgress[];
+  /** Highest overall `progress` seen (0–100). */
+  historyProgress: number;
+  historyDeclined: boolean;
+}
+
+/** Thresholds of `assessNumberHealth`. */
+export interface NumberHealthOptions {
+  /**
+   * Days without Business App activity after which to warn.
+   * @default 12
+   */
+  inactivityWarningDays?: number;
+  /**
+   * Days without Business App activity after which Meta disconnects (`PRIMARY_INACTIVITY`).
+   * @default 14
+   */
+  inactivityLimitDays?: number;
+}
+
+/** A warning a person should act on. */
+export type NumberHealthWarning = 'disconnected' | 'offboarded' | 'app-inactive' | 'sync-deadline' | 'history-declined';
+
+/** The number's health at one instant. */
+export interface NumberHealth {
+  connection: NumberConnection;
+  disconnectReason?: string;
+  disconnectInitiatedBy?: string;
+  lastAppActivityAt?: string;
+  /** Whole days since the last Business App activity (or onboarding), when known. */
+  daysSinceAppActivity?: number;
+  /** When Meta is expected to disconnect for inactivity, when known. */
+  inactivityDisconnectAt?: string;
+  onboardedAt?: string;
+  /** Onboarding + 24 h: the deadline for both `smb_app_data` calls. */
+  syncDeadline?: string;
+  /** Sync calls not made yet. */
+  pendingSyncTypes: SmbSyncType[];
+  backfill: { phases: HistoryPhaseProgress[]; progress: number; complete: boolean; declined: boolean };
+  warnings: NumberHealthWarning[];
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The state of a number nothing is known about yet. */
+export function createNumberHealthState(): NumberHealthState {
+  return { connection: 'unknown', syncRequestedAt: {}, phases: [], historyProgress: 0, historyDeclined: false };
+}
+
+/** Records the onboarding time when it is known from Embedded Signup rather than a `PARTNER_ADDED` webhook. */
+export function recordOnboarding(state: NumberHealthState, at: string): NumberHealthState {
+  return setConnection({ ...state, onboardedAt: at }, 'connected', at);
+}
+
+/** Records that one `smb_app_data` sync call was made (each can be made once). */
+export function recordSyncRequest(state: NumberHealthState, syncType: SmbSyncType, at: string): NumberHealthState {
+  if (state.syncRequestedAt[syncType] !== undefined) return state;
+  return { ...state, syncRequestedAt: { ...state.syncRequestedAt, [syncType]: at } };
+}
+
+/** Folds an account, echo or history event into the number's health state. */
+export function applyNumberHealthEvent(state: NumberHealthState, event: CoexistenceEvent): NumberHealthState {
+  switch (event.type) {
+    case 'account.updated':
+      return event.event === 'PARTNER_ADDED' ? recordOnboarding(state, event.occurredAt) : state;
+    case 'account.disconnected': {
+      const next = setConnection(state, 'disconnected', event.occurredAt);
+      if (next === state) return state;
+      return { ...next, disconnectReason: event.reason, disconnectInitiatedBy: event.initiatedBy };
+    }
+    case 'account.offboarded':
+      return setConnection(state, 'offboarded', event.occurredAt);
+    case 'account.reconnected':
+      return setConnection(state, 'connected', event.occurredAt);
+    case 'message.echoed':
+      if (event.source !== 'live') return state;
+      if (
+        state.lastAppActivityAt !== undefined &&
+        Date.parse(event.occurredAt) <= Date.parse(state.lastAppActivityAt)
+      ) {
+        return state;
+      }
+      return { ...state, lastAppActivityAt: event.occurredAt };
+    case 'history.chunk':
+      return applyHistoryChunk(
+        state,
+        event.phase,
+        event.chunkOrder,
+        event.progress,
+        event.threadCount,
+        event.messageCount,
+      );
+    case 'history.declined':
+      return { ...state, historyDeclined: true };
+    default:
+      return state;
+  }
+}
+
+function setConnection(state: NumberHealthState, connection: NumberConnection, at: string): NumberHealthState {
+  if (state.connectionChangedAt !== undefined && Date.parse(at) < Date.parse(state.connectionChangedAt)) return state;
+  const cleared =
+    connection === 'disconnected' ? state : { ...state, disconnectReason: undefined, disconnectInitiatedBy: undefined };
+  return { ...cleared, connection, connectionChangedAt: at };
+}
+
+function applyHistoryChunk(
+  state: NumberHealthState,
+  phase: number,
+  chunkOrder: number,
+  progress: number,
+  threadCount: number,
+  messageCount: number,
+): NumberHealthState {
+  const existing = state.phases.find((entry) => entry.phase === phase);
+  if (existing?.chunks.includes(chunkOrder)) {
+    return progress > state.historyProgress ? { ...state, historyProgress: Math.min(progress, 100) } : state;
+  }
+  const updated: HistoryPhaseProgress = {
+    phase,
+    chunks: [...(existing?.chunks ?? []), chunkOrder].sort((left, right) => left - right),
+    threadCount: (existing?.threadCount ?? 0) + threadCount,
+    messageCount: (existing?.messageCount ?? 0) + messageCount,
+  };
+  const phases = [...state.phases.filter((entry) => entry.phase !== phase), updated].sort(
+    (left, right) => left.phase - right.phase,
+  );
+  return { ...state, phases, historyProgress: Math.min(Math.max(state.historyProgress, progress), 100) };
+}
+
+/** Assesses the number at `now`: connection, inactivity countdown (warn from day 12 of 14), sync deadline and backfill. */
+export function assessNumberHealth(
+  state: NumberHealthState,
+  now: Date,
+  options: NumberHealthOptions = {},
+): NumberHealth {
+  const warningDays = options.inactivityWarningDays ?? 12;
+  const limitDays = options.inactivityLimitDays ?? 14;
+  const warnings: NumberHealthWarning[] = [];
+  if (state.connection === 'disconnected') warnings.push('disconnected');
+  if (state.connection === 'offboarded') warnings.push('offboarded');
+
+  const activityBase = state.lastAppActivityAt ?? state.onboardedAt;
+  let daysSinceAppActivity: number | undefined;
+  let inactivityDisconnectAt: string | undefined;
+  if (activityBase !== undefined) {
+    const base = Date.parse(activityBase);
+    daysSinceAppActivity = Math.max(0, Math.floor((now.getTime() - base) / DAY_MS));
+    inactivityDisconnectAt = new Date(base + limitDays * DAY_MS).toISOString();
+    if (state.connection === 'connected' && daysSinceAppActivity >= warningDays) warnings.push('app-inactive');
+  }
+
+  const pendingSyncTypes = (['smb_app_state_sync', 'history'] as const).filter(
+    (type) => state.syncRequestedAt[type] === undefined,
+  );
+  let syncDeadline: string | undefined;
+  if (state.onboardedAt !== undefined) {
+    const deadline = Date.parse(state.onboardedAt) + DAY_MS;
+    syncDeadline = new Date(deadline).toISOString();
+    if (pendingSyncTypes.length > 0 && state.connection === 'connected') warnings.push('sync-deadline');
+  }
+  if (state.historyDeclined) warnings.push('history-declined');
+
+  return {
+    connection: state.connection,
+    ...(state.disconnectReason === undefined ? {} : { disconnectReason: state.disconnectReason }),
+    ...(state.disconnectInitiatedBy === undefined ? {} : { disconnectInitiatedBy: state.disconnectInitiatedBy }),
+    ...(state.lastAppActivityAt === undefined ? {} : { lastAppActivityAt: state.lastAppActivityAt }),
+    ...(daysSinceAppActivity === undefined ? {} : { daysSinceAppActivity, inactivityDisconnectAt }),
+    ...(state.onboardedAt === undefined ? {} : { onboardedAt: state.onboardedAt, syncDeadline }),
+    pendingSyncTypes: [...pendingSyncTypes],
+    backfill: {
+      phases: state.phases,
+      progress: state.historyProgress,
+      complete: state.historyProgress >= 100,
+      declined: state.historyDeclined,
+    },
+    warnings,
+  };
+}

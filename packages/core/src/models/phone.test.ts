@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { normalizePhone, phoneVariants } from './phone.ts';
+
+describe('normalizePhone', () => {
+  it.each([
+    ['US national', '(650) 253-0000', 'US', '+16502530000'],
+    ['US with +1 and dots', '+1.650.253.0000', undefined, '+16502530000'],
+    ['US with 011 from a US phone', '011 44 7911 123456', 'US', '+447911123456'],
+    ['GB national with trunk 0', '07911 123456', 'GB', '+447911123456'],
+    ['GB with 00', '0044 7911 123456', undefined, '+447911123456'],
+    ['GB with 00 and a German default', '0044 7911 123456', 'DE', '+447911123456'],
+    ['DE national', '0151 23456789', 'DE', '+4915123456789'],
+    ['DE international with spaces', '+49 151 2345 6789', undefined, '+4915123456789'],
+    ['BR mobile', '+55 11 98765-4321', undefined, '+5511987654321'],
+    ['BR mobile missing the ninth digit (old wa_id)', '551187654321', undefined, '+5511987654321'],
+    ['BR national with area code', '(11) 98765-4321', 'BR', '+5511987654321'],
+    ['BR landline keeps 8 digits', '+55 11 3456-7890', undefined, '+551134567890'],
+    ['IN national with 0', '098765 43210', 'IN', '+919876543210'],
+    ['IN international', '+91 98765 43210', undefined, '+919876543210'],
+    ['MX with the retired mobile 1', '+52 1 55 1234 5678', undefined, '+525512345678'],
+    ['MX wa_id with 521', '5215512345678', undefined, '+525512345678'],
+    ['MX without the 1', '+52 55 1234 5678', undefined, '+525512345678'],
+    ['a wa_id without +', '16502530000', undefined, '+16502530000'],
+    ['international digits with another default country', '447911123456', 'US', '+447911123456'],
+  ] as const)('%s: %s', (_label, input, defaultCountry, expected) => {
+    expect(normalizePhone(input, defaultCountry === undefined ? {} : { defaultCountry })).toBe(expected);
+  });
+
+  it.each(['', '   ', 'call me', '+1 650 CALL NOW', '12345', 'javascript:alert(1)'])('rejects %j', (input) => {
+    expect(normalizePhone(input)).toBeUndefined();
+  });
+
+  it('needs a default country for a national format', () => {
+    expect(normalizePhone('07911 123456')).toBeUndefined();
+  });
+
+  it('is idempotent on E.164', () => {
+    for (const e164 of ['+16502530000', '+447911123456', '+5511987654321', '+525512345678']) {
+      expect(normalizePhone(e164)).toBe(e164);
+    }
+  });
+});
+
+describe('phoneVariants', () => {
+  it('lists the formats reps store a German mobile in, each normalizing back', () => {
+    const variants = phoneVariants('+4915123456789');
+    expect(variants).toEqual(
+      expect.arrayContaining(['+4915123456789', '4915123456789', '004915123456789', '015123456789', '15123456789']),
+    );
+    expect(variants.some((variant) => variant.includes(' '))).toBe(true);
+    for (const variant of variants) expect(normalizePhone(variant, { defaultCountry: 'DE' })).toBe('+4915123456789');
+  });
+
+  it('includes US dashed and parenthesized national formats', () => {
+    expect(phoneVariants('+16502530000')).toEqual(
+      expect.arrayContaining(['(650) 253-0000', '650-253-0000', '6502530000', '+1 650 253 0000']),
+    );
+  });
+
+  it('includes the Brazilian number without the ninth digit', () => {
+    expect(phoneVariants('+5511987654321')).toEqual(expect.arrayContaining(['+551187654321', '551187654321']));
+  });
+
+  it('includes the Mexican mobile with +52 1', () => {
+    expect(phoneVariants('+525512345678')).toEqual(expect.arrayContaining(['+5215512345678', '5215512345678']));
+  });
+
+  it('throws naming e164 for anything else', () => {
+    expect(() => phoneVariants('0151 23456789')).toThrow(/\[coexist\/core\] phoneVariants: `e164`/);
+  });
+});

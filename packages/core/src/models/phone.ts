@@ -1,0 +1,125 @@
+/**
+ * Phone numbers: normalize whatever a rep typed (or Meta sent) to E.164, and list the formats the same number
+ * is stored in, so a CRM search finds it.
+ *
+ * Uses `libphonenumber-js/max`: full metadata with per-type patterns, because we must tell a valid number from a
+ * merely possible one before creating CRM contacts from it, and need the number type (mobile or fixed line) for
+ * Brazil's ninth digit. The extra ~65 KB over `/min` does not matter on a server.
+ */
+import {
+  type CountryCode,
+  getCountryCallingCode,
+  type PhoneNumber,
+  parsePhoneNumberFromString,
+} from 'libphonenumber-js/max';
+
+export type { CountryCode } from 'libphonenumber-js/max';
+
+/** Options of `normalizePhone`. */
+export interface NormalizePhoneOptions {
+  /** Country to read national formats (`07911 123456`, `(650) 555-1234`) in; without it only international input parses. */
+  defaultCountry?: CountryCode;
+}
+
+const ALLOWED_CHARACTERS = /^[\d\s+().\-/]+$/;
+
+/**
+ * Normalizes a phone number in any common format to E.164 (`+4915123456789`), or `undefined` when it is not a
+ * phone number. Accepts `+`, `00` and national prefixes, Meta `wa_id` digits, Brazilian mobiles missing the ninth
+ * digit and Mexican mobiles with the old `1` after `+52`.
+ */
+export function normalizePhone(input: string, options: NormalizePhoneOptions = {}): string | undefined {
+  const trimmed = input.trim();
+  if (trimmed === '' || !ALLOWED_CHARACTERS.test(trimmed)) return undefined;
+  const digits = trimmed.replace(/\D/g, '');
+  if (digits.length < 6 || digits.length > 17) return undefined;
+  const candidates = readCandidates(trimmed, digits, options.defaultCountry);
+  let possible: string | undefined;
+  for (const candidate of candidates) {
+    if (candidate === undefined) continue;
+    const fixed = applyNumberingPlanFixes(candidate);
+    if (fixed.isValid()) return fixed.number;
+    if (possible === undefined && fixed.isPossible()) possible = fixed.number;
+  }
+  return possible;
+}
+
+/** Parses the input every way it could be meant, most likely first. */
+function readCandidates(
+  trimmed: string,
+  digits: string,
+  defaultCountry: CountryCode | undefined,
+): (PhoneNumber | undefined)[] {
+  if (trimmed.startsWith('+')) return [parsePhoneNumberFromString(`+${digits}`)];
+  // `00` is the international call prefix in most of the world; `wa_id` is international digits without `+`.
+  const international = [
+    ...(digits.startsWith('00') ? [parsePhoneNumberFromString(`+${digits.slice(2)}`)] : []),
+    parsePhoneNumberFromString(`+${digits}`),
+  ];
+  if (defaultCountry === undefined) return international;
+  const national = parsePhoneNumberFromString(digits, defaultCountry);
+  // Digits that start with the country's own calling code are a `wa_id` or an E.164 without `+` far more often
+  // than a national number that happens to start with it (`4915123456789` in Germany).
+  const startsWithOwnCode = digits.startsWith(getCountryCallingCode(defaultCountry));
+  return startsWithOwnCode && international[international.length - 1]?.isValid() === true
+    ? [...international, national]
+    : [national, ...international];
+}
+
+/** Rewrites numbers Meta and reps still write in retired formats to today's numbering plan. */
+function applyNumberingPlanFixes(phone: PhoneNumber): PhoneNumber {
+  const national = phone.nationalNumber as string;
+  // Mexico dropped the mobile `1` after +52 in 2019; wa_ids still carry it (`521` + 10 digits).
+  if (phone.countryCallingCode === '52' && national.length === 11 && national.startsWith('1')) {
+    return parsePhoneNumberFromString(`+52${national.slice(1)}`) ?? phone;
+  }
+  // Brazil prefixed every mobile with 9 (2012–2016); old wa_ids and contacts lack it: 2-digit area + 8 digits from 6–9.
+  if (phone.countryCallingCode === '55' && national.length === 10 && /^[1-9][1-9][6-9]/.test(national)) {
+    const withNinth = parsePhoneNumberFromString(`+55${national.slice(0, 2)}9${national.slice(2)}`);
+    if (withNinth?.isValid()) return withNinth;
+  }
+  return phone;
+}
+
+/**
+ * The formats reps store an E.164 number in, for CRM search: E.164, digits, `00` prefix, international with
+ * spaces, national (with prefix, formatted and digits), the national significant number, and the retired
+ * variants (Brazil without the ninth digit, Mexico with `+52 1`). Throws when `e164` is not E.164.
+ */
+export function phoneVariants(e164: string): string[] {
+  const phone = /^\+\d{6,17}$/.test(e164) ? parsePhoneNumberFromString(e164) : undefined;
+  if (phone === undefined) {
+    throw new TypeError(`[coexist/core] phoneVariants: \`e164\` must be an E.164 number like +16505551234`);
+  }
+  const variants = new Set<string>();
+  for (const number of withRetiredVariants(phone)) {
+    const national = number.nationalNumber as string;
+    const nationalFormatted = number.formatNational();
+    const countryDigits = number.number.slice(1);
+    variants.add(number.number);
+    variants.add(countryDigits);
+    variants.add(`00${countryDigits}`);
+    variants.add(number.formatInternational());
+    variants.add(nationalFormatted);
+    variants.add(nationalFormatted.replace(/\D/g, ''));
+    variants.add(national);
+    if (number.countryCallingCode === '1')
+      variants.add(`${national.slice(0, 3)}-${national.slice(3, 6)}-${national.slice(6)}`);
+  }
+  return [...variants];
+}
+
+/** The number itself plus the same number in formats the numbering plan retired. */
+function withRetiredVariants(phone: PhoneNumber): PhoneNumber[] {
+  const national = phone.nationalNumber as string;
+  const numbers = [phone];
+  let retired: PhoneNumber | undefined;
+  if (phone.countryCallingCode === '55' && national.length === 11 && national[2] === '9') {
+    retired = parsePhoneNumberFromString(`+55${national.slice(0, 2)}${national.slice(3)}`);
+  }
+  if (phone.countryCallingCode === '52' && national.length === 10) {
+    retired = parsePhoneNumberFromString(`+521${national}`);
+  }
+  if (retired !== undefined) numbers.push(retired);
+  return numbers;
+}

@@ -1,0 +1,91 @@
+/**
+ * The SQLite schema as an ordered list of migrations; `PRAGMA user_version` records how many have run.
+ * Append new migrations at the end, never edit a released one.
+ */
+
+/** The migrations, in order: index `i` brings `user_version` from `i` to `i + 1`. */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE payloads (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    received_at TEXT NOT NULL,
+    raw_body TEXT NOT NULL,
+    status TEXT NOT NULL,          -- 'accepted' | 'invalid' | 'replayed'
+    error TEXT,
+    replayed_at TEXT
+  );
+  CREATE INDEX payloads_invalid ON payloads (id) WHERE status = 'invalid';
+
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    event_type TEXT NOT NULL,
+    payload_id INTEGER,
+    phone_number_id TEXT,
+    connection_id TEXT,
+    kind TEXT NOT NULL,            -- 'contact' | 'message' | 'update' | 'meta'
+    lane TEXT NOT NULL,            -- 'live' | 'history'
+    thread_key TEXT NOT NULL,
+    target_key TEXT,
+    sort_key INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL
+  );
+  -- The work queue: only pending rows are indexed, so finished work costs nothing to skip; the index covers
+  -- what a claim scans (thread, delay), so skipping blocked threads never reads an event body.
+  CREATE INDEX events_queue ON events (connection_id, kind, lane, sort_key, seq, thread_key, not_before)
+    WHERE state = 'pending';
+  CREATE INDEX events_waiting ON events (connection_id, target_key) WHERE state = 'waiting';
+  CREATE INDEX events_open ON events (state, phone_number_id) WHERE state <> 'done';
+
+  CREATE TABLE contacts (
+    connection_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    crm_id TEXT NOT NULL,
+    parent_id TEXT,
+    PRIMARY KEY (connection_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE messages (
+    connection_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    crm_id TEXT NOT NULL,
+    PRIMARY KEY (connection_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE threads (
+    connection_id TEXT NOT NULL,
+    thread_key TEXT NOT NULL,
+    last_crm_id TEXT NOT NULL,
+    PRIMARY KEY (connection_id, thread_key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE dead_letters (
+    id INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    connection_id TEXT,
+    phone_number_id TEXT,
+    reason TEXT NOT NULL,
+    error_kind TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    replayed_at TEXT
+  );
+
+  CREATE TABLE counters (
+    scope TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (scope, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE documents (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];

@@ -1,0 +1,470 @@
+/**
+ * An in-memory reference implementation of the CRM adapter contract v1: what a faithful adapter does, with the CRM
+ * replaced by maps you can inspect. The engine's tests drive it; fault hooks make it fail the way real CRMs do.
+ */
+import type { CrmAdapter, OperationContext } from '../adapter/crm-adapter.ts';
+import { CRM_NOT_FOUND_CODE } from '../adapter/crm-adapter.ts';
+import type {
+  CrmCapabilities,
+  CrmOperationName,
+  IdempotencyStrategy,
+  RateLimitPolicy,
+} from '../adapter/crm-capabilities.ts';
+import {
+  CrmAuthError,
+  type CrmError,
+  CrmPermanentError,
+  CrmRateLimitedError,
+  CrmTransientError,
+  UnsupportedOperationError,
+} from '../adapter/crm-errors.ts';
+import type {
+  ContactFindRequest,
+  ContactFindResult,
+  ContactInput,
+  CrmWriteResult,
+  MessageRecord,
+  MessageRecordReaction,
+  MessageUpdate,
+} from '../adapter/crm-records.ts';
+import { type CountryCode, normalizePhone } from '../models/phone.ts';
+import { renderChatCardHtml } from '../models/render-chat-card-html.ts';
+import { isStatusUpgrade } from '../models/timeline.ts';
+
+/** A contact record in the reference CRM. */
+export interface ReferenceContactRecord {
+  crmId: string;
+  /** The contact key it was written with; `undefined` for seeded contacts (entered by a rep). */
+  key?: string;
+  /** The phone as stored: E.164 when written by the adapter, any format when seeded. */
+  phone?: string;
+  waId?: string;
+  userId?: string;
+  name?: string;
+  ownerId?: string;
+}
+
+/** A message record in the reference CRM: the written record plus its CRM id and write bookkeeping. */
+export interface ReferenceMessageRecord extends MessageRecord {
+  crmId: string;
+  /** Creation order across the whole CRM (1, 2, …). */
+  sequence: number;
+  /** How many writes and updates touched it. */
+  writeCount: number;
+}
+
+/** One call the reference CRM received. */
+export interface ReferenceCall {
+  operation: CrmOperationName;
+  size: number;
+  connectionId: string;
+}
+
+/** A fault to inject. `times` (default 1) counts how often it fires before it is spent. */
+export type ReferenceFault =
+  /** Fail one item (by index in the batch, or by key) with a typed error; the rest of the batch succeeds. */
+  | {
+      type: 'fail-item';
+      operation: CrmOperationName;
+      index?: number;
+      key?: string;
+      error: 'permanent' | 'transient' | 'rate-limited';
+      retryAfterMs?: number;
+      times?: number;
+    }
+  /** Throw for the whole call before anything is written. */
+  | {
+      type: 'throw';
+      operation?: CrmOperationName;
+      error: 'rate-limited' | 'transient' | 'auth' | 'permanent';
+      retryAfterMs?: number;
+      bucket?: string;
+      times?: number;
+    }
+  /** Write everything, then throw a transient error: the engine cannot tell the write happened (a lost response). */
+  | { type: 'lose-response'; operation: CrmOperationName; times?: number };
+
+/** The inspectable state of the reference CRM. */
+export interface ReferenceCrmState {
+  contacts: Map<string, ReferenceContactRecord>;
+  messages: Map<string, ReferenceMessageRecord>;
+  calls: ReferenceCall[];
+}
+
+/** Options of `createReferenceAdapter`. */
+export interface ReferenceAdapterOptions {
+  /**
+   * The `crm` name.
+   * @default 'reference'
+   */
+  crm?: string;
+  /** @default 100 */
+  contactBatchSize?: number;
+  /** @default 100 */
+  messageBatchSize?: number;
+  /** @default 10 */
+  searchBatchSize?: number;
+  /** @default 'upsert-by-external-id' */
+  idempotency?: IdempotencyStrategy;
+  /** Require `previousMessageCrmId` like Close. @default false */
+  threadsMessages?: boolean;
+  /** @default true */
+  supportsCards?: boolean;
+  /**
+   * The declared policy; the reference CRM enforces its first bucket (per connection) and reports it in signals.
+   * @default one bucket `requests` of 100 per 10 s
+   */
+  rateLimits?: RateLimitPolicy;
+  /** Country to read seeded national-format phones in. */
+  defaultCountry?: CountryCode;
+  /** Clock for the rate-limit window. @default () => Date.now() */
+  now?: () => number;
+}
+
+/** A reference adapter: the contract plus its in-memory CRM and fault hooks. */
+export interface ReferenceAdapter extends CrmAdapter {
+  /** The CRM's records and received calls. */
+  readonly state: ReferenceCrmState;
+  /** Adds a contact as a rep would have typed it (any phone format); returns its CRM id. */
+  seedContact(contact: Omit<ReferenceContactRecord, 'crmId'>): string;
+  /** Queues a fault. */
+  injectFault(fault: ReferenceFault): void;
+  /** Removes queued faults. */
+  clearFaults(): void;
+}
+
+type FaultState = ReferenceFault & { remaining: number };
+
+/** Creates an in-memory reference `CrmAdapter` whose replays never duplicate and whose faults are injectable. */
+export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): ReferenceAdapter {
+  const crm = options.crm ?? 'reference';
+  const now = options.now ?? (() => Date.now());
+  const capabilities: CrmCapabilities = {
+    contactBatchSize: options.contactBatchSize ?? 100,
+    messageBatchSize: options.messageBatchSize ?? 100,
+    searchBatchSize: options.searchBatchSize ?? 10,
+    rateLimits: options.rateLimits ?? { buckets: [{ name: 'requests', limit: 100, intervalMs: 10_000 }] },
+    idempotency: options.idempotency ?? 'upsert-by-external-id',
+    threadsMessages: options.threadsMessages ?? false,
+    supportsCards: options.supportsCards ?? true,
+  };
+  const state: ReferenceCrmState = { contacts: new Map(), messages: new Map(), calls: [] };
+  const contactsByKey = new Map<string, string>();
+  const messagesByKey = new Map<string, string>();
+  const windows = new Map<string, number[]>();
+  let faults: FaultState[] = [];
+  let nextId = 1;
+  let sequence = 0;
+
+  const permanent = (message: string, field?: string, code?: string): CrmPermanentError =>
+    new CrmPermanentError({
+      crm,
+      message,
+      ...(field === undefined ? {} : { field }),
+      ...(code === undefined ? {} : { code }),
+    });
+
+  /** Admits one call: abort, batch size, injected throw, rate limit; records it and reports the bucket. */
+  function admit(
+    operation: CrmOperationName,
+    size: number,
+    limit: number,
+    field: string,
+    context: OperationContext,
+  ): void {
+    context.signal.throwIfAborted();
+    if (size > limit) {
+      throw permanent(
+        `${operation}: \`${field}\` has ${size} items, more than the declared batch size ${limit}`,
+        field,
+        'batch_too_large',
+      );
+    }
+    const fault = takeFault(
+      (candidate) => candidate.type === 'throw' && (candidate.operation ?? operation) === operation,
+    );
+    if (fault?.type === 'throw') throw faultError(fault.error, operation, fault.retryAfterMs, fault.bucket);
+    const bucket = capabilities.rateLimits.buckets[0];
+    if (bucket !== undefined) {
+      const at = now();
+      const recent = (windows.get(context.connectionId) ?? []).filter((time) => time > at - bucket.intervalMs);
+      if (recent.length >= bucket.limit) {
+        const retryAfterMs = recent[0]! + bucket.intervalMs - at;
+        context.onRateLimitSignal?.({ bucket: bucket.name, remaining: 0, limit: bucket.limit, retryAfterMs });
+        throw new CrmRateLimitedError({
+          crm,
+          message: `${operation}: rate limit of bucket ${bucket.name} reached`,
+          retryAfterMs,
+          bucket: bucket.name,
+        });
+      }
+      recent.push(at);
+      windows.set(context.connectionId, recent);
+      context.onRateLimitSignal?.({
+        bucket: bucket.name,
+        remaining: bucket.limit - recent.length,
+        limit: bucket.limit,
+        resetAfterMs: recent[0]! + bucket.intervalMs - at,
+      });
+    }
+    state.calls.push({ operation, size, connectionId: context.connectionId });
+  }
+
+  function takeFault(matches: (fault: FaultState) => boolean): FaultState | undefined {
+    const fault = faults.find(matches);
+    if (fault === undefined) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults = faults.filter((candidate) => candidate !== fault);
+    return fault;
+  }
+
+  function faultError(kind: string, operation: string, retryAfterMs?: number, bucket?: string): CrmError {
+    const message = `${operation}: injected ${kind} fault`;
+    if (kind === 'rate-limited') {
+      return new CrmRateLimitedError({
+        crm,
+        message,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        ...(bucket === undefined ? {} : { bucket }),
+      });
+    }
+    if (kind === 'transient') return new CrmTransientError({ crm, message });
+    if (kind === 'auth') return new CrmAuthError({ crm, message, status: 401 });
+    return permanent(message);
+  }
+
+  /** Runs a batch item by item, applying item faults and lost-response faults. */
+  function runItems<Item extends { key: string }>(
+    operation: CrmOperationName,
+    items: readonly Item[],
+    write: (item: Item, index: number) => CrmWriteResult,
+  ): CrmWriteResult[] {
+    const results = items.map((item, index): CrmWriteResult => {
+      const fault = takeFault(
+        (candidate) =>
+          candidate.type === 'fail-item' &&
+          candidate.operation === operation &&
+          (candidate.key === undefined ? candidate.index === index : candidate.key === item.key),
+      );
+      if (fault?.type === 'fail-item')
+        return {
+          key: item.key,
+          ok: false,
+          error: faultError(fault.error, `${operation}[${index}]`, fault.retryAfterMs),
+        };
+      return write(item, index);
+    });
+    if (
+      takeFault((candidate) => candidate.type === 'lose-response' && candidate.operation === operation) !== undefined
+    ) {
+      throw new CrmTransientError({ crm, message: `${operation}: injected lost response (the writes were applied)` });
+    }
+    return results;
+  }
+
+  function writeContact(contact: ContactInput, index: number, field: string, update: boolean): CrmWriteResult {
+    if (contact.key === '')
+      return {
+        key: contact.key,
+        ok: false,
+        error: permanent(`\`${field}[${index}].key\` is empty`, `${field}[${index}].key`),
+      };
+    const existingId = contact.crmId ?? contactsByKey.get(contact.key);
+    const existing = existingId === undefined ? undefined : state.contacts.get(existingId);
+    if (contact.crmId !== undefined && existing === undefined) {
+      return {
+        key: contact.key,
+        ok: false,
+        error: permanent(
+          `\`${field}[${index}].crmId\` ${contact.crmId} does not exist`,
+          `${field}[${index}].crmId`,
+          CRM_NOT_FOUND_CODE,
+        ),
+      };
+    }
+    if (existing !== undefined) {
+      if (update) {
+        if (contact.name !== undefined) existing.name = contact.name;
+        if (existing.ownerId === undefined && contact.ownerId !== undefined) existing.ownerId = contact.ownerId;
+        existing.phone ??= contact.phone;
+        existing.waId ??= contact.waId;
+        existing.userId ??= contact.userId;
+      }
+      contactsByKey.set(contact.key, existing.crmId);
+      return { key: contact.key, ok: true, crmId: existing.crmId, created: false };
+    }
+    const crmId = `contact-${nextId++}`;
+    state.contacts.set(crmId, {
+      crmId,
+      key: contact.key,
+      ...(contact.phone === undefined ? {} : { phone: contact.phone }),
+      ...(contact.waId === undefined ? {} : { waId: contact.waId }),
+      ...(contact.userId === undefined ? {} : { userId: contact.userId }),
+      ...(contact.name === undefined ? {} : { name: contact.name }),
+      ...(contact.ownerId === undefined ? {} : { ownerId: contact.ownerId }),
+    });
+    contactsByKey.set(contact.key, crmId);
+    return { key: contact.key, ok: true, crmId, created: true };
+  }
+
+  function findContact(request: ContactFindRequest): ContactFindResult {
+    const matches: { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string; ownerId?: string }[] = [];
+    for (const record of state.contacts.values()) {
+      let matchedOn: 'phone' | 'waId' | 'userId' | undefined;
+      if (request.userId !== undefined && record.userId === request.userId) matchedOn = 'userId';
+      else if (request.waId !== undefined && record.waId === request.waId) matchedOn = 'waId';
+      else if (request.phone !== undefined && record.phone !== undefined) {
+        // A real CRM searches the stored strings; the adapter then confirms by normalizing, as here.
+        const stored = normalizePhone(
+          record.phone,
+          options.defaultCountry === undefined ? {} : { defaultCountry: options.defaultCountry },
+        );
+        if (stored === request.phone) matchedOn = 'phone';
+      }
+      if (matchedOn !== undefined) {
+        matches.push({
+          crmId: record.crmId,
+          matchedOn,
+          ...(record.name === undefined ? {} : { name: record.name }),
+          ...(record.ownerId === undefined ? {} : { ownerId: record.ownerId }),
+        });
+      }
+    }
+    return { key: request.key, ok: true, matches };
+  }
+
+  function writeMessage(message: MessageRecord, index: number): CrmWriteResult {
+    const field = `messages[${index}]`;
+    const fail = (text: string, at: string, code?: string): CrmWriteResult => ({
+      key: message.key,
+      ok: false,
+      error: permanent(text, at, code),
+    });
+    if (message.key === '') return fail(`\`${field}.key\` is empty`, `${field}.key`);
+    if (Number.isNaN(Date.parse(message.occurredAt)))
+      return fail(`\`${field}.occurredAt\` is not an ISO time`, `${field}.occurredAt`);
+    if (!state.contacts.has(message.contactCrmId)) {
+      return fail(
+        `\`${field}.contactCrmId\` ${message.contactCrmId} does not exist`,
+        `${field}.contactCrmId`,
+        CRM_NOT_FOUND_CODE,
+      );
+    }
+    if (capabilities.threadsMessages) {
+      const previous = message.previousMessageCrmId;
+      if (previous === undefined)
+        return fail(`\`${field}.previousMessageCrmId\` is required (threadsMessages)`, `${field}.previousMessageCrmId`);
+      if (previous !== null && !state.messages.has(previous)) {
+        return fail(
+          `\`${field}.previousMessageCrmId\` ${previous} does not exist`,
+          `${field}.previousMessageCrmId`,
+          CRM_NOT_FOUND_CODE,
+        );
+      }
+    }
+    const existingId = messagesByKey.get(message.key);
+    const existing = existingId === undefined ? undefined : state.messages.get(existingId);
+    if (existing !== undefined) {
+      // A replay carries the same or newer state; statuses still never move backwards.
+      const status =
+        message.status !== undefined && isStatusUpgrade(existing.status, message.status)
+          ? message.status
+          : existing.status;
+      const previousMessageCrmId = existing.previousMessageCrmId;
+      Object.assign(existing, structuredClone(message), {
+        status,
+        previousMessageCrmId,
+        writeCount: existing.writeCount + 1,
+      });
+      if (status === undefined) delete existing.status;
+      return { key: message.key, ok: true, crmId: existing.crmId, created: false };
+    }
+    const crmId = `message-${nextId++}`;
+    sequence += 1;
+    state.messages.set(crmId, { ...structuredClone(message), crmId, sequence, writeCount: 1 });
+    messagesByKey.set(message.key, crmId);
+    return { key: message.key, ok: true, crmId, created: true };
+  }
+
+  function updateMessage(update: MessageUpdate, index: number): CrmWriteResult {
+    const crmId = update.crmId ?? messagesByKey.get(update.messageKey);
+    const record = crmId === undefined ? undefined : state.messages.get(crmId);
+    if (record === undefined) {
+      const field = `updates[${index}].${update.crmId === undefined ? 'messageKey' : 'crmId'}`;
+      return {
+        key: update.key,
+        ok: false,
+        error: permanent(
+          `\`${field}\`: no message record ${update.crmId ?? update.messageKey}`,
+          field,
+          CRM_NOT_FOUND_CODE,
+        ),
+      };
+    }
+    const change = update.change;
+    if (change.kind === 'status') {
+      if (isStatusUpgrade(record.status, change.status)) record.status = change.status;
+    } else if (change.kind === 'edit') {
+      if (!record.revoked) {
+        record.content = structuredClone(change.content);
+        record.editedAt = change.at;
+      }
+    } else if (change.kind === 'revoke') {
+      record.revoked = true;
+    } else if (change.kind === 'reaction') {
+      const others: MessageRecordReaction[] = (record.reactions ?? []).filter(
+        (reaction) => reaction.actor !== change.actor,
+      );
+      record.reactions = change.emoji === null ? others : [...others, { actor: change.actor, emoji: change.emoji }];
+    } else if (record.content.placeholder) {
+      record.content = structuredClone(change.content);
+    }
+    record.writeCount += 1;
+    return { key: update.key, ok: true, crmId: record.crmId, created: false };
+  }
+
+  return {
+    specificationVersion: 'v1',
+    crm,
+    capabilities,
+    state,
+    seedContact(contact) {
+      const crmId = `contact-${nextId++}`;
+      state.contacts.set(crmId, { ...contact, crmId });
+      if (contact.key !== undefined) contactsByKey.set(contact.key, crmId);
+      return crmId;
+    },
+    injectFault(fault) {
+      faults.push({ ...fault, remaining: fault.times ?? 1 });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    async findContacts(requests, context) {
+      admit('findContacts', requests.length, capabilities.searchBatchSize, 'requests', context);
+      return requests.map(findContact);
+    },
+    async createContacts(contacts, context) {
+      admit('createContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
+      return runItems('createContacts', contacts, (contact, index) => writeContact(contact, index, 'contacts', false));
+    },
+    async upsertContacts(contacts, context) {
+      admit('upsertContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
+      return runItems('upsertContacts', contacts, (contact, index) => writeContact(contact, index, 'contacts', true));
+    },
+    async writeMessages(messages, context) {
+      admit('writeMessages', messages.length, capabilities.messageBatchSize, 'messages', context);
+      return runItems('writeMessages', messages, writeMessage);
+    },
+    async updateMessages(updates, context) {
+      admit('updateMessages', updates.length, capabilities.messageBatchSize, 'updates', context);
+      return runItems('updateMessages', updates, updateMessage);
+    },
+    async renderCard(card, context) {
+      if (!capabilities.supportsCards)
+        throw new UnsupportedOperationError({ crm, operation: 'renderCard', capability: 'capabilities.supportsCards' });
+      admit('renderCard', 1, 1, 'card', context);
+      return { contentType: 'text/html', body: renderChatCardHtml(card) };
+    },
+  };
+}

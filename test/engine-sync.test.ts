@@ -1,0 +1,337 @@
+/**
+ * The sync engine against the in-memory reference adapter, on the memory store and on SQLite (temp files):
+ * dedupe, contacts before messages, ordering, updates after their message, lanes, batching, routing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CoexistStore,
+  createMemoryStore,
+  createSqliteStore,
+  createSyncEngine,
+  type SyncEngine,
+  type SyncProgress,
+} from '@coexist/core';
+import { createReferenceAdapter, type ReferenceAdapter, type ReferenceMessageRecord } from '@coexist/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  contactSynced,
+  echoedMessage,
+  historyBackfill,
+  historyChunk,
+  inboundMessage,
+  statusEvent,
+  threadPhone,
+} from './fixtures/engine-events.ts';
+
+const directories: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+const NO_LIMITS = { buckets: [] };
+
+const backends: [string, () => CoexistStore][] = [
+  ['memory store', () => createMemoryStore()],
+  [
+    'sqlite store',
+    () => {
+      const directory = mkdtempSync(join(tmpdir(), 'coexist-engine-'));
+      directories.push(directory);
+      return createSqliteStore({ path: join(directory, 'coexist.db') });
+    },
+  ],
+];
+
+function track(engine: SyncEngine, store: CoexistStore): SyncEngine {
+  cleanups.push(async () => {
+    await engine.stop();
+    await store.close();
+  });
+  return engine;
+}
+
+/** The CRM's message records of one thread (contact phone), in creation order. */
+function threadRecords(adapter: ReferenceAdapter, phone: string): ReferenceMessageRecord[] {
+  return [...adapter.state.messages.values()]
+    .filter((record) => record.contactPhone === phone)
+    .sort((left, right) => left.sequence - right.sequence);
+}
+
+describe.each(backends)('sync engine (%s)', (_name, createStore) => {
+  it('ignores a redelivered webhook: nothing is stored or written twice', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const events = [
+      inboundMessage({ wamid: 'wamid.1', phone: '+16505551001', at: 1_000 }),
+      echoedMessage({ wamid: 'wamid.2', phone: '+16505551001', at: 2_000 }),
+    ];
+    const rawBody = JSON.stringify({ object: 'whatsapp_business_account', n: 1 });
+    expect(await engine.ingest(events, { rawBody })).toMatchObject({ accepted: 2, duplicates: 0 });
+    await engine.drain();
+    expect(await engine.ingest(events, { rawBody })).toEqual({ payloadId: null, accepted: 0, duplicates: 2 });
+    // Meta may also resend the same events in a differently serialized body.
+    expect(await engine.ingest(events, { rawBody: `${rawBody} ` })).toMatchObject({ accepted: 0, duplicates: 2 });
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(2);
+    expect([...adapter.state.messages.values()].map((record) => record.writeCount)).toEqual([1, 1]);
+    expect(adapter.state.calls.filter((call) => call.operation === 'writeMessages')).toHaveLength(1);
+  });
+
+  it('resolves contacts in batches before writing the messages that need them', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, searchBatchSize: 10, contactBatchSize: 100 });
+    // A rep typed one customer's number in a national format: it must be found, not duplicated.
+    const seeded = adapter.seedContact({ phone: '(650) 555-1003', name: 'Existing customer' });
+    const events = historyBackfill({ threads: 25, perThread: 4 });
+    const store2 = store;
+    const engine = track(
+      createSyncEngine({
+        store: store2,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], owners: { '+15550001001': 'user-7' } }],
+      }),
+      store2,
+    );
+    await engine.ingest(events, { rawBody: 'backfill' });
+    await engine.drain();
+
+    expect(adapter.state.messages.size).toBe(100);
+    // 25 customers: one found by phone, 24 created; no contact twice.
+    expect(adapter.state.contacts.size).toBe(25);
+    const searches = adapter.state.calls.filter((call) => call.operation === 'findContacts');
+    // Never one search per contact: 25 phones in requests of 10.
+    expect(searches.map((call) => call.size)).toEqual([10, 10, 5]);
+    const creations = adapter.state.calls.filter((call) => call.operation === 'createContacts');
+    expect(creations.map((call) => call.size)).toEqual([24]);
+    // Every write came after its contact existed, pointing at it; the seeded one kept its id.
+    const firstWrite = adapter.state.calls.findIndex((call) => call.operation === 'writeMessages');
+    expect(firstWrite).toBeGreaterThan(adapter.state.calls.findIndex((call) => call.operation === 'createContacts'));
+    for (const record of adapter.state.messages.values()) {
+      expect(adapter.state.contacts.has(record.contactCrmId)).toBe(true);
+      expect(record.ownerId).toBe('user-7');
+    }
+    expect(threadRecords(adapter, threadPhone(3)).every((record) => record.contactCrmId === seeded)).toBe(true);
+    const created = [...adapter.state.contacts.values()].filter((contact) => contact.key !== undefined);
+    expect(created.every((contact) => contact.ownerId === 'user-7')).toBe(true);
+  });
+
+  it('writes each thread in chronological order even when chunks arrive shuffled', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 7 });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], autoStart: false }),
+      store,
+    );
+    const events = historyBackfill({ threads: 6, perThread: 20 });
+    // Deterministic shuffle, delivered in 5 payloads before the workers start.
+    const shuffled = events
+      .map((event, index) => ({ event, rank: (index * 7919) % events.length }))
+      .sort((left, right) => left.rank - right.rank)
+      .map((entry) => entry.event);
+    for (let start = 0; start < shuffled.length; start += 24) {
+      await engine.ingest(shuffled.slice(start, start + 24), { rawBody: `chunk ${start}` });
+    }
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(120);
+    for (let thread = 0; thread < 6; thread++) {
+      const records = threadRecords(adapter, threadPhone(thread));
+      expect(records).toHaveLength(20);
+      const times = records.map((record) => Date.parse(record.occurredAt));
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    }
+  });
+
+  it('applies updates after their message: an early status waits, it is never dropped', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const phone = '+16505551009';
+    // Statuses and a reaction overtake the message they are about.
+    await engine.ingest(
+      [
+        statusEvent({ messageId: 'wamid.out', status: 'delivered', phone, at: 5_000 }),
+        statusEvent({ messageId: 'wamid.out', status: 'read', phone, at: 6_000 }),
+        {
+          id: 'reaction:1',
+          type: 'message.reaction',
+          field: 'messages',
+          wabaId: 'WABA-1',
+          phoneNumberId: 'PN-1',
+          occurredAt: new Date(7_000).toISOString(),
+          actor: 'customer',
+          contact: { phone },
+          targetMessageId: 'wamid.out',
+          emoji: '👍',
+        },
+      ],
+      { rawBody: 'statuses first' },
+    );
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(0);
+    expect((await engine.status()).numbers[0]?.queue.waiting).toBe(3);
+
+    await engine.ingest([echoedMessage({ wamid: 'wamid.out', phone, at: 4_000 })], { rawBody: 'the message' });
+    await engine.drain();
+    const [record] = [...adapter.state.messages.values()];
+    expect(record).toMatchObject({ key: 'wamid.out', status: 'read', reactions: [{ actor: 'customer', emoji: '👍' }] });
+    const operations = adapter.state.calls.map((call) => call.operation);
+    expect(operations.indexOf('updateMessages')).toBeGreaterThan(operations.indexOf('writeMessages'));
+    expect((await engine.status()).numbers[0]?.queue).toMatchObject({ pending: 0, waiting: 0 });
+  });
+
+  it('fills batches up to the declared size and never beyond', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 25, contactBatchSize: 8, searchBatchSize: 4 });
+    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    await engine.ingest(historyBackfill({ threads: 30, perThread: 10 }), { rawBody: 'backfill' });
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(300);
+    const sizes = (operation: string) => adapter.state.calls.filter((call) => call.operation === operation).map((call) => call.size);
+    expect(Math.max(...sizes('writeMessages'))).toBe(25);
+    expect(sizes('writeMessages').reduce((sum, size) => sum + size, 0)).toBe(300);
+    // Full batches, except where thread ordering or the tail leaves fewer.
+    expect(sizes('writeMessages').filter((size) => size === 25).length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...sizes('createContacts'))).toBeLessThanOrEqual(8);
+    expect(Math.max(...sizes('findContacts'))).toBeLessThanOrEqual(4);
+  });
+
+  it('writes a live message before a large backfill finishes (separate lanes)', async () => {
+    const store = createStore();
+    // 20 calls per 500 ms: the 3,000-message backfill needs 150 write calls, several seconds.
+    const rateLimits = { buckets: [{ name: 'requests', limit: 20, intervalMs: 500 }] };
+    const adapter = createReferenceAdapter({ rateLimits, messageBatchSize: 20, contactBatchSize: 100, searchBatchSize: 50 });
+    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    await engine.ingest(historyBackfill({ threads: 50, perThread: 60 }), { rawBody: 'backfill' });
+    // Let the backfill get going, then a customer writes.
+    while (adapter.state.messages.size < 100) await new Promise((resolve) => setTimeout(resolve, 10));
+    await engine.ingest([inboundMessage({ wamid: 'wamid.live', phone: '+16505559999', at: Date.parse('2026-03-05T10:00:00Z') })], {
+      rawBody: 'live',
+    });
+    while (![...adapter.state.messages.values()].some((record) => record.key === 'wamid.live')) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const historyWritten = [...adapter.state.messages.values()].filter((record) => record.source === 'history').length;
+    expect(historyWritten).toBeLessThan(3000);
+    // The live message jumped the queue: at most a few batches went ahead of it.
+    expect(historyWritten).toBeLessThan(100 + 20 * 8);
+    await engine.stop();
+  });
+
+  it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {
+    const store = createStore();
+    const hubspot = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });
+    const close = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
+    const engine = createSyncEngine({
+      store,
+      connections: [
+        { id: 'tenant-a', adapter: hubspot, phoneNumberIds: ['PN-A1', 'PN-A2'] },
+        { id: 'tenant-b', adapter: close, phoneNumberIds: ['PN-B1'] },
+      ],
+    });
+    const at = 1_000;
+    await engine.ingest(
+      [
+        inboundMessage({ wamid: 'a1', phone: '+16505551001', at, phoneNumberId: 'PN-A1', wabaId: 'WABA-A' }),
+        inboundMessage({ wamid: 'a2', phone: '+16505551002', at, phoneNumberId: 'PN-A2', wabaId: 'WABA-A' }),
+        inboundMessage({ wamid: 'b1', phone: '+16505551001', at, phoneNumberId: 'PN-B1', wabaId: 'WABA-B' }),
+        inboundMessage({ wamid: 'c1', phone: '+16505551001', at, phoneNumberId: 'PN-C1', wabaId: 'WABA-C' }),
+      ],
+      { rawBody: 'multi-tenant' },
+    );
+    await engine.drain();
+    expect([...hubspot.state.messages.values()].map((record) => record.key).sort()).toEqual(['a1', 'a2']);
+    expect([...close.state.messages.values()].map((record) => record.key)).toEqual(['b1']);
+    expect(hubspot.state.calls.every((call) => call.connectionId === 'tenant-a')).toBe(true);
+    const status = await engine.status();
+    expect(status.numbers.find((number) => number.phoneNumberId === 'PN-C1')?.queue.unrouted).toBe(1);
+    await engine.stop();
+
+    // Later the third tenant is configured: its stored events are routed and written.
+    const third = createReferenceAdapter({ crm: 'crm-c', rateLimits: NO_LIMITS });
+    const next = track(createSyncEngine({ store, connections: [{ id: 'tenant-c', adapter: third, phoneNumberIds: ['PN-C1'] }] }), store);
+    await next.drain();
+    expect([...third.state.messages.values()].map((record) => record.key)).toEqual(['c1']);
+  });
+
+  it('reports progress and status a person can follow', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 50 });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], progressIntervalMs: 10 }),
+      store,
+    );
+    const seen: SyncProgress[] = [];
+    engine.on('progress', (progress) => seen.push(progress));
+    await engine.ingest(
+      [
+        historyChunk({ phase: 0, chunkOrder: 1, progress: 40, messageCount: 200 }),
+        contactSynced({ phone: threadPhone(0), name: 'Pablo Morales', at: 500 }),
+        ...historyBackfill({ threads: 10, perThread: 20 }),
+      ],
+      { rawBody: 'chunk' },
+    );
+    await engine.drain();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const last = seen.at(-1)!;
+    expect(last).toMatchObject({ phoneNumberId: 'PN-1', connectionId: 'crm', messagesWritten: 200, etaSeconds: 0 });
+    expect(last.history).toMatchObject({ received: 200, written: 200, pending: 0, chunksSeen: 1, historyPhase: 0, metaProgress: 40 });
+    expect(seen.some((progress) => progress.phase === 'backfill' || progress.history.written < 200) || seen.length >= 1).toBe(true);
+    // The Business App name won over nothing: the synced contact has it.
+    expect([...adapter.state.contacts.values()].find((contact) => contact.phone === threadPhone(0))?.name).toBe('Pablo Morales');
+    const status = await engine.status();
+    expect(status.numbers).toHaveLength(1);
+    expect(status.numbers[0]).toMatchObject({
+      phoneNumberId: 'PN-1',
+      connectionId: 'crm',
+      wabaId: 'WABA-1',
+      backfill: { progress: 40, complete: false, received: 200, written: 200, pending: 0 },
+      queue: { pending: 0, waiting: 0, unrouted: 0 },
+      deadLetters: 0,
+    });
+    expect(status.connections[0]).toMatchObject({ id: 'crm', crm: 'reference', inFlight: 0, pausedUntil: null });
+  });
+});
+
+describe('sync engine API', () => {
+  it('keeps a payload that failed validation and replays it after a fix', async () => {
+    const store = createMemoryStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const rawBody = JSON.stringify({ wamid: 'wamid.fixed', phone: '+16505551001' });
+    const id = await engine.recordInvalidPayload({ rawBody, error: new Error('entry[0].changes[0].value: unknown shape') });
+    expect(await engine.listInvalidPayloads()).toEqual([
+      expect.objectContaining({ id, rawBody, error: 'entry[0].changes[0].value: unknown shape', replayedAt: null }),
+    ]);
+    expect((await engine.status()).invalidPayloads).toBe(1);
+    // The parser still fails: the error is updated, the payload kept.
+    expect(await engine.replayInvalidPayloads(() => { throw new Error('still broken'); })).toEqual({ replayed: 0, failed: 1, accepted: 0 });
+    expect((await engine.listInvalidPayloads())[0]?.error).toBe('still broken');
+    // After the fix it parses and its events are written.
+    const fixed = (body: string) => {
+      const parsed = JSON.parse(body) as { wamid: string; phone: string };
+      return [inboundMessage({ wamid: parsed.wamid, phone: parsed.phone, at: 1_000 })];
+    };
+    expect(await engine.replayInvalidPayloads(fixed)).toEqual({ replayed: 1, failed: 0, accepted: 1 });
+    await engine.drain();
+    expect([...adapter.state.messages.values()].map((record) => record.key)).toEqual(['wamid.fixed']);
+    expect(await engine.listInvalidPayloads()).toEqual([]);
+  });
+
+  it('rejects bad input with errors naming the field', async () => {
+    const store = createMemoryStore();
+    const adapter = createReferenceAdapter();
+    expect(() => createSyncEngine({ store, connections: [{ id: 'a', adapter, phoneNumberIds: ['PN'] }, { id: 'b', adapter, phoneNumberIds: ['PN'] }] })).toThrow(
+      '[coexist/core] engine: options.connections[1].phoneNumberIds: "PN" is already served by connection "a"',
+    );
+    const engine = track(createSyncEngine({ store, connections: [] }), store);
+    await expect(engine.ingest([{ type: 'unknown' } as never], { rawBody: '{}' })).rejects.toThrow(
+      '[coexist/core] engine: events[0].id: expected a non-empty string',
+    );
+    await expect(engine.ingest([], { rawBody: 42 as never })).rejects.toThrow('options.rawBody');
+  });
+});
