@@ -12,6 +12,8 @@ export interface CommandIo {
   env: Record<string, string | undefined>;
   /** The directory relative paths resolve against. */
   cwd: string;
+  /** Aborted to stop a long-running command (`sandbox`, `serve`) as SIGINT/SIGTERM would; for in-process use. */
+  signal?: AbortSignal;
 }
 
 /** One `coexist <name>` subcommand. */

@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { generateCommand } from './generate.ts';
 import { normalizeCommand } from './normalize.ts';
 import { replayCommand } from './replay.ts';
+import { sandboxCommand } from './sandbox.ts';
 
 /** Every `coexist` subcommand, in the order `coexist --help` lists them; add one line per command. */
-export const commands: Command[] = [normalizeCommand, generateCommand, replayCommand];
+export const commands: Command[] = [normalizeCommand, generateCommand, replayCommand, sandboxCommand];

@@ -301,7 +301,11 @@ export function registerCloseSearchRoute(context: CloseRouteContext): void {
       return closeFieldErrors({ sort: 'The emulator returns results in creation order and does not support sort.' });
     }
     const resultsLimit = body.results_limit;
-    if (resultsLimit !== undefined && resultsLimit !== null && (!Number.isInteger(resultsLimit) || (resultsLimit as number) < 1)) {
+    if (
+      resultsLimit !== undefined &&
+      resultsLimit !== null &&
+      (!Number.isInteger(resultsLimit) || (resultsLimit as number) < 1)
+    ) {
       return closeFieldErrors({ results_limit: 'Must be a positive integer or null.' });
     }
     const offset = readCursor(body.cursor);

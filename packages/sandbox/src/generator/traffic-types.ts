@@ -25,7 +25,7 @@ export interface TrafficOptions {
   messages?: number;
   /** How many of `messages` arrive as live traffic after onboarding. @default 10% of messages (at least min(messages, 12)) */
   liveMessages?: number;
-  /** Customers across all numbers (address-book contacts plus a few people not in the address book). @default max(6, messages / 10) per… total */
+  /** Customers across all numbers (address-book contacts plus a few people not in the address book); at least 2 per number. @default max(6 × numbers, messages / 10) */
   contacts?: number;
   /** Seed; equal options and seed give byte-identical payloads. @default 1 */
   seed?: Seed;

@@ -29,7 +29,9 @@ describe('Bulk API 2.0 ingest', () => {
     });
     expect(first.successfulResults).toHaveLength(1199);
     expect(first.failedResults).toHaveLength(1);
-    expect(first.failedResults[0]!.sf__Error).toMatch(/^INVALID_FIELD:Foreign key external ID: missing-thread not found/);
+    expect(first.failedResults[0]!.sf__Error).toMatch(
+      /^INVALID_FIELD:Foreign key external ID: missing-thread not found/,
+    );
     expect(first.successfulResults.every((row) => row.sf__Created === 'true')).toBe(true);
     expect(emulator.state.count('WhatsApp_Message__c')).toBe(1199);
     const [stored] = emulator.state.findByField('WhatsApp_Message__c', 'Message_Id__c', 'wamid.bulk.3');
@@ -63,7 +65,11 @@ describe('Bulk API 2.0 ingest', () => {
     clock += 150;
     expect(await job.check()).toMatchObject({ state: 'InProgress', numberRecordsProcessed: 1 });
     clock += 200;
-    expect(await job.check()).toMatchObject({ state: 'JobComplete', numberRecordsProcessed: 3, numberRecordsFailed: 1 });
+    expect(await job.check()).toMatchObject({
+      state: 'JobComplete',
+      numberRecordsProcessed: 3,
+      numberRecordsFailed: 1,
+    });
     const failed = await job.getFailedResults();
     expect(failed).toEqual([
       {
@@ -84,7 +90,10 @@ describe('Bulk API 2.0 ingest', () => {
     await bad.open();
     await bad.uploadData('LastName,Nope__c\nAda,1\n');
     await bad.close();
-    expect(await bad.check()).toMatchObject({ state: 'Failed', errorMessage: 'InvalidBatch : Field name not found : Nope__c' });
+    expect(await bad.check()).toMatchObject({
+      state: 'Failed',
+      errorMessage: 'InvalidBatch : Field name not found : Nope__c',
+    });
 
     const aborted = connection.bulk2.createJob({ object: 'Contact', operation: 'insert' });
     await aborted.open();
@@ -92,7 +101,11 @@ describe('Bulk API 2.0 ingest', () => {
     expect((await aborted.check()).state).toBe('Aborted');
     expect(emulator.state.count('Contact')).toBe(0);
 
-    const upsertWithoutKey = connection.bulk2.createJob({ object: 'Contact', operation: 'upsert', externalIdFieldName: 'LastName' });
+    const upsertWithoutKey = connection.bulk2.createJob({
+      object: 'Contact',
+      operation: 'upsert',
+      externalIdFieldName: 'LastName',
+    });
     await expect(upsertWithoutKey.open()).rejects.toMatchObject({ errorCode: 'INVALIDJOB' });
     const unknownObject = connection.bulk2.createJob({ object: 'Nope__c', operation: 'insert' });
     await expect(unknownObject.open()).rejects.toMatchObject({ errorCode: 'INVALIDENTITY' });

@@ -1,10 +1,24 @@
 import jsforce from 'jsforce';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SalesforceEmulator, startSalesforceEmulator, type SalesforceEmulatorOptions } from './salesforce-emulator.ts';
+import {
+  type SalesforceEmulator,
+  type SalesforceEmulatorOptions,
+  startSalesforceEmulator,
+} from './salesforce-emulator.ts';
+import { defineCustomObject } from './salesforce-schema.ts';
 
 interface ApiError extends Error {
   errorCode: string;
   data: unknown;
+}
+
+async function rejection(promise: PromiseLike<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ApiError;
+  }
+  throw new Error('expected the call to be rejected');
 }
 
 describe('startSalesforceEmulator with jsforce', () => {
@@ -74,7 +88,8 @@ describe('startSalesforceEmulator with jsforce', () => {
       { allOrNone: false },
     );
     expect(results.map((result) => result.success)).toEqual([true, false, false, false, false, false]);
-    const errorOf = (index: number) => (results[index] as { errors: Array<{ statusCode: string; fields: string[] }> }).errors[0]!;
+    const errorOf = (index: number) =>
+      (results[index] as { errors: Array<{ statusCode: string; fields: string[] }> }).errors[0]!;
     expect(errorOf(1)).toMatchObject({ statusCode: 'INVALID_FIELD', fields: ['Bogus__c'] });
     expect(errorOf(2).statusCode).toBe('DUPLICATE_EXTERNAL_ID');
     expect(errorOf(4)).toMatchObject({ statusCode: 'INVALID_TYPE_ON_FIELD_IN_RECORD', fields: ['Sent_At__c'] });
@@ -84,13 +99,19 @@ describe('startSalesforceEmulator with jsforce', () => {
 
   it('creates with a partial failure, and rolls everything back with allOrNone', async () => {
     const { emulator, connection } = await start();
-    const partial = await connection.sobject('Contact').create(
-      [{ LastName: 'Lovelace', Phone: '(415) 555-1212' }, { FirstName: 'NoLastName' }, { LastName: 'Hopper' }],
-      { allOrNone: false },
-    );
+    const partial = await connection
+      .sobject('Contact')
+      .create(
+        [{ LastName: 'Lovelace', Phone: '(415) 555-1212' }, { FirstName: 'NoLastName' }, { LastName: 'Hopper' }],
+        { allOrNone: false },
+      );
     expect(partial.map((result) => result.success)).toEqual([true, false, true]);
     expect((partial[1] as { errors: unknown[] }).errors).toEqual([
-      { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] },
+      {
+        statusCode: 'REQUIRED_FIELD_MISSING',
+        message: 'Required fields are missing: [LastName]',
+        fields: ['LastName'],
+      },
     ]);
     expect(emulator.state.count('Contact')).toBe(2);
 
@@ -116,14 +137,14 @@ describe('startSalesforceEmulator with jsforce', () => {
   it('rejects more than 200 records per Collections request with an error array', async () => {
     const { connection } = await start();
     const records = messages(201).map((message) => ({ attributes: { type: 'WhatsApp_Message__c' }, ...message }));
-    const error = (await connection
-      .request({
+    const error = await rejection(
+      connection.request({
         method: 'PATCH',
         url: '/composite/sobjects/WhatsApp_Message__c/Message_Id__c',
         body: JSON.stringify({ allOrNone: false, records }),
         headers: { 'content-type': 'application/json' },
-      })
-      .catch((caught: unknown) => caught)) as ApiError;
+      }),
+    );
     expect(error.errorCode).toBe('EXCEEDED_ID_LIMIT');
     const raw = await fetch(`${emulator!.url}/services/data/v62.0/composite/sobjects`, {
       method: 'POST',
@@ -132,7 +153,10 @@ describe('startSalesforceEmulator with jsforce', () => {
     });
     expect(raw.status).toBe(400);
     expect(await raw.json()).toEqual([
-      { message: 'record limit reached. cannot submit more than 200 records into this call', errorCode: 'EXCEEDED_ID_LIMIT' },
+      {
+        message: 'record limit reached. cannot submit more than 200 records into this call',
+        errorCode: 'EXCEEDED_ID_LIMIT',
+      },
     ]);
   });
 
@@ -141,7 +165,12 @@ describe('startSalesforceEmulator with jsforce', () => {
     const account = emulator.state.insert('Account', { Name: 'Acme' });
     emulator.state.insert('Contact', { LastName: 'Zed', WhatsApp_E164__c: '+14155551212', AccountId: account.Id });
     emulator.state.insert('Contact', { LastName: 'Amy', WhatsApp_E164__c: '+14155550000' });
-    emulator.state.insert('Lead', { LastName: 'Lee', Company: 'X', WhatsApp_E164__c: '+14155551212', IsConverted: true });
+    emulator.state.insert('Lead', {
+      LastName: 'Lee',
+      Company: 'X',
+      WhatsApp_E164__c: '+14155551212',
+      IsConverted: true,
+    });
     emulator.state.insert('Lead', { LastName: 'Lou', Company: 'Y', WhatsApp_E164__c: '+14155551212' });
 
     const contacts = await connection.query<{ Id: string; LastName: string; Account: { Name: string } | null }>(
@@ -159,13 +188,11 @@ describe('startSalesforceEmulator with jsforce', () => {
     const either = await connection.query("SELECT COUNT() FROM Lead WHERE LastName = 'lee' OR Company = 'Y'");
     expect(either.totalSize).toBe(2);
 
-    const malformed = (await connection.query('SELECT FROM Contact').catch((caught: unknown) => caught)) as ApiError;
+    const malformed = await rejection(connection.query('SELECT FROM Contact'));
     expect(malformed.errorCode).toBe('MALFORMED_QUERY');
-    const badField = (await connection.query('SELECT Nope__c FROM Contact').catch((caught: unknown) => caught)) as ApiError;
+    const badField = await rejection(connection.query('SELECT Nope__c FROM Contact'));
     expect(badField.errorCode).toBe('INVALID_FIELD');
-    const quotedBoolean = (await connection
-      .query("SELECT Id FROM Lead WHERE IsConverted = 'false'")
-      .catch((caught: unknown) => caught)) as ApiError;
+    const quotedBoolean = await rejection(connection.query("SELECT Id FROM Lead WHERE IsConverted = 'false'"));
     expect(quotedBoolean.errorCode).toBe('INVALID_FIELD');
 
     for (let index = 0; index < 2100; index++) {
@@ -204,7 +231,7 @@ describe('startSalesforceEmulator with jsforce', () => {
     });
     const single = await connection.search('FIND {4155551212} IN PHONE FIELDS RETURNING Contact(Id)');
     expect(single.searchRecords).toHaveLength(2);
-    const malformed = (await connection.search('FIND {x} IN PHONE FIELDS').catch((caught: unknown) => caught)) as ApiError;
+    const malformed = await rejection(connection.search('FIND {x} IN PHONE FIELDS'));
     expect(malformed.errorCode).toBe('MALFORMED_SEARCH');
   });
 
@@ -213,17 +240,35 @@ describe('startSalesforceEmulator with jsforce', () => {
     const message = await connection.sobject('WhatsApp_Message__c').describe();
     expect(message).toMatchObject({ name: 'WhatsApp_Message__c', custom: true, keyPrefix: 'a02' });
     const messageId = message.fields.find((field) => field.name === 'Message_Id__c')!;
-    expect(messageId).toMatchObject({ externalId: true, unique: true, type: 'string', idLookup: true, nillable: false });
+    expect(messageId).toMatchObject({
+      externalId: true,
+      unique: true,
+      type: 'string',
+      idLookup: true,
+      nillable: false,
+    });
     const lookup = message.fields.find((field) => field.name === 'Conversation__c')!;
-    expect(lookup).toMatchObject({ type: 'reference', referenceTo: ['WhatsApp_Conversation__c'], relationshipName: 'Conversation__r' });
+    expect(lookup).toMatchObject({
+      type: 'reference',
+      referenceTo: ['WhatsApp_Conversation__c'],
+      relationshipName: 'Conversation__r',
+    });
     const lead = await connection.describe('Lead');
     expect(lead.fields.find((field) => field.name === 'IsConverted')).toMatchObject({ type: 'boolean' });
     expect(lead.fields.find((field) => field.name === 'WhatsApp_E164__c')).toMatchObject({ externalId: true });
     const global = await connection.describeGlobal();
     expect(global.sobjects.map((object) => object.name)).toEqual(
-      expect.arrayContaining(['Contact', 'Lead', 'Account', 'Task', 'User', 'WhatsApp_Conversation__c', 'WhatsApp_Message__c']),
+      expect.arrayContaining([
+        'Contact',
+        'Lead',
+        'Account',
+        'Task',
+        'User',
+        'WhatsApp_Conversation__c',
+        'WhatsApp_Message__c',
+      ]),
     );
-    const missing = (await connection.describe('Nope__c').catch((caught: unknown) => caught)) as ApiError;
+    const missing = await rejection(connection.describe('Nope__c'));
     expect(missing.errorCode).toBe('NOT_FOUND');
   });
 
@@ -235,15 +280,16 @@ describe('startSalesforceEmulator with jsforce', () => {
     expect(lead).toMatchObject({ LastName: 'Single', IsConverted: false, Status: 'Open - Not Contacted' });
     await connection.sobject('Lead').update({ Id: created.id!, Phone: '555 0101' });
     expect(emulator.state.get('Lead', created.id!)!.Phone).toBe('555 0101');
-    const readOnly = (await connection
-      .sobject('Lead')
-      .update({ Id: created.id!, Name: 'x' })
-      .catch((caught: unknown) => caught)) as ApiError;
+    const readOnly = await rejection(connection.sobject('Lead').update({ Id: created.id!, Name: 'x' }));
     expect(readOnly.errorCode).toBe('INVALID_FIELD_FOR_INSERT_UPDATE');
 
-    const inserted = await connection.sobject('Contact').upsert({ WhatsApp_E164__c: '+441234', LastName: 'Upsert' }, 'WhatsApp_E164__c');
+    const inserted = await connection
+      .sobject('Contact')
+      .upsert({ WhatsApp_E164__c: '+441234', LastName: 'Upsert' }, 'WhatsApp_E164__c');
     expect(inserted).toMatchObject({ success: true, created: true });
-    const updated = await connection.sobject('Contact').upsert({ WhatsApp_E164__c: '+441234', LastName: 'Again' }, 'WhatsApp_E164__c');
+    const updated = await connection
+      .sobject('Contact')
+      .upsert({ WhatsApp_E164__c: '+441234', LastName: 'Again' }, 'WhatsApp_E164__c');
     expect(updated).toMatchObject({ success: true, created: false });
     expect(emulator.state.count('Contact')).toBe(1);
 
@@ -251,7 +297,50 @@ describe('startSalesforceEmulator with jsforce', () => {
     expect(many.map((record) => record?.Id)).toEqual([created.id, created.id]);
     await connection.sobject('Lead').destroy(created.id!);
     expect(emulator.state.count('Lead')).toBe(0);
-    const gone = (await connection.sobject('Lead').retrieve(created.id!).catch((caught: unknown) => caught)) as ApiError;
+    const gone = await rejection(connection.sobject('Lead').retrieve(created.id!));
     expect(gone.errorCode).toBe('NOT_FOUND');
+  });
+
+  it('registers extra custom objects and fields, and exposes state and reset over /__admin', async () => {
+    const { emulator, connection } = await start({
+      objects: [
+        defineCustomObject({
+          name: 'WhatsApp_Number__c',
+          label: 'WhatsApp Number',
+          keyPrefix: 'a05',
+          fields: [{ name: 'E164__c', label: 'E.164', type: 'string', length: 20, externalId: true, unique: true }],
+        }),
+      ],
+    });
+    emulator.registerField('Contact', {
+      name: 'Preferred_Channel__c',
+      label: 'Preferred Channel',
+      type: 'string',
+      length: 20,
+    });
+    const created = await connection.sobject('WhatsApp_Number__c').create({ E164__c: '+15550001111' });
+    expect(created.id).toMatch(/^a05/);
+    await connection.sobject('Contact').create({ LastName: 'Custom', Preferred_Channel__c: 'whatsapp' });
+    const described = await connection.describe('Contact');
+    expect(described.fields.some((field) => field.name === 'Preferred_Channel__c')).toBe(true);
+    await connection.sobject('WhatsApp_Message__c').create({ Message_Id__c: 'wamid.admin' });
+
+    const state = (await (await fetch(`${emulator.url}/__admin/state`)).json()) as {
+      counts: Record<string, number>;
+      duplicateMessageIds: unknown[];
+      limits: { apiUsage: number };
+    };
+    expect(state.counts).toMatchObject({ WhatsApp_Number__c: 1, Contact: 1, WhatsApp_Message__c: 1, User: 1 });
+    expect(state.duplicateMessageIds).toEqual([]);
+    expect(state.limits.apiUsage).toBe(4);
+    await fetch(`${emulator.url}/__admin/reset`, { method: 'POST' });
+    expect(emulator.state.counts()).toMatchObject({
+      WhatsApp_Number__c: 0,
+      Contact: 0,
+      WhatsApp_Message__c: 0,
+      User: 1,
+    });
+    expect(emulator.limits.used(Date.now())).toBe(0);
+    expect(emulator.state.field('Contact', 'Preferred_Channel__c')).toBeDefined();
   });
 });

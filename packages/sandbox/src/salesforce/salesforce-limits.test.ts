@@ -8,13 +8,29 @@ interface ApiError extends Error {
   data: unknown;
 }
 
+async function rejection(promise: PromiseLike<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as ApiError;
+  }
+  throw new Error('expected the call to be rejected');
+}
+
 describe('SalesforceLimits', () => {
   it('derives the allocation from edition and licences', () => {
     expect(defaultDailyAllocation('developer', 10)).toBe(15_000);
     expect(defaultDailyAllocation('enterprise', 10)).toBe(110_000);
     expect(defaultDailyAllocation('unlimited', 10)).toBe(150_000);
-    expect(new SalesforceLimits({ edition: 'developer' })).toMatchObject({ dailyAllocation: 15_000, concurrentLimit: 5 });
-    expect(new SalesforceLimits()).toMatchObject({ dailyAllocation: 100_000, concurrentLimit: 25, longRunningMs: 20_000 });
+    expect(new SalesforceLimits({ edition: 'developer' })).toMatchObject({
+      dailyAllocation: 15_000,
+      concurrentLimit: 5,
+    });
+    expect(new SalesforceLimits()).toMatchObject({
+      dailyAllocation: 100_000,
+      concurrentLimit: 25,
+      longRunningMs: 20_000,
+    });
     expect(() => new SalesforceLimits({ dailyAllocation: -1 })).toThrow(/dailyAllocation/);
   });
 
@@ -58,7 +74,7 @@ describe('Salesforce emulator limits, auth and OAuth with jsforce', () => {
     await connection.query('SELECT Id FROM Contact');
     expect(connection.limitInfo.apiUsage).toEqual({ used: 15_000, limit: 15_000 });
 
-    const error = (await connection.query('SELECT Id FROM Contact').catch((caught: unknown) => caught)) as ApiError;
+    const error = await rejection(connection.query('SELECT Id FROM Contact'));
     expect(error.errorCode).toBe('REQUEST_LIMIT_EXCEEDED');
     expect(error.message).toBe('TotalRequests Limit exceeded.');
     const raw = await fetch(`${emulator.url}/services/data/v62.0/limits`, {
@@ -67,28 +83,32 @@ describe('Salesforce emulator limits, auth and OAuth with jsforce', () => {
     expect(raw.status).toBe(403);
     expect(raw.headers.get('retry-after')).toBeNull();
     expect(raw.headers.get('sforce-limit-info')).toBe('api-usage=15000/15000');
-    expect(await raw.json()).toEqual([{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    expect(await raw.json()).toEqual([
+      { message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+    ]);
 
     clock += 24 * 3600 * 1000;
     const limits = await connection.limits();
     expect(limits.DailyApiRequests).toEqual({ Max: 15_000, Remaining: 14_999 });
     emulator.limits.setDailyAllocation(1);
-    await expect(connection.query('SELECT Id FROM Contact')).rejects.toMatchObject({ errorCode: 'REQUEST_LIMIT_EXCEEDED' });
+    await expect(connection.query('SELECT Id FROM Contact')).rejects.toMatchObject({
+      errorCode: 'REQUEST_LIMIT_EXCEEDED',
+    });
     emulator.limits.resetUsage();
     await expect(connection.query('SELECT Id FROM Contact')).resolves.toMatchObject({ totalSize: 0 });
   });
 
   it('answers 403 ConcurrentRequests while long-running requests fill the concurrency limit', async () => {
     let clock = Date.UTC(2025, 0, 1);
-    emulator = await startSalesforceEmulator({ concurrentLimit: 2, now: () => clock, latency: { baseMs: 300 } });
+    emulator = await startSalesforceEmulator({ concurrentLimit: 2, now: () => clock, latency: { baseMs: 500 } });
     const connection = new jsforce.Connection(emulator.connectionOptions());
     // A jsforce Query is lazy: `then` sends it.
     const slow = [connection.query('SELECT Id FROM Contact'), connection.query('SELECT Id FROM Lead')].map((query) =>
       query.then((result) => result),
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    while (emulator.limits.inFlight < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     clock += 20_000;
-    const rejected = (await connection.query('SELECT Id FROM Account').catch((caught: unknown) => caught)) as ApiError;
+    const rejected = await rejection(connection.query('SELECT Id FROM Account'));
     expect(rejected.errorCode).toBe('REQUEST_LIMIT_EXCEEDED');
     expect(rejected.message).toBe('ConcurrentRequests (Concurrent API Requests) Limit exceeded.');
     await Promise.all(slow);
@@ -99,7 +119,7 @@ describe('Salesforce emulator limits, auth and OAuth with jsforce', () => {
   it('answers 401 INVALID_SESSION_ID without a valid bearer token', async () => {
     emulator = await startSalesforceEmulator({ tokens: ['token-a'] });
     const connection = new jsforce.Connection({ ...emulator.connectionOptions(), accessToken: 'wrong' });
-    const error = (await connection.query('SELECT Id FROM Contact').catch((caught: unknown) => caught)) as ApiError;
+    const error = await rejection(connection.query('SELECT Id FROM Contact'));
     expect(error.errorCode).toBe('INVALID_SESSION_ID');
     expect(error.message).toBe('Session expired or invalid');
     const raw = await fetch(`${emulator.url}/services/data/v62.0/sobjects`);
