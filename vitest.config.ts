@@ -4,7 +4,12 @@ export default defineConfig({
   resolve: { conditions: ['@coexist/source'] },
   ssr: { resolve: { conditions: ['@coexist/source'], externalConditions: ['@coexist/source'] } },
   test: {
-    include: ['test/**/*.test.ts', 'packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'packages/*/src/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'examples/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -62,11 +62,22 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       appSecret: options.metaAppSecret ?? 'sandbox-app-secret',
       webhookUrl: options.metaWebhookUrl,
       numbers: options.metaNumbers ?? [
-        { phoneNumberId: '106540352242922', displayPhoneNumber: '15550783881', wabaId: '102290129340398', onboardedAt: Date.now() },
+        {
+          phoneNumberId: '106540352242922',
+          displayPhoneNumber: '15550783881',
+          wabaId: '102290129340398',
+          onboardedAt: Date.now(),
+        },
       ],
     });
     started.push(meta);
-    const hubspot = await startHubSpotEmulator({ port: port(1), host, seed, faults, tier: options.hubspotTier ?? 'pro' });
+    const hubspot = await startHubSpotEmulator({
+      port: port(1),
+      host,
+      seed,
+      faults,
+      tier: options.hubspotTier ?? 'pro',
+    });
     started.push(hubspot);
     const salesforce = await startSalesforceEmulator({ port: port(2), host, seed, faults });
     started.push(salesforce);

@@ -10,9 +10,13 @@ const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
 
 describe('coexist sandbox', () => {
   it('prints the four base URLs as the first stdout line and serves until stopped', async () => {
-    const child = spawn(process.execPath, ['--conditions=@coexist/source', bin, 'sandbox', '--hubspot-tier', 'starter'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@coexist/source', bin, 'sandbox', '--hubspot-tier', 'starter'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const firstLine = await new Promise<string>((resolve, reject) => {
         createInterface({ input: child.stdout! }).once('line', resolve);
@@ -23,8 +27,14 @@ describe('coexist sandbox', () => {
       for (const url of Object.values(urls)) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
       // The real HubSpot client works against it, and the starter tier's limit shows in the headers.
-      const hubspot = new Client({ accessToken: 'pat-na1-00000000-0000-4000-a000-000000000000', basePath: urls.hubspot });
-      const created = await hubspot.crm.contacts.basicApi.create({ properties: { firstname: 'Ada' }, associations: [] });
+      const hubspot = new Client({
+        accessToken: 'pat-na1-00000000-0000-4000-a000-000000000000',
+        basePath: urls.hubspot,
+      });
+      const created = await hubspot.crm.contacts.basicApi.create({
+        properties: { firstname: 'Ada' },
+        associations: [],
+      });
       expect(created.id).toBeTruthy();
       const raw = await fetch(`${urls.hubspot}/crm/v3/objects/contacts/${created.id}`, {
         headers: { authorization: 'Bearer pat-na1-00000000-0000-4000-a000-000000000000' },

@@ -20,7 +20,7 @@ export const sandboxCommand: Command = {
     '  --port-base N         Meta on N, HubSpot on N+1, Salesforce on N+2, Close on N+3 (default: free ports)',
     '  --hubspot-tier TIER   HubSpot rate-limit tier (default: pro)',
     '  --faults RATE         fraction of requests answered with a 5xx, 0..1 (default: 0)',
-    '  --seed S              seed of the emulators\' random draws (default: 1)',
+    "  --seed S              seed of the emulators' random draws (default: 1)",
     '  --app-secret SECRET   app secret the Meta emulator signs webhooks with (default: sandbox-app-secret)',
     '  --webhook-url URL     where the Meta emulator sends status webhooks',
   ].join('\n'),
@@ -39,7 +39,8 @@ export const sandboxCommand: Command = {
       throw new UsageError(`--hubspot-tier must be one of ${hubspotTiers.join(', ')}, got '${tier}'`);
     }
     const faultRate = values.faults === undefined ? 0 : Number(values.faults);
-    if (!(faultRate >= 0 && faultRate <= 1)) throw new UsageError(`--faults must be a number from 0 to 1, got '${values.faults}'`);
+    if (!(faultRate >= 0 && faultRate <= 1))
+      throw new UsageError(`--faults must be a number from 0 to 1, got '${values.faults}'`);
     const sandbox = await startSandbox({
       portBase,
       hubspotTier: tier as HubSpotTier,

@@ -235,6 +235,8 @@ export class ConnectionWorker {
           this.#inFlight--;
           this.#running.delete(running);
           this.wake(job.kind);
+          // Written messages unpark the updates that waited for them.
+          if (job.kind === 'message') this.wake('update');
           this.#host.onActivity();
         });
       this.#running.add(running);

@@ -203,6 +203,11 @@ export interface CoexistStore {
   /** CRM id of the last message written in each thread (for CRMs that thread replies). */
   getThreadHeads(connectionId: string, threadKeys: readonly string[]): Promise<Map<string, string>>;
 
+  /** Events of these threads in any state, in `(sortKey, seq)` order: what a chat card is built from. */
+  listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]>;
+  /** Contact keys a connection resolved to this CRM contact id (the reverse of `getContacts`). */
+  findContactKeys(connectionId: string, crmId: string): Promise<string[]>;
+
   /** Lists dead letters, newest last. */
   listDeadLetters(options?: { includeReplayed?: boolean; limit?: number }): Promise<DeadLetter[]>;
   /** Puts a dead letter's event back in the queue (`pending`, attempts reset); returns the letter. */

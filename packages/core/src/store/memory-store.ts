@@ -2,6 +2,7 @@
  * An in-memory `CoexistStore` for tests and demos: the same semantics as the SQLite store, nothing persisted.
  * Events are deep-copied on the way in and out, as a real backend would serialise them.
  */
+import type { CoexistenceEvent } from '../events/coexistence-event.ts';
 import {
   type ClaimQuery,
   type ClaimResult,
@@ -316,6 +317,25 @@ class MemoryStore implements CoexistStore {
       if (crmId !== undefined) found.set(key, crmId);
     }
     return found;
+  }
+
+  async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
+    this.#check();
+    const wanted = new Set(threadKeys);
+    return [...this.#events.values()]
+      .filter((event) => wanted.has(event.threadKey))
+      .sort((left, right) => left.sortKey - right.sortKey || left.seq - right.seq)
+      .map((event) => JSON.parse(event.body) as CoexistenceEvent);
+  }
+
+  async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
+    this.#check();
+    const prefix = `${connectionId}\u0000`;
+    const keys: string[] = [];
+    for (const [key, mapping] of this.#contacts) {
+      if (key.startsWith(prefix) && mapping.crmId === crmId) keys.push(key.slice(prefix.length));
+    }
+    return keys.sort();
   }
 
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {

@@ -88,4 +88,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2: chat cards read a conversation by thread, and a CRM contact id back to its contact keys.
+  `
+  CREATE INDEX events_thread ON events (thread_key);
+  CREATE INDEX contacts_crm_id ON contacts (connection_id, crm_id);
+  `,
 ];

@@ -451,6 +451,28 @@ class SqliteStore implements CoexistStore {
     return rows;
   }
 
+  async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
+    return this.#read(() => {
+      const rows: Row[] = [];
+      for (const chunk of chunks([...new Set(threadKeys)], LOOKUP_CHUNK)) {
+        const statement = this.#sql(
+          `SELECT sort_key, seq, body FROM events WHERE thread_key IN (${placeholders(chunk.length)})`,
+        );
+        rows.push(...(statement.all(...chunk) as Row[]));
+      }
+      rows.sort((left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq));
+      return rows.map((row) => JSON.parse(String(row.body)) as CoexistenceEvent);
+    });
+  }
+
+  async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
+    return this.#read(() =>
+      this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND crm_id = ? ORDER BY key')
+        .all(connectionId, crmId)
+        .map((row) => String(row.key)),
+    );
+  }
+
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
     const limit = options.limit ?? 1000;
     const rows = options.includeReplayed

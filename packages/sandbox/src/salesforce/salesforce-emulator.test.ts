@@ -293,6 +293,27 @@ describe('startSalesforceEmulator with jsforce', () => {
     expect(updated).toMatchObject({ success: true, created: false });
     expect(emulator.state.count('Contact')).toBe(1);
 
+    const second = await connection.sobject('Lead').create({ LastName: 'Second', Company: 'Co' });
+    const updates = await connection.sobject('Lead').update(
+      [
+        { Id: created.id!, Company: 'Renamed' },
+        { Id: second.id!, LastName: null },
+      ],
+      { allOrNone: false },
+    );
+    expect(updates.map((result) => result.success)).toEqual([true, false]);
+    const byQuery = await connection.request<Array<Record<string, unknown> | null>>(
+      `/composite/sobjects/Lead?ids=${created.id},${second.id},00Q000000000000AAA&fields=Id,Company,LastName`,
+    );
+    expect(byQuery.map((record) => record?.Company ?? null)).toEqual(['Renamed', 'Co', null]);
+    expect(byQuery[0]).toEqual({
+      attributes: { type: 'Lead', url: `/services/data/v62.0/sobjects/Lead/${created.id}` },
+      Id: created.id,
+      Company: 'Renamed',
+      LastName: 'Single',
+    });
+    await connection.sobject('Lead').destroy([second.id!]);
+
     const many = await connection.sobject('Lead').retrieve([created.id!, created.id!.slice(0, 15)]);
     expect(many.map((record) => record?.Id)).toEqual([created.id, created.id]);
     await connection.sobject('Lead').destroy(created.id!);
@@ -342,5 +363,12 @@ describe('startSalesforceEmulator with jsforce', () => {
     });
     expect(emulator.limits.used(Date.now())).toBe(0);
     expect(emulator.state.field('Contact', 'Preferred_Channel__c')).toBeDefined();
+  });
+
+  it('injects faults shaped like Salesforce 500s', async () => {
+    const { connection } = await start({ faults: { serverErrorRate: 1 } });
+    const error = await rejection(connection.sobject('Contact').create({ LastName: 'Fault' }));
+    expect(error.errorCode).toBe('UNKNOWN_EXCEPTION');
+    expect(emulator!.state.count('Contact')).toBe(0);
   });
 });

@@ -1,0 +1,240 @@
+/**
+ * The sync engine under injected CRM faults: 429s with and without Retry-After, transient 5xx, timeouts,
+ * lost responses, partial batch failures, auth failures. Nothing is lost, nothing is duplicated, permanent
+ * failures land in the dead-letter table with their reason and can be replayed.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type CoexistStore,
+  type CrmAdapter,
+  createMemoryStore,
+  createSqliteStore,
+  createSyncEngine,
+  type SyncEngine,
+  type SyncEngineOptions,
+} from '@coexist/core';
+import { createReferenceAdapter, type ReferenceAdapter } from '@coexist/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { historyBackfill, inboundMessage, statusEvent } from './fixtures/engine-events.ts';
+
+const directories: string[] = [];
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+const backends: [string, () => CoexistStore][] = [
+  ['memory store', () => createMemoryStore()],
+  [
+    'sqlite store',
+    () => {
+      const directory = mkdtempSync(join(tmpdir(), 'coexist-faults-'));
+      directories.push(directory);
+      return createSqliteStore({ path: join(directory, 'coexist.db') });
+    },
+  ],
+];
+
+/** Fast retries so fault tests take milliseconds. */
+const FAST: Partial<SyncEngineOptions> = { retry: { baseMs: 5, capMs: 40, maxAttempts: 6 }, authRetryMs: 50 };
+
+function start(store: CoexistStore, adapter: CrmAdapter, options: Partial<SyncEngineOptions> = {}): SyncEngine {
+  const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], ...FAST, ...options });
+  cleanups.push(async () => {
+    await engine.stop();
+    await store.close();
+  });
+  return engine;
+}
+
+/** Every generated wamid exists exactly once in the CRM. */
+function expectExactlyOnce(adapter: ReferenceAdapter, count: number): void {
+  const keys = [...adapter.state.messages.values()].map((record) => record.key);
+  expect(keys).toHaveLength(count);
+  expect(new Set(keys).size).toBe(count);
+}
+
+describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
+  it('waits out 429s with Retry-After and loses nothing', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 1000 }] }, messageBatchSize: 20 });
+    adapter.injectFault({ type: 'throw', operation: 'writeMessages', error: 'rate-limited', retryAfterMs: 60, bucket: 'requests', times: 3 });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 5, perThread: 20 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 100);
+    expect(await engine.listDeadLetters()).toEqual([]);
+    expect((await engine.status()).connections[0]?.lastError?.kind).toBe('rate-limited');
+  });
+
+  it('backs off on 429s without Retry-After (exponential, jittered) and loses nothing', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 200 }] }, messageBatchSize: 20 });
+    adapter.injectFault({ type: 'throw', operation: 'writeMessages', error: 'rate-limited', times: 3 });
+    adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', index: 2, error: 'rate-limited' });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 5, perThread: 20 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 100);
+    expect(await engine.listDeadLetters()).toEqual([]);
+  });
+
+  it('paces calls to the declared rate limit', async () => {
+    const store = createStore();
+    // The reference CRM itself refuses a 6th call within 300 ms: the limiter must never trigger that.
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 5, intervalMs: 300 }] }, messageBatchSize: 10, searchBatchSize: 50 });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 4, perThread: 25 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 100);
+    expect((await engine.status()).connections[0]?.lastError).toBeNull();
+  });
+
+  it('retries transient failures (5xx) with back-off', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });
+    adapter.injectFault({ type: 'throw', operation: 'writeMessages', error: 'transient', times: 4 });
+    adapter.injectFault({ type: 'throw', operation: 'findContacts', error: 'transient', times: 2 });
+    adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', index: 4, error: 'transient', times: 3 });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 6, perThread: 10 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 60);
+    expect(await engine.listDeadLetters()).toEqual([]);
+  });
+
+  it('resends after a lost response without creating a duplicate record', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });
+    adapter.injectFault({ type: 'lose-response', operation: 'writeMessages', times: 2 });
+    adapter.injectFault({ type: 'lose-response', operation: 'createContacts' });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 3, perThread: 10 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 30);
+    expect(adapter.state.contacts.size).toBe(3);
+    // The engine could not prove the first writes, so it resent them: written twice, stored once.
+    expect([...adapter.state.messages.values()].some((record) => record.writeCount === 2)).toBe(true);
+  });
+
+  it('treats a call that never answers as a timeout and resends it', async () => {
+    const store = createStore();
+    const reference = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });
+    let hangs = 2;
+    // A CRM that accepts the first two batches but never answers (a stuck connection).
+    const adapter: CrmAdapter = {
+      ...reference,
+      capabilities: reference.capabilities,
+      async writeMessages(messages, context) {
+        const results = await reference.writeMessages(messages, context);
+        if (hangs-- > 0) return new Promise(() => {});
+        return results;
+      },
+    };
+    const engine = start(store, adapter, { callTimeoutMs: 100 });
+    await engine.ingest(historyBackfill({ threads: 2, perThread: 15 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(reference, 30);
+    expect((await engine.status()).connections[0]?.lastError?.message).toMatch(/no answer within 100 ms/);
+  });
+
+  it('sends permanent item failures to the dead-letter table with the reason, and replays them', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });
+    const phone = '+16505551234';
+    adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', key: 'wamid.bad', error: 'permanent' });
+    const engine = start(store, adapter);
+    const letters: unknown[] = [];
+    engine.on('dead-letter', (letter) => letters.push(letter));
+    await engine.ingest(
+      [
+        inboundMessage({ wamid: 'wamid.ok1', phone, at: 1_000 }),
+        inboundMessage({ wamid: 'wamid.bad', phone, at: 2_000 }),
+        inboundMessage({ wamid: 'wamid.ok2', phone, at: 3_000 }),
+        statusEvent({ messageId: 'wamid.bad', status: 'read', phone, at: 4_000 }),
+      ],
+      { rawBody: 'x' },
+    );
+    await engine.drain();
+    expect([...adapter.state.messages.values()].map((record) => record.key).sort()).toEqual(['wamid.ok1', 'wamid.ok2']);
+    const [letter] = await engine.listDeadLetters();
+    expect(letter).toMatchObject({
+      eventId: 'live:received:wamid.bad',
+      eventType: 'message.received',
+      connectionId: 'crm',
+      phoneNumberId: 'PN-1',
+      errorKind: 'permanent',
+      reason: '[coexist/reference] writeMessages[1]: injected permanent fault',
+    });
+    expect(letters).toHaveLength(1);
+    const status = await engine.status();
+    expect(status.deadLetters).toBe(1);
+    expect(status.numbers[0]).toMatchObject({ deadLetters: 1, queue: { waiting: 1 } });
+
+    // The operator fixed the cause: replay it; the waiting status follows.
+    await engine.replayDeadLetter(letter!.id);
+    await engine.drain();
+    expectExactlyOnce(adapter, 3);
+    expect([...adapter.state.messages.values()].find((record) => record.key === 'wamid.bad')?.status).toBe('read');
+    expect(await engine.listDeadLetters()).toEqual([]);
+    expect(await engine.listDeadLetters({ includeReplayed: true })).toHaveLength(1);
+    await expect(engine.replayDeadLetter(letter!.id)).rejects.toThrow(/already replayed/);
+  });
+
+  it('gives up on a transient failure after the last attempt and keeps it as a dead letter', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', key: 'wamid.flaky', error: 'transient', times: 100 });
+    const engine = start(store, adapter, { retry: { baseMs: 1, capMs: 5, maxAttempts: 3 } });
+    await engine.ingest([inboundMessage({ wamid: 'wamid.flaky', phone: '+16505551234', at: 1_000 })], { rawBody: 'x' });
+    await engine.drain();
+    const [letter] = await engine.listDeadLetters();
+    expect(letter?.errorKind).toBe('transient');
+    expect(letter?.reason).toMatch(/^gave up after 3 attempts: \[coexist\/reference\]/);
+    adapter.clearFaults();
+    await engine.replayDeadLetter(letter!.id);
+    await engine.drain();
+    expectExactlyOnce(adapter, 1);
+  });
+
+  it('pauses the connection on an auth failure and resumes after', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    adapter.injectFault({ type: 'throw', operation: 'findContacts', error: 'auth', times: 2 });
+    const engine = start(store, adapter);
+    await engine.ingest(historyBackfill({ threads: 2, perThread: 5 }), { rawBody: 'x' });
+    await engine.drain();
+    expectExactlyOnce(adapter, 10);
+    expect((await engine.status()).connections[0]?.lastError?.kind).toBe('auth');
+    expect(await engine.listDeadLetters()).toEqual([]);
+  });
+
+  it('releases in-flight work on stop and finishes it after a restart', async () => {
+    const store = createStore();
+    const reference = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });
+    let calls = 0;
+    const adapter: CrmAdapter = {
+      ...reference,
+      capabilities: reference.capabilities,
+      async writeMessages(messages, context) {
+        calls++;
+        // The third call hangs until the engine aborts it.
+        if (calls === 3) {
+          await new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)));
+        }
+        return reference.writeMessages(messages, context);
+      },
+    };
+    const first = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], ...FAST });
+    await first.ingest(historyBackfill({ threads: 1, perThread: 50 }), { rawBody: 'x' });
+    while (calls < 3) await new Promise((resolve) => setTimeout(resolve, 5));
+    await first.stop();
+    expect(reference.state.messages.size).toBe(20);
+    const second = start(store, reference);
+    await second.drain();
+    expectExactlyOnce(reference, 50);
+  });
+});
