@@ -129,6 +129,14 @@ export const COMMUNICATION_PROPERTIES: readonly HubSpotPropertyDefinition[] = [
     groupName: COMMUNICATION_GROUP,
     description: 'Business number + contact key of the conversation.',
   },
+  {
+    name: 'coexist_business_phone',
+    label: 'WhatsApp business number (Coexist)',
+    type: 'string',
+    fieldType: 'text',
+    groupName: COMMUNICATION_GROUP,
+    description: 'The business number (E.164) the message was sent from or to.',
+  },
 ];
 
 /** What `setup()` found and did. */

@@ -33,6 +33,7 @@ export const COMMUNICATION_READ_PROPERTIES = [
   'coexist_reactions',
   'coexist_content',
   'coexist_conversation_key',
+  'coexist_business_phone',
 ] as const;
 
 /** Everything a communication's body is rendered from. */
@@ -143,6 +144,7 @@ export function communicationStateProperties(state: CommunicationState): Record<
     coexist_content: state.revoked || state.content === undefined ? '' : JSON.stringify(state.content),
   };
   if (state.status !== undefined) properties.coexist_status = state.status;
+  if (state.businessPhone !== undefined) properties.coexist_business_phone = state.businessPhone;
   if (state.editedAt !== undefined) properties.coexist_edited_at = state.editedAt;
   return properties;
 }
@@ -177,10 +179,7 @@ function parseJson(value: string | null | undefined): unknown {
 }
 
 /** Reads the state back from a communication's properties (what `communicationStateProperties` wrote). */
-export function readCommunicationState(
-  properties: Record<string, string | null | undefined>,
-  businessPhone?: string,
-): CommunicationState {
+export function readCommunicationState(properties: Record<string, string | null | undefined>): CommunicationState {
   const value = (name: string) => {
     const raw = properties[name];
     return raw === null || raw === undefined || raw === '' ? undefined : raw;
@@ -190,6 +189,7 @@ export function readCommunicationState(
   const editedAt = value('coexist_edited_at');
   const content = parseJson(value('coexist_content'));
   const reactions = parseJson(value('coexist_reactions'));
+  const businessPhone = value('coexist_business_phone');
   return {
     key: value(MESSAGE_ID_PROPERTY) ?? '',
     direction: value('coexist_direction') === 'outbound' ? 'outbound' : 'inbound',

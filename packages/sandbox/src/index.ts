@@ -107,6 +107,18 @@ export {
   SMB_APP_DATA_WINDOW_MS,
   startMetaEmulator,
 } from './meta/index.ts';
+// Reference CRM (minimal HTTP CRM + its adapter, for adapter authors and crash tests)
+export {
+  createHttpReferenceAdapter,
+  type HttpReferenceAdapterOptions,
+  REFERENCE_CRM_DEFAULT_TOKEN,
+  type ReferenceCrmContact,
+  type ReferenceCrmCounts,
+  type ReferenceCrmEmulator,
+  type ReferenceCrmMessage,
+  type ReferenceCrmOptions,
+  startReferenceCrm,
+} from './reference-crm/index.ts';
 // Salesforce emulator
 export {
   type Bulk2JobState,

@@ -2,7 +2,7 @@
  * Measures generating a large run: `node --conditions=@coexist/source packages/sandbox/src/generator/generate-traffic.bench.ts [messages] [numbers]`.
  * Prints payload count, bytes, seconds and peak RSS; payloads are streamed and dropped, never kept.
  */
-import { generateTraffic } from './generate-traffic.ts';
+import { generateTraffic } from '@coexist/sandbox';
 
 const messages = Number(process.argv[2] ?? 100_000);
 const numbers = Number(process.argv[3] ?? 5);

@@ -1,0 +1,124 @@
+/**
+ * Pure mappers between Coexist contacts and Close leads/contacts: the phone search (one `POST /data/search/` for many
+ * phones, an `or` of `exact_value` conditions over every stored format of each number; crm-apis.md §4.3,
+ * https://developer.close.com/api/resources/advanced-filtering), the client-side confirmation of its hits, and the
+ * `POST /lead/` body that creates a lead with its contact inline for an unknown number.
+ */
+import {
+  type ContactFindRequest,
+  type ContactFindResult,
+  type ContactInput,
+  type ContactMatch,
+  type CountryCode,
+  normalizePhone,
+  phoneVariants,
+} from '@coexist/core';
+import type { CloseLeadCreate, CloseWireContact } from './close-api.ts';
+
+/** Fields the phone search asks Close to return for each contact. */
+export const CLOSE_CONTACT_SEARCH_FIELDS = ['id', 'lead_id', 'name', 'phones'] as const;
+/** Page size of the phone search (the emulator's and, by assumption, Close's maximum is 200). */
+export const CLOSE_SEARCH_PAGE_SIZE = 200;
+
+/** The E.164 number a find request is about (its phone, else its `wa_id`), or `undefined` when it has none. */
+export function requestPhone(request: Pick<ContactFindRequest, 'phone' | 'waId'>): string | undefined {
+  if (request.phone !== undefined && request.phone !== '') return normalizePhone(request.phone);
+  if (request.waId !== undefined && request.waId !== '') return normalizePhone(`+${request.waId.replace(/\D/g, '')}`);
+  return undefined;
+}
+
+/** Every value to search for: each number's E.164 and the formats reps store it in, deduplicated, in request order. */
+export function closeSearchValues(requests: readonly ContactFindRequest[]): string[] {
+  const values = new Set<string>();
+  for (const request of requests) {
+    const e164 = requestPhone(request);
+    if (e164 === undefined) continue;
+    values.add(e164);
+    for (const variant of request.phoneVariants ?? phoneVariants(e164)) if (variant.trim() !== '') values.add(variant);
+  }
+  return [...values];
+}
+
+/** The `POST /data/search/` body finding contacts whose phone equals any of `values`, or `undefined` for none. */
+export function toClosePhoneSearch(values: readonly string[], cursor?: string | null): Record<string, unknown> | undefined {
+  if (values.length === 0) return undefined;
+  return {
+    query: {
+      type: 'and',
+      queries: [
+        { type: 'object_type', object_type: 'contact' },
+        {
+          type: 'has_related',
+          this_object_type: 'contact',
+          related_object_type: 'contact_phone',
+          related_query: {
+            type: 'or',
+            queries: values.map((value) => ({
+              type: 'field_condition',
+              field: { type: 'regular_field', object_type: 'contact_phone', field_name: 'phone' },
+              condition: { type: 'text', mode: 'exact_value', value },
+            })),
+          },
+        },
+      ],
+    },
+    _fields: { contact: [...CLOSE_CONTACT_SEARCH_FIELDS] },
+    _limit: CLOSE_SEARCH_PAGE_SIZE,
+    ...(cursor ? { cursor } : {}),
+  };
+}
+
+/**
+ * Answers each request with the contacts whose stored phones normalize to its number (Close's search is a
+ * pre-filter; this confirms), oldest first. Requests without a phone answer no matches.
+ */
+export function matchClosePhoneSearch(
+  requests: readonly ContactFindRequest[],
+  contacts: readonly CloseWireContact[],
+  defaultCountry?: CountryCode,
+): ContactFindResult[] {
+  const byPhone = new Map<string, ContactMatch[]>();
+  const seen = new Set<string>();
+  for (const contact of contacts) {
+    for (const stored of contact.phones ?? []) {
+      const e164 = normalizePhone(stored.phone, defaultCountry === undefined ? {} : { defaultCountry });
+      if (e164 === undefined || seen.has(`${e164}\u0000${contact.id}`)) continue;
+      seen.add(`${e164}\u0000${contact.id}`);
+      const match: ContactMatch = {
+        crmId: contact.id,
+        matchedOn: 'phone',
+        objectType: 'contact',
+        ...(contact.name ? { name: contact.name } : {}),
+        ...(contact.lead_id === undefined ? {} : { parentId: contact.lead_id }),
+      };
+      const list = byPhone.get(e164);
+      if (list === undefined) byPhone.set(e164, [match]);
+      else list.push(match);
+    }
+  }
+  return requests.map((request) => {
+    const e164 = requestPhone(request);
+    return { key: request.key, ok: true, matches: e164 === undefined ? [] : (byPhone.get(e164) ?? []) };
+  });
+}
+
+/** Options of `toCloseLeadCreate`. */
+export interface CloseLeadMappingOptions {
+  /** The lead custom field (type user) that holds the owner; Close has no built-in lead owner. */
+  ownerCustomFieldId?: string;
+  /** The owner to set when the input names none. */
+  fallbackOwnerId?: string;
+}
+
+/** The `POST /lead/` body for a new contact: a lead named after the contact, the contact inline with its phone. */
+export function toCloseLeadCreate(input: ContactInput, e164: string, options: CloseLeadMappingOptions = {}): CloseLeadCreate {
+  const name = input.name?.trim() || input.firstName?.trim() || undefined;
+  const ownerId = input.ownerId ?? options.fallbackOwnerId;
+  return {
+    name: name ?? `WhatsApp ${e164}`,
+    contacts: [{ ...(name === undefined ? {} : { name }), phones: [{ phone: e164, type: 'mobile' }] }],
+    ...(options.ownerCustomFieldId !== undefined && ownerId !== undefined
+      ? { custom: { [options.ownerCustomFieldId]: ownerId } }
+      : {}),
+  };
+}
