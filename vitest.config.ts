@@ -9,6 +9,8 @@ export default defineConfig({
       'packages/*/src/**/*.test.ts',
       'packages/*/test/**/*.test.ts',
       'examples/**/*.test.ts',
+      // The HubSpot app card (a UI extension project, TSX), outside `src/` because HubSpot uploads it as is.
+      'packages/hubspot/card/**/*.test.tsx',
     ],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -101,7 +101,10 @@ describe('sync engine crash safety', () => {
     const code = await final.exited;
     expect(final.output()).toContain('DONE');
     expect(code).toBe(0);
-    const summary = JSON.parse(final.output().split('DONE ')[1]!.trim()) as { deadLetters: number; queue: { pending: number } };
+    const summary = JSON.parse(final.output().split('DONE ')[1]!.trim()) as {
+      deadLetters: number;
+      queue: { pending: number };
+    };
     expect(summary.deadLetters).toBe(0);
     expect(summary.queue.pending).toBe(0);
 

@@ -42,7 +42,12 @@ const backends: [string, () => CoexistStore][] = [
 const FAST: Partial<SyncEngineOptions> = { retry: { baseMs: 5, capMs: 40, maxAttempts: 6 }, authRetryMs: 50 };
 
 function start(store: CoexistStore, adapter: CrmAdapter, options: Partial<SyncEngineOptions> = {}): SyncEngine {
-  const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], ...FAST, ...options });
+  const engine = createSyncEngine({
+    store,
+    connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }],
+    ...FAST,
+    ...options,
+  });
   cleanups.push(async () => {
     await engine.stop();
     await store.close();
@@ -60,8 +65,18 @@ function expectExactlyOnce(adapter: ReferenceAdapter, count: number): void {
 describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
   it('waits out 429s with Retry-After and loses nothing', async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 1000 }] }, messageBatchSize: 20 });
-    adapter.injectFault({ type: 'throw', operation: 'writeMessages', error: 'rate-limited', retryAfterMs: 60, bucket: 'requests', times: 3 });
+    const adapter = createReferenceAdapter({
+      rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 1000 }] },
+      messageBatchSize: 20,
+    });
+    adapter.injectFault({
+      type: 'throw',
+      operation: 'writeMessages',
+      error: 'rate-limited',
+      retryAfterMs: 60,
+      bucket: 'requests',
+      times: 3,
+    });
     const engine = start(store, adapter);
     await engine.ingest(historyBackfill({ threads: 5, perThread: 20 }), { rawBody: 'x' });
     await engine.drain();
@@ -72,7 +87,10 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
 
   it('backs off on 429s without Retry-After (exponential, jittered) and loses nothing', async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 200 }] }, messageBatchSize: 20 });
+    const adapter = createReferenceAdapter({
+      rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 200 }] },
+      messageBatchSize: 20,
+    });
     adapter.injectFault({ type: 'throw', operation: 'writeMessages', error: 'rate-limited', times: 3 });
     adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', index: 2, error: 'rate-limited' });
     const engine = start(store, adapter);
@@ -85,7 +103,11 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
   it('paces calls to the declared rate limit', async () => {
     const store = createStore();
     // The reference CRM itself refuses a 6th call within 300 ms: the limiter must never trigger that.
-    const adapter = createReferenceAdapter({ rateLimits: { buckets: [{ name: 'requests', limit: 5, intervalMs: 300 }] }, messageBatchSize: 10, searchBatchSize: 50 });
+    const adapter = createReferenceAdapter({
+      rateLimits: { buckets: [{ name: 'requests', limit: 5, intervalMs: 300 }] },
+      messageBatchSize: 10,
+      searchBatchSize: 50,
+    });
     const engine = start(store, adapter);
     await engine.ingest(historyBackfill({ threads: 4, perThread: 25 }), { rawBody: 'x' });
     await engine.drain();
@@ -187,7 +209,13 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
   it('gives up on a transient failure after the last attempt and keeps it as a dead letter', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
-    adapter.injectFault({ type: 'fail-item', operation: 'writeMessages', key: 'wamid.flaky', error: 'transient', times: 100 });
+    adapter.injectFault({
+      type: 'fail-item',
+      operation: 'writeMessages',
+      key: 'wamid.flaky',
+      error: 'transient',
+      times: 100,
+    });
     const engine = start(store, adapter, { retry: { baseMs: 1, capMs: 5, maxAttempts: 3 } });
     await engine.ingest([inboundMessage({ wamid: 'wamid.flaky', phone: '+16505551234', at: 1_000 })], { rawBody: 'x' });
     await engine.drain();
@@ -223,7 +251,9 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
         calls++;
         // The third call hangs until the engine aborts it.
         if (calls === 3) {
-          await new Promise((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason)));
+          await new Promise((_, reject) =>
+            context.signal.addEventListener('abort', () => reject(context.signal.reason)),
+          );
         }
         return reference.writeMessages(messages, context);
       },

@@ -65,7 +65,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   it('ignores a redelivered webhook: nothing is stored or written twice', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
     const events = [
       inboundMessage({ wamid: 'wamid.1', phone: '+16505551001', at: 1_000 }),
       echoedMessage({ wamid: 'wamid.2', phone: '+16505551001', at: 2_000 }),
@@ -154,7 +157,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   it('applies updates after their message: an early status waits, it is never dropped', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
     const phone = '+16505551009';
     // Statuses and a reaction overtake the message they are about.
     await engine.ingest(
@@ -191,12 +197,21 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 
   it('fills batches up to the declared size and never beyond', async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 25, contactBatchSize: 8, searchBatchSize: 4 });
-    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      messageBatchSize: 25,
+      contactBatchSize: 8,
+      searchBatchSize: 4,
+    });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
     await engine.ingest(historyBackfill({ threads: 30, perThread: 10 }), { rawBody: 'backfill' });
     await engine.drain();
     expect(adapter.state.messages.size).toBe(300);
-    const sizes = (operation: string) => adapter.state.calls.filter((call) => call.operation === operation).map((call) => call.size);
+    const sizes = (operation: string) =>
+      adapter.state.calls.filter((call) => call.operation === operation).map((call) => call.size);
     expect(Math.max(...sizes('writeMessages'))).toBe(25);
     expect(sizes('writeMessages').reduce((sum, size) => sum + size, 0)).toBe(300);
     // Full batches, except where thread ordering or the tail leaves fewer.
@@ -209,14 +224,25 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     const store = createStore();
     // 20 calls per 500 ms: the 3,000-message backfill needs 150 write calls, several seconds.
     const rateLimits = { buckets: [{ name: 'requests', limit: 20, intervalMs: 500 }] };
-    const adapter = createReferenceAdapter({ rateLimits, messageBatchSize: 20, contactBatchSize: 100, searchBatchSize: 50 });
-    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const adapter = createReferenceAdapter({
+      rateLimits,
+      messageBatchSize: 20,
+      contactBatchSize: 100,
+      searchBatchSize: 50,
+    });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
     await engine.ingest(historyBackfill({ threads: 50, perThread: 60 }), { rawBody: 'backfill' });
     // Let the backfill get going, then a customer writes.
     while (adapter.state.messages.size < 100) await new Promise((resolve) => setTimeout(resolve, 10));
-    await engine.ingest([inboundMessage({ wamid: 'wamid.live', phone: '+16505559999', at: Date.parse('2026-03-05T10:00:00Z') })], {
-      rawBody: 'live',
-    });
+    await engine.ingest(
+      [inboundMessage({ wamid: 'wamid.live', phone: '+16505559999', at: Date.parse('2026-03-05T10:00:00Z') })],
+      {
+        rawBody: 'live',
+      },
+    );
     while (![...adapter.state.messages.values()].some((record) => record.key === 'wamid.live')) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -258,7 +284,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 
     // Later the third tenant is configured: its stored events are routed and written.
     const third = createReferenceAdapter({ crm: 'crm-c', rateLimits: NO_LIMITS });
-    const next = track(createSyncEngine({ store, connections: [{ id: 'tenant-c', adapter: third, phoneNumberIds: ['PN-C1'] }] }), store);
+    const next = track(
+      createSyncEngine({ store, connections: [{ id: 'tenant-c', adapter: third, phoneNumberIds: ['PN-C1'] }] }),
+      store,
+    );
     await next.drain();
     expect([...third.state.messages.values()].map((record) => record.key)).toEqual(['c1']);
   });
@@ -267,7 +296,11 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 50 });
     const engine = track(
-      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], progressIntervalMs: 10 }),
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }],
+        progressIntervalMs: 10,
+      }),
       store,
     );
     const seen: SyncProgress[] = [];
@@ -284,10 +317,21 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const last = seen.at(-1)!;
     expect(last).toMatchObject({ phoneNumberId: 'PN-1', connectionId: 'crm', messagesWritten: 200, etaSeconds: 0 });
-    expect(last.history).toMatchObject({ received: 200, written: 200, pending: 0, chunksSeen: 1, historyPhase: 0, metaProgress: 40 });
-    expect(seen.some((progress) => progress.phase === 'backfill' || progress.history.written < 200) || seen.length >= 1).toBe(true);
+    expect(last.history).toMatchObject({
+      received: 200,
+      written: 200,
+      pending: 0,
+      chunksSeen: 1,
+      historyPhase: 0,
+      metaProgress: 40,
+    });
+    expect(
+      seen.some((progress) => progress.phase === 'backfill' || progress.history.written < 200) || seen.length >= 1,
+    ).toBe(true);
     // The Business App name won over nothing: the synced contact has it.
-    expect([...adapter.state.contacts.values()].find((contact) => contact.phone === threadPhone(0))?.name).toBe('Pablo Morales');
+    expect([...adapter.state.contacts.values()].find((contact) => contact.phone === threadPhone(0))?.name).toBe(
+      'Pablo Morales',
+    );
     const status = await engine.status();
     expect(status.numbers).toHaveLength(1);
     expect(status.numbers[0]).toMatchObject({
@@ -306,15 +350,25 @@ describe('sync engine API', () => {
   it('keeps a payload that failed validation and replays it after a fix', async () => {
     const store = createMemoryStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }), store);
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
     const rawBody = JSON.stringify({ wamid: 'wamid.fixed', phone: '+16505551001' });
-    const id = await engine.recordInvalidPayload({ rawBody, error: new Error('entry[0].changes[0].value: unknown shape') });
+    const id = await engine.recordInvalidPayload({
+      rawBody,
+      error: new Error('entry[0].changes[0].value: unknown shape'),
+    });
     expect(await engine.listInvalidPayloads()).toEqual([
       expect.objectContaining({ id, rawBody, error: 'entry[0].changes[0].value: unknown shape', replayedAt: null }),
     ]);
     expect((await engine.status()).invalidPayloads).toBe(1);
     // The parser still fails: the error is updated, the payload kept.
-    expect(await engine.replayInvalidPayloads(() => { throw new Error('still broken'); })).toEqual({ replayed: 0, failed: 1, accepted: 0 });
+    expect(
+      await engine.replayInvalidPayloads(() => {
+        throw new Error('still broken');
+      }),
+    ).toEqual({ replayed: 0, failed: 1, accepted: 0 });
     expect((await engine.listInvalidPayloads())[0]?.error).toBe('still broken');
     // After the fix it parses and its events are written.
     const fixed = (body: string) => {
@@ -330,9 +384,15 @@ describe('sync engine API', () => {
   it('rejects bad input with errors naming the field', async () => {
     const store = createMemoryStore();
     const adapter = createReferenceAdapter();
-    expect(() => createSyncEngine({ store, connections: [{ id: 'a', adapter, phoneNumberIds: ['PN'] }, { id: 'b', adapter, phoneNumberIds: ['PN'] }] })).toThrow(
-      '[coexist/core] engine: options.connections[1].phoneNumberIds: "PN" is already served by connection "a"',
-    );
+    expect(() =>
+      createSyncEngine({
+        store,
+        connections: [
+          { id: 'a', adapter, phoneNumberIds: ['PN'] },
+          { id: 'b', adapter, phoneNumberIds: ['PN'] },
+        ],
+      }),
+    ).toThrow('[coexist/core] engine: options.connections[1].phoneNumberIds: "PN" is already served by connection "a"');
     const engine = track(createSyncEngine({ store, connections: [] }), store);
     await expect(engine.ingest([{ type: 'unknown' } as never], { rawBody: '{}' })).rejects.toThrow(
       '[coexist/core] engine: events[0].id: expected a non-empty string',

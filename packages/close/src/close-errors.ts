@@ -26,6 +26,7 @@ export const CLOSE_CRM = 'close';
 export const CLOSE_ENDPOINT_GROUPS = {
   search: 'POST /data/search/',
   createLead: 'POST /lead/',
+  getLead: 'GET /lead/{id}/',
   updateLead: 'PUT /lead/{id}/',
   getContact: 'GET /contact/{id}/',
   updateContact: 'PUT /contact/{id}/',
@@ -139,11 +140,26 @@ export function toCloseHttpError(failure: CloseHttpFailure): CrmError {
     return new CrmTransientError({ ...base, message: `${group}: Close answered HTTP ${status}`, code: 'server_error' });
   }
   const fields = closeFieldErrorNames(failure.body);
-  return new CrmPermanentError({
-    ...base,
-    message: `${group}: Close rejected the request (HTTP ${status})${fields.length === 0 ? '' : `; invalid fields: ${fields.join(', ')}`}`,
-    code: 'validation',
-  });
+  return new CloseValidationError(
+    {
+      ...base,
+      message: `${group}: Close rejected the request (HTTP ${status})${fields.length === 0 ? '' : `; invalid fields: ${fields.join(', ')}`}`,
+      code: 'validation',
+    },
+    fields,
+  );
+}
+
+/** A request Close refused as invalid (HTTP 400): permanent, with the names of the fields Close objected to. */
+export class CloseValidationError extends CrmPermanentError {
+  /** The `field-errors` keys of Close's answer (names only; the messages may echo values). */
+  readonly invalidFields: readonly string[];
+
+  /** Creates the error with the invalid field names. */
+  constructor(options: ConstructorParameters<typeof CrmPermanentError>[0], invalidFields: readonly string[]) {
+    super(options);
+    this.invalidFields = invalidFields;
+  }
 }
 
 /**

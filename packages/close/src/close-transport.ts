@@ -56,28 +56,39 @@ export function createCloseTransport(options: CloseTransportOptions): CloseTrans
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   let token: Promise<string> | undefined;
 
-  const bearer = (forceRefresh: boolean): Promise<string> => {
-    // Single flight: concurrent calls share one token request, and a 401 storm triggers one refresh.
-    if (token === undefined || forceRefresh) {
+  /** The current token; a refresh replaces it, and calls refused with an older one reuse the new one. */
+  const bearer = (refusedToken?: Promise<string>): Promise<string> => {
+    const refresh = refusedToken !== undefined && refusedToken === token;
+    if (token === undefined || refresh) {
       const getAccessToken = options.getAccessToken!;
-      token = getAccessToken({ forceRefresh }).then((value) => {
+      const next = getAccessToken({ forceRefresh: refresh }).then((value) => {
         if (typeof value !== 'string' || value === '') {
-          throw new CrmAuthError({ crm: CLOSE_CRM, message: 'getAccessToken returned no token', field: 'getAccessToken' });
+          throw new CrmAuthError({
+            crm: CLOSE_CRM,
+            message: 'getAccessToken returned no token',
+            field: 'getAccessToken',
+          });
         }
         return value;
       });
-      token.catch(() => {
-        token = undefined;
+      token = next;
+      next.catch(() => {
+        if (token === next) token = undefined;
       });
     }
-    return token;
+    return token!;
   };
 
-  const authorization = async (forceRefresh: boolean): Promise<string> => {
+  const authorization = async (
+    refusedToken?: Promise<string>,
+  ): Promise<{ header: string; token?: Promise<string> }> => {
     if (options.apiKey !== undefined && options.apiKey !== '') {
-      return `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
+      return { header: `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}` };
     }
-    if (options.getAccessToken !== undefined) return `Bearer ${await bearer(forceRefresh)}`;
+    if (options.getAccessToken !== undefined) {
+      const used = bearer(refusedToken);
+      return { header: `Bearer ${await used}`, token: used };
+    }
     throw new CrmAuthError({
       crm: CLOSE_CRM,
       message: 'createCloseAdapter needs `apiKey` or `getAccessToken`',
@@ -85,10 +96,13 @@ export function createCloseTransport(options: CloseTransportOptions): CloseTrans
     });
   };
 
-  const send = async <T>(call: CloseCall<T>, forceRefresh: boolean): Promise<AxiosResponse> => {
-    const header = await authorization(forceRefresh);
+  const send = async <T>(
+    call: CloseCall<T>,
+    refusedToken?: Promise<string>,
+  ): Promise<{ response: AxiosResponse; token?: Promise<string> }> => {
+    const { header, token: used } = await authorization(refusedToken);
     try {
-      return await options.axios.request({
+      const response = await options.axios.request({
         method: call.method,
         url: `${baseUrl}${call.path}`,
         ...(call.query === undefined ? {} : { params: call.query }),
@@ -100,6 +114,7 @@ export function createCloseTransport(options: CloseTransportOptions): CloseTrans
         // Redirects would resend the Authorization header elsewhere; Close's API does not redirect.
         maxRedirects: 0,
       });
+      return { response, ...(used === undefined ? {} : { token: used }) };
     } catch (error) {
       throw toCloseNetworkError(call.group, isAxiosError(error) ? error.code : undefined);
     }
@@ -107,10 +122,12 @@ export function createCloseTransport(options: CloseTransportOptions): CloseTrans
 
   return {
     async request<T>(call: CloseCall<T>): Promise<T> {
-      let response = await send(call, false);
-      if (response.status === 401 && options.getAccessToken !== undefined && !options.apiKey) {
+      const first = await send(call);
+      let response = first.response;
+      if (response.status === 401 && first.token !== undefined) {
         // A 401 means Close did not process the request, so resending it (even a POST) cannot duplicate anything.
-        response = await send(call, true);
+        // Only the first call refused with a token refreshes it; concurrent ones reuse the refreshed token.
+        response = (await send(call, first.token)).response;
       }
       const rateLimitHeader = headerOf(response, 'ratelimit');
       const signal = toRateLimitSignal(call.group, rateLimitHeader);

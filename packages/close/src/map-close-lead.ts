@@ -27,21 +27,42 @@ export function requestPhone(request: Pick<ContactFindRequest, 'phone' | 'waId'>
   return undefined;
 }
 
-/** Every value to search for: each number's E.164 and the formats reps store it in, deduplicated, in request order. */
-export function closeSearchValues(requests: readonly ContactFindRequest[]): string[] {
-  const values = new Set<string>();
+/** What one phone search looks for: exact values (every stored format) and digit phrases (numbers stored unparsed). */
+export interface ClosePhoneSearchValues {
+  /** Each number's E.164 and the formats reps store it in, matched with `exact_value` (Close normalizes both sides). */
+  exact: string[];
+  /**
+   * Each number's international digits, matched with `phrase`: finds numbers Close could not normalize and kept as
+   * typed (`4915123456789` in a US organization) [assumption: Close's phone `phrase` mode matches digit runs].
+   */
+  phrase: string[];
+}
+
+/** The values to search for, deduplicated, in request order. */
+export function closeSearchValues(requests: readonly ContactFindRequest[]): ClosePhoneSearchValues {
+  const exact = new Set<string>();
+  const phrase = new Set<string>();
   for (const request of requests) {
     const e164 = requestPhone(request);
     if (e164 === undefined) continue;
-    values.add(e164);
-    for (const variant of request.phoneVariants ?? phoneVariants(e164)) if (variant.trim() !== '') values.add(variant);
+    exact.add(e164);
+    phrase.add(e164.slice(1));
+    for (const variant of request.phoneVariants ?? phoneVariants(e164)) if (variant.trim() !== '') exact.add(variant);
   }
-  return [...values];
+  return { exact: [...exact], phrase: [...phrase] };
 }
 
-/** The `POST /data/search/` body finding contacts whose phone equals any of `values`, or `undefined` for none. */
-export function toClosePhoneSearch(values: readonly string[], cursor?: string | null): Record<string, unknown> | undefined {
-  if (values.length === 0) return undefined;
+/** The `POST /data/search/` body finding contacts with any of these phones, or `undefined` when there are none. */
+export function toClosePhoneSearch(
+  values: ClosePhoneSearchValues,
+  cursor?: string | null,
+): Record<string, unknown> | undefined {
+  if (values.exact.length === 0 && values.phrase.length === 0) return undefined;
+  const condition = (mode: 'exact_value' | 'phrase', value: string) => ({
+    type: 'field_condition',
+    field: { type: 'regular_field', object_type: 'contact_phone', field_name: 'phone' },
+    condition: { type: 'text', mode, value },
+  });
   return {
     query: {
       type: 'and',
@@ -53,11 +74,10 @@ export function toClosePhoneSearch(values: readonly string[], cursor?: string | 
           related_object_type: 'contact_phone',
           related_query: {
             type: 'or',
-            queries: values.map((value) => ({
-              type: 'field_condition',
-              field: { type: 'regular_field', object_type: 'contact_phone', field_name: 'phone' },
-              condition: { type: 'text', mode: 'exact_value', value },
-            })),
+            queries: [
+              ...values.exact.map((value) => condition('exact_value', value)),
+              ...values.phrase.map((value) => condition('phrase', value)),
+            ],
           },
         },
       ],
@@ -111,7 +131,11 @@ export interface CloseLeadMappingOptions {
 }
 
 /** The `POST /lead/` body for a new contact: a lead named after the contact, the contact inline with its phone. */
-export function toCloseLeadCreate(input: ContactInput, e164: string, options: CloseLeadMappingOptions = {}): CloseLeadCreate {
+export function toCloseLeadCreate(
+  input: ContactInput,
+  e164: string,
+  options: CloseLeadMappingOptions = {},
+): CloseLeadCreate {
   const name = input.name?.trim() || input.firstName?.trim() || undefined;
   const ownerId = input.ownerId ?? options.fallbackOwnerId;
   return {

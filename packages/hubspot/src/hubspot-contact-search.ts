@@ -25,7 +25,10 @@ export function phoneSearchValues(e164: string): PhoneSearchValues {
   const variants = phoneVariants(e164);
   const countryDigits = e164.slice(1);
   const exact = variants.filter(
-    (variant) => variant.startsWith('+') || variant.startsWith('00') || (/^\d+$/.test(variant) && variant.length >= countryDigits.length),
+    (variant) =>
+      variant.startsWith('+') ||
+      variant.startsWith('00') ||
+      (/^\d+$/.test(variant) && variant.length >= countryDigits.length),
   );
   const digits = variants.filter((variant) => /^\d+$/.test(variant));
   return { exact: [...new Set(exact)], digits: [...new Set(digits)] };

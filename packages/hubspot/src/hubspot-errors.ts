@@ -124,9 +124,7 @@ function rateLimitError(failure: HubSpotFailure, body: HubSpotErrorBody): CrmRat
   } else {
     bucket = HUBSPOT_BUCKETS.tenSecondly;
     retryAfterMs =
-      retryAfterHeaderMs ??
-      header(failure.headers, 'x-hubspot-ratelimit-interval-milliseconds') ??
-      DEFAULT_INTERVAL_MS;
+      retryAfterHeaderMs ?? header(failure.headers, 'x-hubspot-ratelimit-interval-milliseconds') ?? DEFAULT_INTERVAL_MS;
   }
   return new CrmRateLimitedError({
     crm: HUBSPOT_CRM,
@@ -142,7 +140,11 @@ function rateLimitError(failure: HubSpotFailure, body: HubSpotErrorBody): CrmRat
 export function toRowError(row: HubSpotRowError, operation: string, field: string): CrmError {
   const base = { crm: HUBSPOT_CRM, code: row.category, field };
   if (row.category === 'OBJECT_NOT_FOUND') {
-    return new CrmPermanentError({ ...base, code: CRM_NOT_FOUND_CODE, message: `${operation}: \`${field}\` not found` });
+    return new CrmPermanentError({
+      ...base,
+      code: CRM_NOT_FOUND_CODE,
+      message: `${operation}: \`${field}\` not found`,
+    });
   }
   if (row.subCategory === 'crm.associations.INVALID_OBJECT_IDS') {
     return new CrmPermanentError({
@@ -152,7 +154,11 @@ export function toRowError(row: HubSpotRowError, operation: string, field: strin
     });
   }
   if (row.category === 'RATE_LIMITS') {
-    return new CrmRateLimitedError({ ...base, bucket: HUBSPOT_BUCKETS.tenSecondly, message: `${operation}: row rate limited` });
+    return new CrmRateLimitedError({
+      ...base,
+      bucket: HUBSPOT_BUCKETS.tenSecondly,
+      message: `${operation}: row rate limited`,
+    });
   }
   if (['VALIDATION_ERROR', 'CONFLICT', 'INVALID_PARAMS', 'OBJECT_ALREADY_EXISTS'].includes(row.category)) {
     return new CrmPermanentError({ ...base, message: `${operation}: HubSpot refused \`${field}\` (${row.category})` });

@@ -195,11 +195,13 @@ export async function setupHubSpotProperties(
     for (const definition of definitions) {
       const found = existing.get(definition.name);
       if (found !== undefined) {
-        if (definition.name === MESSAGE_ID_PROPERTY && !found.hasUniqueValue) messageIdempotency = 'lookup-before-retry';
+        if (definition.name === MESSAGE_ID_PROPERTY && !found.hasUniqueValue)
+          messageIdempotency = 'lookup-before-retry';
         continue;
       }
       const wantUnique =
-        definition.hasUniqueValue === true && (definition.name !== MESSAGE_ID_PROPERTY || options.preferUniqueMessageId);
+        definition.hasUniqueValue === true &&
+        (definition.name !== MESSAGE_ID_PROPERTY || options.preferUniqueMessageId);
       const status = await createProperty(
         transport,
         objectType,

@@ -80,7 +80,11 @@ export function createHubSpotTransport(options: HubSpotTransportOptions): HubSpo
     } catch (cause) {
       if (isCrmError(cause)) throw cause;
       // The cause may carry the URL but never the token (it travels in a header).
-      throw new CrmTransientError({ crm: HUBSPOT_CRM, message: `${request.operation}: network error calling HubSpot`, cause });
+      throw new CrmTransientError({
+        crm: HUBSPOT_CRM,
+        message: `${request.operation}: network error calling HubSpot`,
+        cause,
+      });
     }
     const text = await response.text();
     let body: unknown;
@@ -103,7 +107,9 @@ export function createHubSpotTransport(options: HubSpotTransportOptions): HubSpo
         body,
         search: request.search ?? false,
         now: options.now(),
-        ...(options.timeZoneOffsetMinutes === undefined ? {} : { timeZoneOffsetMinutes: options.timeZoneOffsetMinutes }),
+        ...(options.timeZoneOffsetMinutes === undefined
+          ? {}
+          : { timeZoneOffsetMinutes: options.timeZoneOffsetMinutes }),
       });
       if (error instanceof CrmRateLimitedError && request.context?.onRateLimitSignal !== undefined) {
         request.context.onRateLimitSignal({

@@ -31,7 +31,9 @@ export function splitContactName(name?: string, firstName?: string): { firstname
   }
   if (full === '') return {};
   const space = full.indexOf(' ');
-  return space === -1 ? { firstname: full } : { firstname: full.slice(0, space), lastname: full.slice(space + 1).trim() };
+  return space === -1
+    ? { firstname: full }
+    : { firstname: full.slice(0, space), lastname: full.slice(space + 1).trim() };
 }
 
 /** Options of `toHubSpotContactProperties`. */

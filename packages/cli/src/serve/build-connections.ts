@@ -4,7 +4,7 @@
  */
 import type { CrmAdapter, SyncConnection } from '@coexist/core';
 import * as closePackage from '@coexist/close';
-import * as hubspotPackage from '@coexist/hubspot';
+import { createHubSpotAdapter } from '@coexist/hubspot';
 import * as salesforcePackage from '@coexist/salesforce';
 import type { ConnectionConfig } from './coexist-config.ts';
 
@@ -28,10 +28,13 @@ export const createDefaultAdapter: AdapterFactory = (connection) => {
   const field = `connections[id=${connection.id}]`;
   switch (connection.crm) {
     case 'hubspot': {
-      const create = factoryOf(hubspotPackage, 'createHubSpotAdapter');
-      if (create === undefined) throw unavailable(field, '@coexist/hubspot', 'createHubSpotAdapter');
-      const { accessToken, basePath, tier } = connection.hubspot;
-      return create({ accessToken, tier, ...(basePath === undefined ? {} : { basePath }) });
+      const { accessToken, basePath, tier, defaultCountry } = connection.hubspot;
+      return createHubSpotAdapter({
+        accessToken,
+        tier,
+        ...(basePath === undefined ? {} : { basePath }),
+        ...(defaultCountry === undefined ? {} : { defaultCountry: defaultCountry as never }),
+      });
     }
     case 'salesforce': {
       const create = factoryOf(salesforcePackage, 'createSalesforceAdapter');

@@ -23,6 +23,8 @@ export interface HubSpotConnectionConfig {
   portalId?: string;
   /** The app's client secret: verifies the v3 signature of card requests (`/cards/hubspot`). */
   clientSecret?: string;
+  /** ISO country to read national phone formats in when matching existing contacts (`(650) 555-1234`). */
+  defaultCountry?: string;
 }
 
 /** Salesforce connection settings (secrets resolved). */
@@ -79,6 +81,8 @@ export interface CoexistConfig {
   webhookPath: string;
   /** Bearer token that protects `/status`; open when unset. */
   adminToken?: string;
+  /** The public base URL (`https://coexist.example.com`) when behind a proxy: HubSpot signs the URL it called. */
+  publicUrl?: string;
   /** @default { type: 'sqlite', path: 'coexist.db' } (relative to the config file) */
   store: StoreConfig;
   meta: { appSecret: string; verifyToken: string };
@@ -167,6 +171,7 @@ function schemaFor(env: Record<string, string | undefined>) {
           tier: z.enum(['free', 'starter', 'pro', 'enterprise', 'oauth']),
           portalId: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String).optional(),
           clientSecret: secret(env).optional(),
+          defaultCountry: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter ISO country code like "US"').optional(),
         })
         .strict(),
     })
@@ -208,6 +213,7 @@ function schemaFor(env: Record<string, string | undefined>) {
       host: z.string().min(1).default('127.0.0.1'),
       webhookPath: z.string().regex(/^\/\S*$/, 'expected a path starting with "/"').default('/webhooks/meta'),
       adminToken: secret(env).optional(),
+      publicUrl: httpUrl.optional(),
       store: z
         .preprocess(
           (value) =>
@@ -218,28 +224,35 @@ function schemaFor(env: Record<string, string | undefined>) {
       meta: z.object({ appSecret: secret(env), verifyToken: secret(env) }).strict(),
       connections: z.array(z.discriminatedUnion('crm', [hubspot, salesforce, close])),
     })
-    .strict()
-    .superRefine((config, context) => {
-      const ids = new Map<string, number>();
-      const numbers = new Map<string, string>();
-      config.connections.forEach((connection, index) => {
-        if (ids.has(connection.id)) {
-          context.addIssue({ code: 'custom', path: ['connections', index, 'id'], message: `"${connection.id}" is used twice` });
-        }
-        ids.set(connection.id, index);
-        connection.phoneNumberIds.forEach((phoneNumberId, position) => {
-          const taken = numbers.get(phoneNumberId);
-          if (taken !== undefined) {
-            context.addIssue({
-              code: 'custom',
-              path: ['connections', index, 'phoneNumberIds', position],
-              message: `"${phoneNumberId}" is already served by connection "${taken}"`,
-            });
-          }
-          numbers.set(phoneNumberId, connection.id);
+    .strict();
+}
+
+/** Connection ids used twice and numbers served by two connections. */
+function duplicateIssues(input: unknown): CoexistConfigIssue[] {
+  const connections = (input as { connections?: unknown } | null)?.connections;
+  if (!Array.isArray(connections)) return [];
+  const issues: CoexistConfigIssue[] = [];
+  const ids = new Set<string>();
+  const numbers = new Map<string, string>();
+  connections.forEach((connection: { id?: unknown; phoneNumberIds?: unknown } | null, index) => {
+    const id = connection?.id;
+    if (typeof id !== 'string') return;
+    if (ids.has(id)) issues.push({ path: `connections[${index}].id`, message: `"${id}" is used twice` });
+    ids.add(id);
+    if (!Array.isArray(connection?.phoneNumberIds)) return;
+    connection.phoneNumberIds.forEach((phoneNumberId: unknown, position: number) => {
+      if (typeof phoneNumberId !== 'string') return;
+      const taken = numbers.get(phoneNumberId);
+      if (taken !== undefined) {
+        issues.push({
+          path: `connections[${index}].phoneNumberIds[${position}]`,
+          message: `"${phoneNumberId}" is already served by connection "${taken}"`,
         });
-      });
+      }
+      numbers.set(phoneNumberId, id);
     });
+  });
+  return issues;
 }
 
 /** Formats a zod path as `connections[0].hubspot.accessToken`. */
@@ -275,7 +288,11 @@ export function parseCoexistConfig(
   baseDirectory: string = process.cwd(),
 ): CoexistConfig {
   const result = schemaFor(env).safeParse(input);
-  if (!result.success) throw new CoexistConfigError(toIssues(result.error));
+  // Duplicates are checked on the raw input so they are reported together with every other wrong field.
+  const duplicates = duplicateIssues(input);
+  if (!result.success || duplicates.length > 0) {
+    throw new CoexistConfigError([...(result.success ? [] : toIssues(result.error)), ...duplicates]);
+  }
   const { $schema: _schema, ...config } = result.data;
   const store: StoreConfig =
     config.store.type === 'memory' ? { type: 'memory' } : { type: 'sqlite', path: resolve(baseDirectory, config.store.path) };

@@ -89,7 +89,11 @@ export function toMessageChange(event: CoexistenceEvent): MessageChange | undefi
     case 'message.reaction':
       return { kind: 'reaction', actor: event.actor, emoji: event.emoji, at: event.occurredAt };
     case 'media.available':
-      return { kind: 'media', content: toRecordContent({ ...event.message, id: event.messageId }), at: event.occurredAt };
+      return {
+        kind: 'media',
+        content: toRecordContent({ ...event.message, id: event.messageId }),
+        at: event.occurredAt,
+      };
     default:
       return undefined;
   }
@@ -113,7 +117,11 @@ export function toContactFindRequest(key: string, ref: ContactRef): ContactFindR
 }
 
 /** The contact input of a contact key and reference. */
-export function toContactInput(key: string, ref: ContactRef, extra: { crmId?: string; ownerId?: string } = {}): ContactInput {
+export function toContactInput(
+  key: string,
+  ref: ContactRef,
+  extra: { crmId?: string; ownerId?: string } = {},
+): ContactInput {
   const input: ContactInput = { key };
   const phone = contactPhone(ref);
   if (phone !== undefined) input.phone = phone;

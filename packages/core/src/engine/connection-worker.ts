@@ -44,9 +44,17 @@ export interface WorkerHost {
   callTimeoutMs: number;
   authRetryMs: number;
   /** Called after every completed batch with what it wrote, for progress. */
-  onCompleted(report: { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }[]): void;
+  onCompleted(
+    report: { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }[],
+  ): void;
   /** Called when an item goes to the dead-letter table. */
-  onDeadLetter(letter: { eventId: string; eventType: string; connectionId: string; reason: string; errorKind: string }): void;
+  onDeadLetter(letter: {
+    eventId: string;
+    eventType: string;
+    connectionId: string;
+    reason: string;
+    errorKind: string;
+  }): void;
   /** Called on any change that may end `drain()`/`idle()`. */
   onActivity(): void;
   /** Number-health documents changed by written messages (live echoes show Business App activity). */
@@ -147,7 +155,8 @@ export class ConnectionWorker {
   wake(kind?: QueueKind, lane?: QueueLane): void {
     for (const key of this.#hints.keys()) {
       const [hintKind, hintLane] = key.split(':');
-      if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane)) this.#hints.set(key, true);
+      if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane))
+        this.#hints.set(key, true);
     }
     this.#idle = false;
     this.#wakeNow();
@@ -283,7 +292,10 @@ export class ConnectionWorker {
 
   #report(job: Job, completion: Completion): void {
     const bySeq = new Map(job.events.map((event) => [event.seq, event]));
-    const tallies = new Map<string, { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }>();
+    const tallies = new Map<
+      string,
+      { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }
+    >();
     for (const outcome of completion.outcomes ?? []) {
       if (outcome.outcome !== 'done' && outcome.outcome !== 'dead') continue;
       const event = bySeq.get(outcome.seq);
@@ -328,7 +340,11 @@ export class ConnectionWorker {
   }
 
   /** One CRM call through the limiter, with a deadline; every failure comes out as a `CrmError` or `ShutdownSignal`. */
-  async #call<T>(operation: CrmOperationName, lane: QueueLane, call: (context: OperationContext) => Promise<T>): Promise<T> {
+  async #call<T>(
+    operation: CrmOperationName,
+    lane: QueueLane,
+    call: (context: OperationContext) => Promise<T>,
+  ): Promise<T> {
     const shutdown = this.#abort.signal;
     try {
       await this.limiter.acquire(operation, lane === 'live' ? 0 : 1, shutdown);
@@ -433,7 +449,12 @@ export class ConnectionWorker {
   }
 
   /** Matches per-item results to inputs by position and key; a missing or mismatched result is a transient failure. */
-  #resultAt<R extends { key: string }>(results: readonly R[], index: number, key: string, operation: string): R | CrmError {
+  #resultAt<R extends { key: string }>(
+    results: readonly R[],
+    index: number,
+    key: string,
+    operation: string,
+  ): R | CrmError {
     const result = results[index];
     if (result !== undefined && result.key === key) return result;
     return new CrmTransientError({
@@ -479,7 +500,10 @@ export class ConnectionWorker {
         else if (!result.ok) resolved.set(key, result.error);
         else if (result.matches.length > 0) {
           const match = result.matches[0]!;
-          resolved.set(key, match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId });
+          resolved.set(
+            key,
+            match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
+          );
         } else toCreate.push(key);
       });
     }
@@ -583,7 +607,12 @@ export class ConnectionWorker {
           else if (!result.ok) outcomes.push(this.#failure(item.queued, result.error, 'writeMessages'));
           else {
             outcomes.push({ seq: item.queued.seq, outcome: 'done' });
-            messages.push({ connectionId, key: records[index]!.key, crmId: result.crmId, threadKey: item.queued.threadKey });
+            messages.push({
+              connectionId,
+              key: records[index]!.key,
+              crmId: result.crmId,
+              threadKey: item.queued.threadKey,
+            });
           }
         });
       } catch (error) {
@@ -641,6 +670,39 @@ export class ConnectionWorker {
     return { outcomes, counters: this.#counters(job.events, outcomes) };
   }
 
+  /** Looks contact-sync keys up in the CRM by phone; throws the first failed search (a `CrmError` or shutdown). */
+  async #findExisting(
+    keys: readonly string[],
+    latest: ReadonlyMap<string, QueuedEvent>,
+    lane: QueueLane,
+  ): Promise<Map<string, ContactMapping>> {
+    const found = new Map<string, ContactMapping>();
+    const searchSize = Math.max(1, this.connection.adapter.capabilities.searchBatchSize);
+    for (let start = 0; start < keys.length; start += searchSize) {
+      const chunk = keys.slice(start, start + searchSize);
+      const requests = chunk.map((key) => {
+        const event = latest.get(key)!.event;
+        return toContactFindRequest(key, event.type === 'contact.synced' ? event.contact : {});
+      });
+      const results = await this.#call('findContacts', lane, (context) =>
+        this.connection.adapter.findContacts(requests, context),
+      );
+      chunk.forEach((key, index) => {
+        const result = this.#resultAt(results, index, key, 'findContacts');
+        if (!('ok' in result)) throw result;
+        if (!result.ok) throw result.error;
+        const match = result.matches[0];
+        if (match !== undefined) {
+          found.set(
+            key,
+            match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
+          );
+        }
+      });
+    }
+    return found;
+  }
+
   async #upsertContacts(job: Job): Promise<Completion> {
     const connectionId = this.connection.id;
     const outcomes: EventOutcome[] = [];
@@ -667,6 +729,18 @@ export class ConnectionWorker {
     }
     const keys = [...latest.keys()];
     const known = await this.#host.store.getContacts(connectionId, keys);
+    // A contact the engine has not resolved yet may already exist under a phone typed by a rep: find it first,
+    // so the upsert updates that record instead of creating a duplicate.
+    const unknown = keys.filter((key) => !known.has(key));
+    if (unknown.length > 0) {
+      try {
+        for (const [key, mapping] of await this.#findExisting(unknown, latest, job.lane)) known.set(key, mapping);
+      } catch (error) {
+        // Upserting without the search could duplicate a rep's contact: retry the whole batch later instead.
+        for (const key of keys) outcomes.push(this.#failure(latest.get(key)!, error, 'findContacts'));
+        return { outcomes, counters: this.#counters(job.events, outcomes) };
+      }
+    }
     const inputs = keys.map((key) => {
       const event = latest.get(key)!.event;
       const ref = event.type === 'contact.synced' ? event.contact : {};

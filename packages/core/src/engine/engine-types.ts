@@ -223,7 +223,11 @@ export interface SyncEngine {
   /** Stores the raw payload and its events durably (one transaction) and wakes the workers; call before acking. */
   ingest(events: readonly CoexistenceEvent[], options: IngestOptions): Promise<IngestReport>;
   /** Keeps a signed payload that failed validation, raw, with its error; returns its id. */
-  recordInvalidPayload(input: { rawBody: string | Uint8Array; error: unknown; receivedAt?: string | Date }): Promise<number>;
+  recordInvalidPayload(input: {
+    rawBody: string | Uint8Array;
+    error: unknown;
+    receivedAt?: string | Date;
+  }): Promise<number>;
   /** Lists payloads that failed validation and were not replayed yet. */
   listInvalidPayloads(): ReturnType<CoexistStore['listInvalidPayloads']>;
   /** Parses every stored invalid payload again (after a parser fix) and ingests those that now pass. */

@@ -112,7 +112,8 @@ export class RateLimiter {
     const now = this.#clock.now();
     for (const bucket of this.#named(signal.bucket)) {
       if (signal.limit !== undefined && signal.limit > 0) bucket.limit = signal.limit;
-      if (signal.retryAfterMs !== undefined) bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.retryAfterMs);
+      if (signal.retryAfterMs !== undefined)
+        bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.retryAfterMs);
       if (signal.remaining !== undefined && signal.remaining <= 0) {
         const reset = signal.resetAfterMs ?? bucket.intervalMs;
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + reset);

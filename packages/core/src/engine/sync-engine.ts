@@ -126,7 +126,8 @@ class Engine implements SyncEngine {
       if (typeof connection?.id !== 'string' || connection.id === '') {
         throw new TypeError(`${PREFIX}${field}.id: expected a non-empty string`);
       }
-      if (this.#workers.has(connection.id)) throw new TypeError(`${PREFIX}${field}.id: "${connection.id}" is used twice`);
+      if (this.#workers.has(connection.id))
+        throw new TypeError(`${PREFIX}${field}.id: "${connection.id}" is used twice`);
       if (connection.adapter?.specificationVersion !== 'v1') {
         throw new TypeError(`${PREFIX}${field}.adapter: expected a CrmAdapter with specificationVersion 'v1'`);
       }
@@ -181,7 +182,11 @@ class Engine implements SyncEngine {
     const rawBody = this.#rawText(options?.rawBody, 'options.rawBody');
     await this.#init();
     const planned = events.map((event) =>
-      planEvent(event, event.phoneNumberId === undefined ? null : (this.#routes.get(event.phoneNumberId) ?? null), this.#keys),
+      planEvent(
+        event,
+        event.phoneNumberId === undefined ? null : (this.#routes.get(event.phoneNumberId) ?? null),
+        this.#keys,
+      ),
     );
     const result = await this.#store.ingest({
       rawBody,
@@ -241,11 +246,17 @@ class Engine implements SyncEngine {
         events = await parse(payload.rawBody);
       } catch (error) {
         report.failed++;
-        await this.#store.updateInvalidPayload(payload.id, { error: error instanceof Error ? error.message : String(error) });
+        await this.#store.updateInvalidPayload(payload.id, {
+          error: error instanceof Error ? error.message : String(error),
+        });
         continue;
       }
       const planned = events.map((event) =>
-        planEvent(event, event.phoneNumberId === undefined ? null : (this.#routes.get(event.phoneNumberId) ?? null), this.#keys),
+        planEvent(
+          event,
+          event.phoneNumberId === undefined ? null : (this.#routes.get(event.phoneNumberId) ?? null),
+          this.#keys,
+        ),
       );
       const result = await this.#store.ingest({
         rawBody: payload.rawBody,
@@ -374,9 +385,7 @@ class Engine implements SyncEngine {
       if (this.#stopped) throw new Error(`${PREFIX}drain: the engine was stopped`);
       if (this.#allIdle()) {
         const open = await this.#store.countOpen();
-        const runnable = open
-          .filter((count) => count.state === 'pending')
-          .reduce((sum, count) => sum + count.count, 0);
+        const runnable = open.filter((count) => count.state === 'pending').reduce((sum, count) => sum + count.count, 0);
         if (runnable === 0 && this.#allIdle()) {
           this.#flushProgress();
           return;
@@ -472,7 +481,8 @@ class Engine implements SyncEngine {
         }
         document.health = applyNumberHealthEvent(document.health, event);
         changed.set(`${WABA_DOCUMENT}${event.wabaId}`, document);
-        for (const [phoneNumberId, number] of this.#numbers) if (number.wabaId === event.wabaId) this.#markDirty(phoneNumberId);
+        for (const [phoneNumberId, number] of this.#numbers)
+          if (number.wabaId === event.wabaId) this.#markDirty(phoneNumberId);
       }
     }
     return [...changed].map(([key, value]) => ({ key, value }));
@@ -543,7 +553,8 @@ class Engine implements SyncEngine {
     const samples = (this.#rates.get(phoneNumberId) ?? []).filter((sample) => sample.at >= now - RATE_WINDOW_MS);
     const oldest = samples[0]?.at ?? now;
     const span = Math.max(1000, now - oldest);
-    const ratePerSecond = samples.length === 0 ? 0 : (samples.reduce((sum, sample) => sum + sample.count, 0) * 1000) / span;
+    const ratePerSecond =
+      samples.length === 0 ? 0 : (samples.reduce((sum, sample) => sum + sample.count, 0) * 1000) / span;
     const connectionId = this.#routes.get(phoneNumberId) ?? null;
     const paused = connectionId !== null && (this.#workers.get(connectionId)?.pausedUntil ?? 0) > now;
     const phase: SyncPhase = paused

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
 import type { CoexistStore, PlannedEvent } from './coexist-store.ts';
 import { createMemoryStore } from './memory-store.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import { createSqliteStore } from './sqlite-store.ts';
 
 const directories: string[] = [];
@@ -45,7 +46,15 @@ function status(wamid: string, at: number): PlannedEvent {
     status: 'read',
     recipient: { phone: '+16505551234' },
   };
-  return { event, connectionId: 'c1', kind: 'update', lane: 'live', threadKey: `message|${wamid}`, targetKey: wamid, sortKey: at };
+  return {
+    event,
+    connectionId: 'c1',
+    kind: 'update',
+    lane: 'live',
+    threadKey: `message|${wamid}`,
+    targetKey: wamid,
+    sortKey: at,
+  };
 }
 
 const backends: [string, () => CoexistStore][] = [
@@ -74,10 +83,19 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
       receivedAt: '2026-01-01T00:00:00Z',
       events: [message('a2', 'A', 2000), message('b1', 'B', 1500), message('a1', 'A', 1000), message('c1', 'C', 3000)],
     });
-    const all = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
-    expect(all.events.map((event) => event.targetKey)).toEqual(['a1', 'b1', 'a2', 'c1']);
-    const blocked = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set(['A']) });
+    const blocked = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(['A']),
+    });
     expect(blocked.events.map((event) => event.targetKey)).toEqual(['b1', 'c1']);
+    // A claim hands rows out once; releasing them puts them back.
+    await store.complete({
+      outcomes: blocked.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
+    });
     const onePerThread = await store.claim({
       connectionId: 'c1',
       kind: 'message',
@@ -88,25 +106,93 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
       blockedThreads: new Set(),
     });
     expect(onePerThread.events.map((event) => event.targetKey)).toEqual(['a1', 'b1', 'c1']);
+    await store.complete({
+      outcomes: onePerThread.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
+    });
+    const all = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
+    expect(all.events.map((event) => event.targetKey)).toEqual(['a1', 'b1', 'a2', 'c1']);
+    expect(
+      (
+        await store.claim({
+          connectionId: 'c1',
+          kind: 'message',
+          lane: 'live',
+          limit: 10,
+          now: 0,
+          blockedThreads: new Set(),
+        })
+      ).events,
+    ).toEqual([]);
+    await store.complete({
+      outcomes: all.events.slice(1).map((event) => ({ seq: event.seq, outcome: 'release' as const })),
+    });
 
     const a1 = all.events[0]!;
     await store.complete({ outcomes: [{ seq: a1.seq, outcome: 'retry', attempts: 1, notBefore: 5000 }] });
-    const delayed = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 100, blockedThreads: new Set() });
+    const delayed = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 100,
+      blockedThreads: new Set(),
+    });
     // a1 waits until 5000 and a2 must not overtake it.
     expect(delayed.events.map((event) => event.targetKey)).toEqual(['b1', 'c1']);
     expect(delayed.nextDueAt).toBe(5000);
-    const due = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 5000, blockedThreads: new Set() });
+    await store.complete({
+      outcomes: delayed.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
+    });
+    const due = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 5000,
+      blockedThreads: new Set(),
+    });
     expect(due.events[0]).toMatchObject({ targetKey: 'a1', attempts: 1 });
     await store.close();
   });
 
   it('parks an update until its message is written, atomically', async () => {
     const store = createStore();
-    await store.ingest({ rawBody: 'x', sha256: 'x', receivedAt: 'now', events: [status('w1', 10), message('w1', 'T', 5)] });
-    const updates = await store.claim({ connectionId: 'c1', kind: 'update', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
-    await store.complete({ outcomes: [{ seq: updates.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w1' }] });
-    expect((await store.countOpen()).find((count) => count.kind === 'update')).toMatchObject({ state: 'waiting', count: 1 });
-    const messages = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
+    await store.ingest({
+      rawBody: 'x',
+      sha256: 'x',
+      receivedAt: 'now',
+      events: [status('w1', 10), message('w1', 'T', 5)],
+    });
+    const updates = await store.claim({
+      connectionId: 'c1',
+      kind: 'update',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
+    await store.complete({
+      outcomes: [{ seq: updates.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w1' }],
+    });
+    expect((await store.countOpen()).find((count) => count.kind === 'update')).toMatchObject({
+      state: 'waiting',
+      count: 1,
+    });
+    const messages = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
     await store.complete({
       outcomes: [{ seq: messages.events[0]!.seq, outcome: 'done' }],
       messages: [{ connectionId: 'c1', key: 'w1', crmId: 'crm-1', threadKey: 'T' }],
@@ -114,10 +200,19 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     });
     expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-1']]));
     expect(await store.getThreadHeads('c1', ['T'])).toEqual(new Map([['T', 'crm-1']]));
-    const unparked = await store.claim({ connectionId: 'c1', kind: 'update', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
+    const unparked = await store.claim({
+      connectionId: 'c1',
+      kind: 'update',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
     expect(unparked.events).toHaveLength(1);
     // A wait for a target that is already written goes straight back to pending.
-    await store.complete({ outcomes: [{ seq: unparked.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w1' }] });
+    await store.complete({
+      outcomes: [{ seq: unparked.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w1' }],
+    });
     expect((await store.countOpen()).find((count) => count.kind === 'update')).toMatchObject({ state: 'pending' });
     await store.close();
   });
@@ -125,34 +220,77 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
   it('keeps dead letters with their reason and replays them', async () => {
     const store = createStore();
     await store.ingest({ rawBody: 'x', sha256: 'x', receivedAt: 'now', events: [message('w1', 'T', 5)] });
-    const claimed = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
+    const claimed = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
     await store.complete({
-      outcomes: [{ seq: claimed.events[0]!.seq, outcome: 'dead', reason: 'contact rejected', errorKind: 'permanent', at: '2026-01-01T00:00:00Z' }],
+      outcomes: [
+        {
+          seq: claimed.events[0]!.seq,
+          outcome: 'dead',
+          reason: 'contact rejected',
+          errorKind: 'permanent',
+          at: '2026-01-01T00:00:00Z',
+        },
+      ],
     });
     const [letter] = await store.listDeadLetters();
-    expect(letter).toMatchObject({ eventId: 'received:w1', eventType: 'message.received', reason: 'contact rejected', errorKind: 'permanent', connectionId: 'c1', phoneNumberId: 'PN' });
+    expect(letter).toMatchObject({
+      eventId: 'received:w1',
+      eventType: 'message.received',
+      reason: 'contact rejected',
+      errorKind: 'permanent',
+      connectionId: 'c1',
+      phoneNumberId: 'PN',
+    });
     expect((await store.readCounters()).PN?.['message.live.dead']).toBe(1);
     await store.replayDeadLetter(letter!.id, '2026-01-02T00:00:00Z');
     expect(await store.listDeadLetters()).toEqual([]);
     expect((await store.readCounters()).PN?.['message.live.dead']).toBe(0);
     await expect(store.replayDeadLetter(letter!.id, 'now')).rejects.toThrow(/already replayed/);
     await expect(store.replayDeadLetter(999, 'now')).rejects.toThrow(/\[coexist\/core\] store: id: no dead letter 999/);
-    const again = await store.claim({ connectionId: 'c1', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
+    const again = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
     expect(again.events[0]).toMatchObject({ attempts: 0, targetKey: 'w1' });
     await store.close();
   });
 
   it('keeps invalid payloads and routes unrouted events later', async () => {
     const store = createStore();
-    const id = await store.recordInvalidPayload({ rawBody: '{bad', sha256: 'bad', error: 'entry: required', receivedAt: 'now' });
-    expect(await store.listInvalidPayloads()).toEqual([{ id, rawBody: '{bad', error: 'entry: required', receivedAt: 'now', replayedAt: null }]);
+    const id = await store.recordInvalidPayload({
+      rawBody: '{bad',
+      sha256: 'bad',
+      error: 'entry: required',
+      receivedAt: 'now',
+    });
+    expect(await store.listInvalidPayloads()).toEqual([
+      { id, rawBody: '{bad', error: 'entry: required', receivedAt: 'now', replayedAt: null },
+    ]);
     await store.updateInvalidPayload(id, { replayedAt: 'later' });
     expect(await store.listInvalidPayloads()).toEqual([]);
     const unrouted = { ...message('w9', 'T', 1), connectionId: null };
     await store.ingest({ rawBody: 'y', sha256: 'y', receivedAt: 'now', events: [unrouted] });
     expect((await store.countOpen())[0]).toMatchObject({ state: 'unrouted', count: 1 });
     expect(await store.routeUnrouted(['PN'], 'c2')).toBe(1);
-    const claimed = await store.claim({ connectionId: 'c2', kind: 'message', lane: 'live', limit: 10, now: 0, blockedThreads: new Set() });
+    const claimed = await store.claim({
+      connectionId: 'c2',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
     expect(claimed.events.map((event) => event.targetKey)).toEqual(['w9']);
     await store.close();
   });
@@ -163,7 +301,9 @@ describe('createSqliteStore', () => {
     const path = temporaryPath();
     const store = createSqliteStore({ path });
     await store.ingest({ rawBody: 'x', sha256: 'x', receivedAt: 'now', events: [message('w1', 'T', 5)] });
-    await store.saveContacts([{ connectionId: 'c1', key: 'phone:+16505551234', crmId: 'contact-1', parentId: 'lead-1' }]);
+    await store.saveContacts([
+      { connectionId: 'c1', key: 'phone:+16505551234', crmId: 'contact-1', parentId: 'lead-1' },
+    ]);
     await store.complete({ documents: [{ key: 'number:PN', value: { health: 'ok' } }] });
     await store.close();
     const reopened = createSqliteStore({ path });
@@ -175,7 +315,7 @@ describe('createSqliteStore', () => {
     await reopened.close();
     const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
     const database = new DatabaseSync(path);
-    expect(database.prepare('PRAGMA user_version').get()).toEqual({ user_version: 1 });
+    expect(database.prepare('PRAGMA user_version').get()).toEqual({ user_version: SQLITE_MIGRATIONS.length });
     expect(database.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     database.close();
   });

@@ -45,6 +45,8 @@ class MemoryStore implements CoexistStore {
   readonly #deadLetters = new Map<number, DeadLetter>();
   readonly #counters = new Map<string, Map<string, number>>();
   readonly #documents = new Map<string, string>();
+  /** Rows handed out by `claim` and not completed yet: not handed out again. */
+  readonly #claimed = new Set<number>();
   #nextPayloadId = 1;
   #nextSeq = 1;
   #nextDeadLetterId = 1;
@@ -176,6 +178,7 @@ class MemoryStore implements CoexistStore {
       .filter(
         (event) =>
           event.state === 'pending' &&
+          !this.#claimed.has(event.seq) &&
           event.connectionId === query.connectionId &&
           event.kind === query.kind &&
           event.lane === query.lane,
@@ -203,6 +206,7 @@ class MemoryStore implements CoexistStore {
         continue;
       }
       perThread.set(event.threadKey, taken + 1);
+      this.#claimed.add(event.seq);
       const { body, ...queued } = event;
       events.push({ ...queued, event: JSON.parse(body) });
     }
@@ -219,6 +223,7 @@ class MemoryStore implements CoexistStore {
     for (const outcome of completion.outcomes ?? []) {
       const event = this.#events.get(outcome.seq);
       if (event === undefined) throw new CoexistStoreError('outcomes.seq', `no event ${outcome.seq}`);
+      this.#claimed.delete(outcome.seq);
       switch (outcome.outcome) {
         case 'done':
           event.state = 'done';
@@ -256,7 +261,9 @@ class MemoryStore implements CoexistStore {
       }
     }
     if ((completion.messages ?? []).length > 0) {
-      const written = new Set((completion.messages ?? []).map((message) => `${message.connectionId}\u0000${message.key}`));
+      const written = new Set(
+        (completion.messages ?? []).map((message) => `${message.connectionId}\u0000${message.key}`),
+      );
       for (const event of this.#events.values()) {
         if (event.state === 'waiting' && written.has(`${event.connectionId}\u0000${event.targetKey}`)) {
           event.state = 'pending';

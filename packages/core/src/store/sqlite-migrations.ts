@@ -31,7 +31,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     sort_key INTEGER NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    not_before INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0
+  );
+  -- Bodies live apart so that state changes rewrite small rows only (a backfill updates every row once).
+  CREATE TABLE event_bodies (
+    seq INTEGER PRIMARY KEY,
     body TEXT NOT NULL
   );
   -- The work queue: only pending rows are indexed, so finished work costs nothing to skip; the index covers
@@ -39,7 +43,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_queue ON events (connection_id, kind, lane, sort_key, seq, thread_key, not_before)
     WHERE state = 'pending';
   CREATE INDEX events_waiting ON events (connection_id, target_key) WHERE state = 'waiting';
-  CREATE INDEX events_open ON events (state, phone_number_id) WHERE state <> 'done';
+  -- Rare states, indexed so status and routing never scan the finished history.
+  CREATE INDEX events_parked ON events (state, phone_number_id) WHERE state IN ('waiting', 'unrouted', 'dead');
 
   CREATE TABLE contacts (
     connection_id TEXT NOT NULL,

@@ -23,6 +23,7 @@ import {
   type QueueLane,
   type QueueState,
 } from './coexist-store.ts';
+import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
 /** Options of `createSqliteStore`. */
@@ -73,6 +74,10 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   database.exec('PRAGMA journal_mode = WAL');
   database.exec('PRAGMA synchronous = NORMAL');
   database.exec('PRAGMA foreign_keys = OFF');
+  database.exec('PRAGMA temp_store = MEMORY');
+  database.exec('PRAGMA cache_size = -32768');
+  // Checkpoint every ~16 MB of WAL instead of 4 MB: a backfill writes tens of MB, and each checkpoint syncs.
+  database.exec('PRAGMA wal_autocheckpoint = 4000');
   migrate(database);
   return new SqliteStore(database);
 }
@@ -103,9 +108,18 @@ class SqliteStore implements CoexistStore {
   readonly #database: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #closed = false;
+  /** Pending rows, mirrored in memory so claims never scan the table. */
+  readonly #pending = new PendingQueue();
+  /** Rows handed out by `claim` and not completed yet. */
+  readonly #claimed = new Map<number, PendingEntry>();
 
   constructor(database: DatabaseSync) {
     this.#database = database;
+    const rows = this.#sql(
+      `SELECT seq, connection_id, kind, lane, thread_key, sort_key, not_before FROM events WHERE state = 'pending'
+       ORDER BY sort_key, seq`,
+    ).all();
+    for (const row of rows) this.#pending.add(toEntry(row as Row));
   }
 
   /** A cached prepared statement. */
@@ -137,7 +151,8 @@ class SqliteStore implements CoexistStore {
   }
 
   async ingest(input: IngestInput): Promise<IngestResult> {
-    return this.#transaction(() => {
+    const added: PendingEntry[] = [];
+    const result = this.#transaction(() => {
       const known = new Set<string>();
       const ids = [...new Set(input.events.map((planned) => planned.event.id))];
       for (const chunk of chunks(ids, LOOKUP_CHUNK)) {
@@ -182,16 +197,32 @@ class SqliteStore implements CoexistStore {
             planned.targetKey,
             planned.sortKey,
             routed ? 'pending' : 'unrouted',
-            JSON.stringify(event),
           );
           if (planned.connectionId !== null && planned.kind !== 'meta') connectionIds.add(planned.connectionId);
           const countKey = `${event.phoneNumberId ?? ''}\u0000${planned.kind}.${planned.lane}.received`;
           counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
         }
-        this.#sql(
+        const inserted = this.#sql(
           `INSERT INTO events (event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane, thread_key,
-             target_key, sort_key, state, body) VALUES ${rows(chunk.length, 12)}`,
+             target_key, sort_key, state) VALUES ${rows(chunk.length, 11)}`,
         ).run(...values);
+        // Rowids of one multi-row insert are consecutive: the last one names them all.
+        const first = Number(inserted.lastInsertRowid) - chunk.length + 1;
+        this.#sql(`INSERT INTO event_bodies (seq, body) VALUES ${rows(chunk.length, 2)}`).run(
+          ...chunk.flatMap((planned, index) => [first + index, JSON.stringify(planned.event)]),
+        );
+        chunk.forEach((planned, index) => {
+          if (planned.kind !== 'meta' && planned.connectionId === null) return;
+          added.push({
+            seq: first + index,
+            connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
+            kind: planned.kind,
+            lane: planned.lane,
+            threadKey: planned.threadKey,
+            sortKey: planned.sortKey,
+            notBefore: 0,
+          });
+        });
       }
       const counter = this.#sql(
         'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
@@ -202,6 +233,8 @@ class SqliteStore implements CoexistStore {
       }
       return { payloadId, inserted: fresh.length, duplicates, connectionIds: [...connectionIds] };
     });
+    for (const entry of added) this.#pending.add(entry);
+    return result;
   }
 
   async recordInvalidPayload(input: {
@@ -239,62 +272,43 @@ class SqliteStore implements CoexistStore {
     this.#transaction(() => {
       const result =
         update.replayedAt !== undefined
-          ? this.#sql("UPDATE payloads SET status = 'replayed', replayed_at = ? WHERE id = ? AND status = 'invalid'").run(
-              update.replayedAt,
-              id,
-            )
+          ? this.#sql(
+              "UPDATE payloads SET status = 'replayed', replayed_at = ? WHERE id = ? AND status = 'invalid'",
+            ).run(update.replayedAt, id)
           : this.#sql("UPDATE payloads SET error = ? WHERE id = ? AND status = 'invalid'").run(update.error ?? '', id);
       if (Number(result.changes) === 0) throw new CoexistStoreError('id', `no invalid payload ${id}`);
     });
   }
 
   async claim(query: ClaimQuery): Promise<ClaimResult> {
-    // Read-only: claims are kept by the engine, so no write lock is taken.
+    // Read-only: claims are kept in memory (a crash loses nothing: the rows are still pending).
     return this.#read(() => {
-      const select = this.#sql(
-        `SELECT seq, thread_key, not_before FROM events
-         WHERE state = 'pending' AND connection_id = ? AND kind = ? AND lane = ? ORDER BY sort_key, seq`,
-      );
-      const maxScan = query.maxScan ?? Math.max(query.limit * 5, 500);
-      const maxPerThread = query.maxPerThread ?? Number.POSITIVE_INFINITY;
-      const skipped = new Set<string>();
-      const perThread = new Map<string, number>();
-      const chosen: number[] = [];
-      let nextDueAt: number | null = null;
-      let scanned = 0;
-      for (const row of select.iterate(query.connectionId, query.kind, query.lane)) {
-        if (chosen.length >= query.limit || scanned >= maxScan) break;
-        scanned++;
-        const threadKey = String(row.thread_key);
-        if (query.blockedThreads.has(threadKey) || skipped.has(threadKey)) continue;
-        const notBefore = Number(row.not_before);
-        if (notBefore > query.now) {
-          skipped.add(threadKey);
-          nextDueAt = nextDueAt === null ? notBefore : Math.min(nextDueAt, notBefore);
-          continue;
-        }
-        const taken = perThread.get(threadKey) ?? 0;
-        if (taken >= maxPerThread) {
-          skipped.add(threadKey);
-          continue;
-        }
-        perThread.set(threadKey, taken + 1);
-        chosen.push(Number(row.seq));
-      }
+      const { entries, nextDueAt } = this.#pending.take(query, {
+        limit: query.limit,
+        maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
+        now: query.now,
+        blocked: query.blockedThreads,
+        maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
+      });
       const bySeq = new Map<number, QueuedEvent>();
-      for (const chunk of chunks(chosen, LOOKUP_CHUNK)) {
-        const list = placeholders(chunk.length);
-        for (const row of this.#sql(`SELECT * FROM events WHERE seq IN (${list})`).all(...chunk)) {
+      const seqs = entries.map((entry) => entry.seq);
+      for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
+        const select = this.#sql(
+          `SELECT e.*, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.seq IN (${placeholders(chunk.length)})`,
+        );
+        for (const row of select.all(...chunk)) {
           const event = toQueuedEvent(row as Row);
           bySeq.set(event.seq, event);
         }
       }
-      const events = chosen.map((seq) => bySeq.get(seq)!);
-      return { events, nextDueAt };
+      for (const entry of entries) this.#claimed.set(entry.seq, entry);
+      return { events: seqs.map((seq) => bySeq.get(seq)!), nextDueAt };
     });
   }
 
   async complete(completion: Completion): Promise<void> {
+    const back: PendingEntry[] = [];
+    const settled: number[] = [];
     this.#transaction(() => {
       const messages = completion.messages ?? [];
       for (const chunk of chunks(messages, INSERT_CHUNK)) {
@@ -318,6 +332,7 @@ class SqliteStore implements CoexistStore {
         switch (outcome.outcome) {
           case 'done':
             done.push(outcome.seq);
+            settled.push(outcome.seq);
             break;
           case 'retry':
             this.#sql("UPDATE events SET state = 'pending', attempts = ?, not_before = ? WHERE seq = ?").run(
@@ -325,12 +340,14 @@ class SqliteStore implements CoexistStore {
               outcome.notBefore,
               outcome.seq,
             );
+            back.push(this.#entryOf(outcome.seq, outcome.notBefore));
             break;
           case 'release':
             this.#sql("UPDATE events SET state = 'pending', not_before = ? WHERE seq = ?").run(
               outcome.notBefore ?? 0,
               outcome.seq,
             );
+            back.push(this.#entryOf(outcome.seq, outcome.notBefore ?? 0));
             break;
           case 'wait': {
             const written = this.#sql('SELECT 1 AS found FROM messages WHERE connection_id = ? AND key = ?').get(
@@ -341,9 +358,12 @@ class SqliteStore implements CoexistStore {
               written === undefined ? 'waiting' : 'pending',
               outcome.seq,
             );
+            if (written === undefined) settled.push(outcome.seq);
+            else back.push(this.#entryOf(outcome.seq, 0));
             break;
           }
           case 'dead': {
+            settled.push(outcome.seq);
             this.#sql("UPDATE events SET state = 'dead' WHERE seq = ?").run(outcome.seq);
             this.#sql(
               `INSERT INTO dead_letters (seq, event_id, event_type, connection_id, phone_number_id, reason, error_kind, created_at)
@@ -365,10 +385,12 @@ class SqliteStore implements CoexistStore {
       }
       for (const [connectionId, keys] of byConnection) {
         for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
-          this.#sql(
+          const unparked = this.#sql(
             `UPDATE events SET state = 'pending'
-             WHERE state = 'waiting' AND connection_id = ? AND target_key IN (${placeholders(chunk.length)})`,
-          ).run(connectionId, ...chunk);
+             WHERE state = 'waiting' AND connection_id = ? AND target_key IN (${placeholders(chunk.length)})
+             RETURNING seq, connection_id, kind, lane, thread_key, sort_key, not_before`,
+          ).all(connectionId, ...chunk);
+          for (const row of unparked) back.push(toEntry(row as Row));
         }
       }
       const counter = this.#sql(
@@ -380,6 +402,22 @@ class SqliteStore implements CoexistStore {
       );
       for (const { key, value } of completion.documents ?? []) saveDocument.run(key, JSON.stringify(value));
     });
+    for (const seq of settled) this.#claimed.delete(seq);
+    for (const entry of back) {
+      this.#claimed.delete(entry.seq);
+      this.#pending.add(entry);
+    }
+  }
+
+  /** The index entry of a claimed (or, failing that, stored) row, with a new delay. */
+  #entryOf(seq: number, notBefore: number): PendingEntry {
+    const claimed = this.#claimed.get(seq);
+    if (claimed !== undefined) return { ...claimed, notBefore };
+    const row = this.#sql(
+      'SELECT seq, connection_id, kind, lane, thread_key, sort_key, not_before FROM events WHERE seq = ?',
+    ).get(seq) as Row | undefined;
+    if (row === undefined) throw new CoexistStoreError('outcomes.seq', `no event ${seq}`);
+    return { ...toEntry(row), notBefore };
   }
 
   /** Counts a dead (or replayed) event in `<kind>.<lane>.dead` of its number. */
@@ -392,14 +430,17 @@ class SqliteStore implements CoexistStore {
   }
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {
-    return this.#transaction(() => {
-      let changed = 0;
+    const routed: PendingEntry[] = [];
+    this.#transaction(() => {
       const route = this.#sql(
-        "UPDATE events SET state = 'pending', connection_id = ? WHERE state <> 'done' AND state = 'unrouted' AND phone_number_id = ?",
+        `UPDATE events SET state = 'pending', connection_id = ?
+         WHERE state IN ('waiting', 'unrouted', 'dead') AND state = 'unrouted' AND phone_number_id = ?
+         RETURNING seq, connection_id, kind, lane, thread_key, sort_key, not_before`,
       );
-      for (const id of phoneNumberIds) changed += Number(route.run(connectionId, id).changes);
-      return changed;
+      for (const id of phoneNumberIds) for (const row of route.all(connectionId, id)) routed.push(toEntry(row as Row));
     });
+    for (const entry of routed) this.#pending.add(entry);
+    return routed.length;
   }
 
   #saveContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {
@@ -425,7 +466,8 @@ class SqliteStore implements CoexistStore {
 
   async getMessages(connectionId: string, keys: readonly string[]): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    for (const row of this.#lookup('messages', 'key', connectionId, keys)) found.set(String(row.key), String(row.crm_id));
+    for (const row of this.#lookup('messages', 'key', connectionId, keys))
+      found.set(String(row.key), String(row.crm_id));
     return found;
   }
 
@@ -456,11 +498,14 @@ class SqliteStore implements CoexistStore {
       const rows: Row[] = [];
       for (const chunk of chunks([...new Set(threadKeys)], LOOKUP_CHUNK)) {
         const statement = this.#sql(
-          `SELECT sort_key, seq, body FROM events WHERE thread_key IN (${placeholders(chunk.length)})`,
+          `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq
+           WHERE e.thread_key IN (${placeholders(chunk.length)})`,
         );
         rows.push(...(statement.all(...chunk) as Row[]));
       }
-      rows.sort((left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq));
+      rows.sort(
+        (left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq),
+      );
       return rows.map((row) => JSON.parse(String(row.body)) as CoexistenceEvent);
     });
   }
@@ -482,7 +527,8 @@ class SqliteStore implements CoexistStore {
   }
 
   async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
-    return this.#transaction(() => {
+    const back: PendingEntry[] = [];
+    const letter = this.#transaction(() => {
       const row = this.#sql('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
       if (row === undefined) throw new CoexistStoreError('id', `no dead letter ${id}`);
       if (row.replayed_at !== null) throw new CoexistStoreError('id', `dead letter ${id} was already replayed`);
@@ -490,17 +536,26 @@ class SqliteStore implements CoexistStore {
       const changed = this.#sql(
         "UPDATE events SET state = 'pending', attempts = 0, not_before = 0 WHERE seq = ? AND state = 'dead'",
       ).run(Number(row.seq));
-      if (Number(changed.changes) > 0) this.#countDead(Number(row.seq), -1);
+      if (Number(changed.changes) > 0) {
+        this.#countDead(Number(row.seq), -1);
+        back.push(this.#entryOf(Number(row.seq), 0));
+      }
       return toDeadLetter({ ...row, replayed_at: at });
     });
+    for (const entry of back) this.#pending.add(entry);
+    return letter;
   }
 
   async countOpen(): Promise<QueueCount[]> {
-    const rows = this.#sql(
-      `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events WHERE state <> 'done'
-       GROUP BY phone_number_id, kind, lane, state`,
+    const pending = this.#sql(
+      `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events WHERE state = 'pending'
+       GROUP BY phone_number_id, kind, lane`,
     ).all();
-    return rows.map((row) => ({
+    const parked = this.#sql(
+      `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events
+       WHERE state IN ('waiting', 'unrouted', 'dead') GROUP BY phone_number_id, kind, lane, state`,
+    ).all();
+    return [...pending, ...parked].map((row) => ({
       phoneNumberId: row.phone_number_id === null ? null : String(row.phone_number_id),
       kind: String(row.kind) as QueueKind,
       lane: String(row.lane) as QueueLane,
@@ -555,6 +610,18 @@ function toQueuedEvent(row: Row): QueuedEvent {
     attempts: Number(row.attempts),
     notBefore: Number(row.not_before),
     payloadId: row.payload_id === null ? null : Number(row.payload_id),
+  };
+}
+
+function toEntry(row: Row): PendingEntry {
+  return {
+    seq: Number(row.seq),
+    connectionId: String(row.connection_id ?? ''),
+    kind: String(row.kind),
+    lane: String(row.lane),
+    threadKey: String(row.thread_key),
+    sortKey: Number(row.sort_key),
+    notBefore: Number(row.not_before),
   };
 }
 

@@ -153,6 +153,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
   const messagesByKey = new Map<string, string>();
   const windows = new Map<string, number[]>();
   let faults: FaultState[] = [];
+  const normalizedPhones = new Map<string, string | undefined>();
   let nextId = 1;
   let sequence = 0;
 
@@ -315,10 +316,12 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       else if (request.waId !== undefined && record.waId === request.waId) matchedOn = 'waId';
       else if (request.phone !== undefined && record.phone !== undefined) {
         // A real CRM searches the stored strings; the adapter then confirms by normalizing, as here.
-        const stored = normalizePhone(
-          record.phone,
-          options.defaultCountry === undefined ? {} : { defaultCountry: options.defaultCountry },
-        );
+        // Cached per stored string: normalizing every record on every search made large backfills quadratic in libphonenumber calls.
+        let stored = normalizedPhones.get(record.phone);
+        if (stored === undefined && !normalizedPhones.has(record.phone)) {
+          stored = normalizePhone(record.phone, options.defaultCountry === undefined ? {} : { defaultCountry: options.defaultCountry });
+          normalizedPhones.set(record.phone, stored);
+        }
         if (stored === request.phone) matchedOn = 'phone';
       }
       if (matchedOn !== undefined) {

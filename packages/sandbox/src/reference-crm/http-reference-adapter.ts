@@ -52,7 +52,14 @@ export function createHttpReferenceAdapter(options: HttpReferenceAdapterOptions)
     messageBatchSize: batchSize,
     searchBatchSize: batchSize,
     rateLimits: {
-      buckets: [{ name: 'requests', limit: options.rateLimit ?? 1000, intervalMs: options.rateLimitIntervalMs ?? 1000, dynamic: true }],
+      buckets: [
+        {
+          name: 'requests',
+          limit: options.rateLimit ?? 1000,
+          intervalMs: options.rateLimitIntervalMs ?? 1000,
+          dynamic: true,
+        },
+      ],
       maxConcurrency: options.maxConcurrency ?? 4,
     },
     idempotency: 'upsert-by-external-id',
@@ -71,7 +78,11 @@ export function createHttpReferenceAdapter(options: HttpReferenceAdapterOptions)
       });
     } catch (error) {
       if (context.signal.aborted) throw context.signal.reason;
-      throw new CrmTransientError({ crm: CRM, message: `${path}: network error (${(error as Error).message})`, cause: error });
+      throw new CrmTransientError({
+        crm: CRM,
+        message: `${path}: network error (${(error as Error).message})`,
+        cause: error,
+      });
     }
     const remaining = Number(response.headers.get('x-ratelimit-remaining'));
     const limit = Number(response.headers.get('x-ratelimit-limit'));
@@ -88,27 +99,50 @@ export function createHttpReferenceAdapter(options: HttpReferenceAdapterOptions)
       });
     }
     const text = await response.text();
-    const parsed = text === '' ? undefined : (JSON.parse(text) as { results?: T[]; error?: { code?: string; message?: string } });
+    const parsed =
+      text === '' ? undefined : (JSON.parse(text) as { results?: T[]; error?: { code?: string; message?: string } });
     const detail = `${path}: ${response.status} ${parsed?.error?.code ?? ''} ${parsed?.error?.message ?? ''}`.trim();
     if (response.status === 429) {
-      throw new CrmRateLimitedError({ crm: CRM, message: detail, status: 429, bucket: 'requests', ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });
+      throw new CrmRateLimitedError({
+        crm: CRM,
+        message: detail,
+        status: 429,
+        bucket: 'requests',
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
     }
-    if (response.status === 401 || response.status === 403) throw new CrmAuthError({ crm: CRM, message: detail, status: response.status });
+    if (response.status === 401 || response.status === 403)
+      throw new CrmAuthError({ crm: CRM, message: detail, status: response.status });
     if (response.status >= 500) throw new CrmTransientError({ crm: CRM, message: detail, status: response.status });
     if (response.status >= 400 || !Array.isArray(parsed?.results)) {
-      throw new CrmPermanentError({ crm: CRM, message: detail, status: response.status, ...(parsed?.error?.code ? { code: parsed.error.code } : {}) });
+      throw new CrmPermanentError({
+        crm: CRM,
+        message: detail,
+        status: response.status,
+        ...(parsed?.error?.code ? { code: parsed.error.code } : {}),
+      });
     }
     return parsed.results;
   }
 
-  type WireWrite = { key: string; ok: boolean; crmId?: string; created?: boolean; error?: { code: string; message: string } };
+  type WireWrite = {
+    key: string;
+    ok: boolean;
+    crmId?: string;
+    created?: boolean;
+    error?: { code: string; message: string };
+  };
   const toWriteResult = (item: WireWrite): CrmWriteResult =>
     item.ok
       ? { key: item.key, ok: true, crmId: item.crmId!, created: item.created === true }
       : { key: item.key, ok: false, error: itemError(item.error) };
 
   function itemError(error: { code: string; message: string } | undefined): CrmError {
-    return new CrmPermanentError({ crm: CRM, message: error?.message ?? 'item failed', ...(error?.code ? { code: error.code } : {}) });
+    return new CrmPermanentError({
+      crm: CRM,
+      message: error?.message ?? 'item failed',
+      ...(error?.code ? { code: error.code } : {}),
+    });
   }
 
   async function writeContacts(contacts: readonly unknown[], mode: 'create' | 'upsert', context: OperationContext) {
@@ -120,7 +154,11 @@ export function createHttpReferenceAdapter(options: HttpReferenceAdapterOptions)
     crm: CRM,
     capabilities,
     async findContacts(requests, context): Promise<ContactFindResult[]> {
-      const results = await post<{ key: string; ok: boolean; matches: { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string }[] }>(
+      const results = await post<{
+        key: string;
+        ok: boolean;
+        matches: { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string }[];
+      }>(
         '/v1/contacts/search',
         { requests: requests.map(({ key, phone, waId, userId }) => ({ key, phone, waId, userId })) },
         context,
@@ -136,7 +174,11 @@ export function createHttpReferenceAdapter(options: HttpReferenceAdapterOptions)
       return (await post<WireWrite>('/v1/messages/update', { updates }, context)).map(toWriteResult);
     },
     async renderCard() {
-      throw new UnsupportedOperationError({ crm: CRM, operation: 'renderCard', capability: 'capabilities.supportsCards' });
+      throw new UnsupportedOperationError({
+        crm: CRM,
+        operation: 'renderCard',
+        capability: 'capabilities.supportsCards',
+      });
     },
   };
 }

@@ -9,11 +9,12 @@
  * result per item, in order. Limits: `X-RateLimit-Limit`, `-Remaining`, `-Reset` (ms) on every answer; a 429
  * carries `Retry-After` (seconds) unless `sendRetryAfter` is false.
  */
+
+import { type EmulatorRequest, type EmulatorResponse, EmulatorRouter } from '../emulator/emulator-router.ts';
+import type { RunningEmulator } from '../emulator/emulator-server.ts';
 import { startEmulatorServer } from '../emulator/emulator-server.ts';
-import { EmulatorRouter, type EmulatorRequest, type EmulatorResponse } from '../emulator/emulator-router.ts';
 import type { FaultOptions } from '../emulator/fault-injector.ts';
 import type { LatencyOptions } from '../emulator/latency-model.ts';
-import type { RunningEmulator } from '../emulator/emulator-server.ts';
 import { RollingWindow } from '../emulator/rolling-window.ts';
 
 /** The default bearer token of the reference CRM. */
@@ -114,9 +115,15 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
   let sequence = 0;
 
   /** Auth, batch size and rate limit; `undefined` when the request may proceed. */
-  function admit(request: EmulatorRequest, field: string): { response?: EmulatorResponse; headers: Record<string, string> } {
+  function admit(
+    request: EmulatorRequest,
+    field: string,
+  ): { response?: EmulatorResponse; headers: Record<string, string> } {
     if (request.headers.authorization !== `Bearer ${token}`) {
-      return { response: { status: 401, body: { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } } }, headers: {} };
+      return {
+        response: { status: 401, body: { error: { code: 'unauthorized', message: 'missing or wrong bearer token' } } },
+        headers: {},
+      };
     }
     const decision = window.take(Date.now());
     const headers = {
@@ -127,30 +134,61 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
     if (!decision.allowed) {
       counts.rateLimited++;
       const retryHeaders: Record<string, string> =
-        options.sendRetryAfter === false ? headers : { ...headers, 'retry-after': String(Math.max(1, Math.ceil(decision.resetMs / 1000))) };
+        options.sendRetryAfter === false
+          ? headers
+          : { ...headers, 'retry-after': String(Math.max(1, Math.ceil(decision.resetMs / 1000))) };
       return {
-        response: { status: 429, headers: retryHeaders, body: { error: { code: 'rate_limited', message: 'too many requests' } }, tags: ['rate-limited'] },
+        response: {
+          status: 429,
+          headers: retryHeaders,
+          body: { error: { code: 'rate_limited', message: 'too many requests' } },
+          tags: ['rate-limited'],
+        },
         headers,
       };
     }
     const items = (request.body as Record<string, unknown> | undefined)?.[field];
     if (!Array.isArray(items)) {
-      return { response: { status: 400, headers, body: { error: { code: 'invalid_body', message: `\`${field}\` must be an array` } } }, headers };
+      return {
+        response: {
+          status: 400,
+          headers,
+          body: { error: { code: 'invalid_body', message: `\`${field}\` must be an array` } },
+        },
+        headers,
+      };
     }
     if (items.length > maxBatchSize) {
       return {
-        response: { status: 400, headers, body: { error: { code: 'batch_too_large', message: `\`${field}\` has ${items.length} items; at most ${maxBatchSize}` } } },
+        response: {
+          status: 400,
+          headers,
+          body: {
+            error: {
+              code: 'batch_too_large',
+              message: `\`${field}\` has ${items.length} items; at most ${maxBatchSize}`,
+            },
+          },
+        },
         headers,
       };
     }
     return { headers };
   }
 
-  function answer(request: EmulatorRequest, field: string, handle: (item: Record<string, unknown>, index: number) => unknown): EmulatorResponse {
+  function answer(
+    request: EmulatorRequest,
+    field: string,
+    handle: (item: Record<string, unknown>, index: number) => unknown,
+  ): EmulatorResponse {
     const admitted = admit(request, field);
     if (admitted.response !== undefined) return admitted.response;
     const items = (request.body as Record<string, unknown[]>)[field]!;
-    return { status: 200, headers: admitted.headers, body: { results: items.map((item, index) => handle(item as Record<string, unknown>, index)) } };
+    return {
+      status: 200,
+      headers: admitted.headers,
+      body: { results: items.map((item, index) => handle(item as Record<string, unknown>, index)) },
+    };
   }
 
   const failure = (key: unknown, error: ItemError) => ({ key, ok: false, error });
@@ -164,7 +202,12 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
           if (item.userId !== undefined && contact.userId === item.userId) matchedOn = 'userId';
           else if (item.waId !== undefined && contact.waId === item.waId) matchedOn = 'waId';
           else if (item.phone !== undefined && contact.phone === item.phone) matchedOn = 'phone';
-          if (matchedOn !== undefined) matches.push({ crmId: contact.id, matchedOn, ...(contact.name === undefined ? {} : { name: contact.name }) });
+          if (matchedOn !== undefined)
+            matches.push({
+              crmId: contact.id,
+              matchedOn,
+              ...(contact.name === undefined ? {} : { name: contact.name }),
+            });
         }
         return { key: item.key, ok: true, matches };
       }),
@@ -196,7 +239,8 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
     .add('POST', '/v1/messages/upsert', (request) =>
       answer(request, 'messages', (item, index) => {
         const key = item.key;
-        if (typeof key !== 'string' || key === '') return failure(key, { code: 'invalid', message: `messages[${index}].key: required` });
+        if (typeof key !== 'string' || key === '')
+          return failure(key, { code: 'invalid', message: `messages[${index}].key: required` });
         if (typeof item.contactCrmId !== 'string' || !contacts.has(item.contactCrmId)) {
           return failure(key, { code: 'not_found', message: `messages[${index}].contactCrmId: no such contact` });
         }
@@ -230,7 +274,8 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
         const message =
           (typeof item.crmId === 'string' ? messageIds.get(item.crmId) : undefined) ??
           (typeof item.messageKey === 'string' ? messages.get(item.messageKey) : undefined);
-        if (message === undefined) return failure(item.key, { code: 'not_found', message: `updates[${index}]: no such message` });
+        if (message === undefined)
+          return failure(item.key, { code: 'not_found', message: `updates[${index}]: no such message` });
         counts.updates++;
         const change = item.change as { kind?: string; status?: string } | undefined;
         if (change?.kind === 'status' && typeof change.status === 'string') message.status = change.status;
@@ -246,7 +291,10 @@ export async function startReferenceCrm(options: ReferenceCrmOptions = {}): Prom
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     ...(options.latency === undefined ? {} : { latency: options.latency }),
     seed: options.seed ?? 1,
-    serverErrorResponse: () => ({ status: 503, body: { error: { code: 'unavailable', message: 'injected server error' } } }),
+    serverErrorResponse: () => ({
+      status: 503,
+      body: { error: { code: 'unavailable', message: 'injected server error' } },
+    }),
     inspectState: () => ({
       counts: snapshot(),
       contacts: [...contacts.values()],

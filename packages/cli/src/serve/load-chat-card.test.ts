@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CoexistenceEvent, type CoexistStore, createMemoryStore, createSqliteStore, createSyncEngine } from '@coexist/core';
+import { createReferenceAdapter } from '@coexist/core/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadChatCard } from './load-chat-card.ts';
+
+const directory = mkdtempSync(join(tmpdir(), 'coexist-card-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+const PHONE = '+16505551234';
+const base = { wabaId: 'WABA-1', businessPhone: '+15550001001' };
+
+function conversation(phoneNumberId: string, prefix: string, startMs: number): CoexistenceEvent[] {
+  const at = (offset: number) => new Date(startMs + offset * 60_000).toISOString();
+  const contact = { phone: PHONE, waId: PHONE.slice(1), name: 'Sheena' };
+  return [
+    {
+      ...base,
+      id: `${prefix}:in`,
+      type: 'message.received',
+      field: 'messages',
+      phoneNumberId,
+      occurredAt: at(0),
+      contact,
+      message: { id: `${prefix}.in`, kind: 'text', text: 'Does it come in blue?' },
+      source: 'live',
+    },
+    {
+      ...base,
+      id: `${prefix}:echo`,
+      type: 'message.echoed',
+      field: 'smb_message_echoes',
+      phoneNumberId,
+      occurredAt: at(1),
+      contact,
+      message: { id: `${prefix}.echo`, kind: 'text', text: 'Yes, and in red' },
+      source: 'live',
+    },
+    {
+      ...base,
+      id: `${prefix}:edit`,
+      type: 'message.edited',
+      field: 'smb_message_echoes',
+      phoneNumberId,
+      occurredAt: at(2),
+      actor: 'business_app',
+      contact,
+      originalMessageId: `${prefix}.echo`,
+      message: { id: `${prefix}.edit`, kind: 'text', text: 'Yes, and in green' },
+    },
+    {
+      ...base,
+      id: `${prefix}:status`,
+      type: 'message.status',
+      field: 'messages',
+      phoneNumberId,
+      occurredAt: at(3),
+      messageId: `${prefix}.echo`,
+      status: 'read',
+      recipient: contact,
+    } as CoexistenceEvent,
+    {
+      ...base,
+      id: `${prefix}:sync`,
+      type: 'contact.synced',
+      field: 'smb_app_state_sync',
+      phoneNumberId,
+      occurredAt: at(-60),
+      contact: { phone: PHONE, name: 'Sheena Nelson (app)' },
+    },
+  ];
+}
+
+const backends: [string, () => CoexistStore][] = [
+  ['memory', () => createMemoryStore()],
+  ['sqlite', () => createSqliteStore({ path: join(directory, `${Math.random()}.db`) })],
+];
+
+describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
+  it('builds the latest conversation of a contact from the stored events', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = createSyncEngine({
+      store,
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1', 'PN-2'] }],
+      autoStart: false,
+    });
+    const now = Date.parse('2026-03-05T10:00:00Z');
+    await engine.ingest(conversation('PN-1', 'old', now - 3 * 86_400_000), { rawBody: 'old' });
+    await engine.ingest(conversation('PN-2', 'new', now - 3_600_000), { rawBody: 'new' });
+    await engine.ingest(conversation('PN-3', 'other', now - 60_000), { rawBody: 'other connection' });
+
+    const card = await loadChatCard(store, {
+      connectionId: 'crm',
+      phoneNumberIds: ['PN-1', 'PN-2'],
+      contactKeys: [`phone:${PHONE}`],
+      now: new Date(now),
+    });
+    expect(card).toBeDefined();
+    expect(card!.contact).toEqual({ name: 'Sheena Nelson (app)', phone: PHONE });
+    expect(card!.messages.map((message) => [message.id, message.text, message.edited, message.status])).toEqual([
+      ['new.in', 'Does it come in blue?', false, undefined],
+      ['new.echo', 'Yes, and in green', true, 'read'],
+    ]);
+    expect(card!.ownership).toMatchObject({ owner: 'app', messageId: 'new.echo' });
+    expect(card!.serviceWindow.open).toBe(true);
+
+    const older = await loadChatCard(store, {
+      connectionId: 'crm',
+      phoneNumberIds: ['PN-1', 'PN-2'],
+      phoneNumberId: 'PN-1',
+      contactKeys: [`phone:${PHONE}`],
+      now: new Date(now),
+    });
+    expect(older!.messages.map((message) => message.id)).toEqual(['old.in', 'old.echo']);
+    expect(older!.serviceWindow.open).toBe(false);
+
+    expect(
+      await loadChatCard(store, { connectionId: 'crm', phoneNumberIds: ['PN-1'], contactKeys: ['phone:+16505550000'] }),
+    ).toBeUndefined();
+    await engine.stop();
+    await store.close();
+  });
+
+  it('finds the contact keys a CRM id maps to', async () => {
+    const store = createStore();
+    await store.saveContacts([
+      { connectionId: 'crm', key: `phone:${PHONE}`, crmId: '42' },
+      { connectionId: 'crm', key: 'bsuid:US.1', crmId: '42' },
+      { connectionId: 'other', key: 'phone:+1', crmId: '42' },
+    ]);
+    expect(await store.findContactKeys('crm', '42')).toEqual(['bsuid:US.1', `phone:${PHONE}`]);
+    expect(await store.findContactKeys('crm', '43')).toEqual([]);
+    await store.close();
+  });
+});

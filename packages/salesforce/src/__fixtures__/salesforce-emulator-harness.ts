@@ -1,0 +1,69 @@
+/**
+ * Test harness: a Salesforce emulator plus readers of its records in the shapes the conformance suite and the
+ * adapter tests assert on. The emulator is `@coexist/sandbox`'s; nothing here stands in for Salesforce.
+ */
+import type { ConformanceContact, ConformanceMessage, DeliveryStatus } from '@coexist/core';
+import { type SalesforceEmulator, type SalesforceEmulatorOptions, startSalesforceEmulator } from '@coexist/sandbox';
+import { parseSalesforceDateTime } from '../salesforce-datetime.ts';
+
+/** A running emulator and helpers around it. */
+export interface SalesforceHarness {
+  emulator: SalesforceEmulator;
+  /** Empties the org, restores limits and tokens. */
+  reset(): Promise<void>;
+  /** Every WhatsApp_Message__c in creation order. */
+  messages(): ConformanceMessage[];
+  /** Every Contact and Lead. */
+  contacts(): ConformanceContact[];
+  /** Stores a Contact as a rep would have typed it; returns its id. */
+  seedContact(fields: Record<string, unknown>, objectType?: 'Contact' | 'Lead'): string;
+}
+
+const statuses = new Set(['sent', 'delivered', 'read', 'played', 'failed']);
+
+/** Starts an emulator with the given options. */
+export async function startSalesforceHarness(options: SalesforceEmulatorOptions = {}): Promise<SalesforceHarness> {
+  const emulator = await startSalesforceEmulator({ seed: 7, ...options });
+  const allocation = emulator.limits.dailyAllocation;
+  return {
+    emulator,
+    async reset() {
+      const response = await fetch(`${emulator.url}/__admin/reset`, { method: 'POST' });
+      if (!response.ok) throw new Error(`emulator reset failed: ${response.status}`);
+      emulator.limits.setDailyAllocation(allocation);
+    },
+    messages: () =>
+      emulator.state.records('WhatsApp_Message__c').map((record) => {
+        const sentAt = parseSalesforceDateTime(record.Sent_At__c as string | undefined);
+        const status = record.Status__c as string | undefined;
+        return {
+          crmId: String(record.Id),
+          key: String(record.Message_Id__c),
+          ...(typeof record.Body__c === 'string' ? { text: record.Body__c } : {}),
+          ...(sentAt === undefined ? {} : { occurredAt: new Date(sentAt).toISOString() }),
+          ...(status !== undefined && statuses.has(status) ? { status: status as DeliveryStatus } : {}),
+          edited: record.Edited__c === true,
+          revoked: record.Revoked__c === true,
+        };
+      }),
+    contacts: () =>
+      (['Contact', 'Lead'] as const).flatMap((type) =>
+        emulator.state.records(type).map((record) => {
+          const phone = record.WhatsApp_E164__c ?? record.MobilePhone ?? record.Phone;
+          return {
+            crmId: String(record.Id),
+            ...(typeof phone === 'string' ? { phone } : {}),
+            ...(typeof record.Name === 'string' ? { name: record.Name } : {}),
+          };
+        }),
+      ),
+    seedContact(fields, objectType = 'Contact') {
+      const result = emulator.state.create(objectType, {
+        ...(objectType === 'Lead' ? { Company: 'Seeded Co' } : {}),
+        ...fields,
+      });
+      if (!result.success) throw new Error(`seeding a ${objectType} failed: ${JSON.stringify(result.errors)}`);
+      return result.id;
+    },
+  };
+}

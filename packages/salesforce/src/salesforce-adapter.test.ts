@@ -1,0 +1,321 @@
+import {
+  CrmAuthError,
+  CrmRateLimitedError,
+  CrmTransientError,
+  type MessageRecord,
+  type OperationContext,
+  phoneVariants,
+  type RateLimitSignal,
+} from '@coexist/core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type SalesforceHarness, startSalesforceHarness } from './__fixtures__/salesforce-emulator-harness.ts';
+import { createSalesforceAdapter } from './salesforce-adapter.ts';
+import { createMemoryJobStore } from './salesforce-job-store.ts';
+
+const signals: RateLimitSignal[] = [];
+const context = (): OperationContext => ({
+  connectionId: 'adapter-test',
+  signal: new AbortController().signal,
+  onRateLimitSignal: (signal) => signals.push(signal),
+});
+
+function routeCount(harness: SalesforceHarness, suffix: string): number {
+  return Object.entries(harness.emulator.stats.byRoute)
+    .filter(([route]) => route.endsWith(suffix))
+    .reduce((sum, [, count]) => sum + count, 0);
+}
+
+function messagesFor(contactCrmId: string, count: number, conversations = 3): MessageRecord[] {
+  return Array.from({ length: count }, (_, index) => {
+    const conversation = index % conversations;
+    const text = `Backfill message ${index}`;
+    return {
+      key: `wamid.backfill.${index}`,
+      direction: index % 2 === 0 ? 'inbound' : 'outbound',
+      actor: index % 2 === 0 ? 'customer' : 'business_app',
+      occurredAt: new Date(Date.UTC(2025, 9, 1, 8, 0, index)).toISOString(),
+      source: 'history',
+      contactCrmId,
+      businessPhone: '+14155550100',
+      contactPhone: '+16505550100',
+      conversationKey: `conversation:${conversation}`,
+      content: { kind: 'text', text, summary: text, placeholder: false },
+    };
+  });
+}
+
+describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)', () => {
+  let harness: SalesforceHarness;
+  beforeAll(async () => {
+    harness = await startSalesforceHarness();
+  });
+  afterAll(() => harness.emulator.close());
+  beforeEach(async () => {
+    await harness.reset();
+    harness.emulator.resetStats();
+    signals.length = 0;
+  });
+
+  const adapter = (extra: Parameters<typeof createSalesforceAdapter>[0] = {}) =>
+    createSalesforceAdapter({
+      instanceUrl: harness.emulator.url,
+      accessToken: harness.emulator.accessToken,
+      defaultCountry: 'US',
+      ...extra,
+    });
+
+  it('creating it does no I/O, even without credentials', () => {
+    const before = harness.emulator.stats.requests;
+    const created = createSalesforceAdapter({});
+    expect(created.crm).toBe('salesforce');
+    expect(created.capabilities.messageBatchSize).toBe(200);
+    expect(created.capabilities.rateLimits).toEqual({
+      buckets: [],
+      maxConcurrency: 25,
+      dailyAllocation: { limit: 90_000, reset: 'rolling-24h' },
+    });
+    expect(harness.emulator.stats.requests).toBe(before);
+  });
+
+  it('names the missing credential on the first operation', async () => {
+    await expect(
+      createSalesforceAdapter({}).findContacts([{ key: 'k', phone: '+16505550100' }], context()),
+    ).rejects.toMatchObject({ name: 'CrmAuthError', field: 'options.accessToken' });
+  });
+
+  it('rejects bad options at creation, naming the field', () => {
+    expect(() => createSalesforceAdapter({ apiVersion: '45.0' })).toThrow(/options\.apiVersion/);
+    expect(() => createSalesforceAdapter({ owners: { '4155550100': '005000000000001' } })).toThrow(/owners/);
+    expect(() => createSalesforceAdapter({ dailyReserve: -1 })).toThrow(/options\.dailyReserve/);
+  });
+
+  it('matches a Contact and a Lead stored in other formats with ONE SOSL request, then by SOQL on WhatsApp_E164__c', async () => {
+    const contactId = harness.seedContact({ LastName: 'Rep Typed', Phone: '(650) 555-1234' });
+    const leadId = harness.seedContact({ LastName: 'Lead Typed', MobilePhone: '+1 650 555 1235' }, 'Lead');
+    harness.seedContact({ LastName: 'Converted', Phone: '650-555-1236', IsConverted: true }, 'Lead');
+    const salesforce = adapter();
+    const requests = ['+16505551234', '+16505551235', '+16505551236', '+16505559999'].map((phone) => ({
+      key: `phone:${phone}`,
+      phone,
+      phoneVariants: phoneVariants(phone),
+    }));
+    const results = await salesforce.findContacts(requests, context());
+    expect(routeCount(harness, '/search')).toBe(1);
+    expect(results.map((result) => (result.ok ? result.matches.map((match) => match.crmId) : 'error'))).toEqual([
+      [contactId],
+      [leadId],
+      [],
+      [],
+    ]);
+    expect(results[0]).toMatchObject({ ok: true, matches: [{ objectType: 'Contact', matchedOn: 'phone', name: 'Rep Typed' }] });
+    // The matched records now carry our E.164 field; the next lookup is exact and needs no search.
+    expect(harness.emulator.state.get('Contact', contactId)?.WhatsApp_E164__c).toBe('+16505551234');
+    expect(harness.emulator.state.get('Lead', leadId)?.WhatsApp_E164__c).toBe('+16505551235');
+    const again = await salesforce.findContacts(requests.slice(0, 2), context());
+    expect(again.map((result) => result.ok && result.matches[0]?.crmId)).toEqual([contactId, leadId]);
+    expect(routeCount(harness, '/search')).toBe(1);
+    expect(signals.at(-1)).toMatchObject({ bucket: 'daily', limit: 90_000 });
+  });
+
+  it('creates missing contacts as Leads with Company and the owner, or as Contacts', async () => {
+    const owner = harness.emulator.state.defaultUserId;
+    const [lead] = await adapter().createContacts(
+      [{ key: 'phone:+16505550111', phone: '+16505550111', name: 'Grace Hopper', ownerId: owner }],
+      context(),
+    );
+    expect(lead).toMatchObject({ ok: true, created: true });
+    const stored = harness.emulator.state.get('Lead', lead!.ok ? lead!.crmId : '');
+    expect(stored).toMatchObject({
+      FirstName: 'Grace',
+      LastName: 'Hopper',
+      Company: '[not provided]',
+      MobilePhone: '+16505550111',
+      WhatsApp_E164__c: '+16505550111',
+      OwnerId: owner,
+    });
+    const [contact] = await adapter({ createMissingAs: 'Contact' }).createContacts(
+      [{ key: 'phone:+16505550112', phone: '+16505550112' }],
+      context(),
+    );
+    expect(contact!.ok && contact!.crmId.startsWith('003')).toBe(true);
+    const [renamed] = await adapter().upsertContacts(
+      [{ key: 'phone:+16505550111', phone: '+16505550111', name: 'Ada Lovelace' }],
+      context(),
+    );
+    expect(renamed).toMatchObject({ ok: true, created: false, crmId: lead!.ok ? lead!.crmId : '' });
+    expect(harness.emulator.state.get('Lead', lead!.ok ? lead!.crmId : '')).toMatchObject({
+      FirstName: 'Ada',
+      LastName: 'Lovelace',
+      OwnerId: owner,
+    });
+  });
+
+  it('stays inside the daily allocation minus the reserve, pauses, and resumes after the window frees', async () => {
+    let clock = Date.UTC(2026, 2, 1, 12);
+    const limited = await startSalesforceHarness({ dailyAllocation: 30, now: () => clock });
+    try {
+      const salesforce = createSalesforceAdapter({
+        instanceUrl: limited.emulator.url,
+        accessToken: limited.emulator.accessToken,
+        dailyReserve: 5,
+        dailyLimitPauseMs: 60_000,
+        now: () => clock,
+      });
+      const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550120', name: 'Limit' }], context());
+      const contactCrmId = created!.ok ? created!.crmId : '';
+      let outcome: unknown;
+      let writes = 0;
+      for (let batch = 0; batch < 40 && outcome === undefined; batch++) {
+        try {
+          await salesforce.writeMessages(
+            messagesFor(contactCrmId, 2, 1).map((message) => ({ ...message, key: `${message.key}.${batch}` })),
+            context(),
+          );
+          writes++;
+        } catch (error) {
+          outcome = error;
+        }
+      }
+      expect(outcome).toBeInstanceOf(CrmRateLimitedError);
+      expect(outcome).toMatchObject({ bucket: 'daily', retryAfterMs: 60_000, code: 'daily_budget' });
+      expect(writes).toBeGreaterThan(5);
+      // The adapter refused before Salesforce had to: the reserve of 5 is untouched and no 403 was answered.
+      expect(limited.emulator.limits.used(clock)).toBeLessThanOrEqual(25);
+      expect(limited.emulator.stats.byStatus['403']).toBeUndefined();
+      expect(signals.at(-1)).toMatchObject({ bucket: 'daily', limit: 25 });
+      // Still paused: no request at all.
+      const requests = limited.emulator.stats.requests;
+      await expect(salesforce.findContacts([{ key: 'k', phone: '+16505550120' }], context())).rejects.toBeInstanceOf(
+        CrmRateLimitedError,
+      );
+      expect(limited.emulator.stats.requests).toBe(requests);
+      // A day later the rolling window has freed the allocation and the pause is over.
+      clock += 24 * 60 * 60 * 1000 + 1;
+      const [resumed] = await salesforce.writeMessages(
+        messagesFor(contactCrmId, 1, 1).map((message) => ({ ...message, key: 'wamid.after-reset' })),
+        context(),
+      );
+      expect(resumed).toMatchObject({ ok: true, created: true });
+    } finally {
+      await limited.emulator.close();
+    }
+  });
+
+  it('maps 403 REQUEST_LIMIT_EXCEEDED to a daily rate limit and then pauses without spinning', async () => {
+    const salesforce = adapter({ dailyLimitPauseMs: 3_600_000 });
+    const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550121' }], context());
+    const contactCrmId = created!.ok ? created!.crmId : '';
+    // The customer's other integrations used the rest of the allocation.
+    const limits = harness.emulator.limits;
+    limits.setDailyAllocation(limits.used(Date.now()));
+    const error = await salesforce.writeMessages(messagesFor(contactCrmId, 1), context()).catch((caught) => caught);
+    expect(error).toBeInstanceOf(CrmRateLimitedError);
+    expect(error).toMatchObject({ bucket: 'daily', retryAfterMs: 3_600_000, code: 'REQUEST_LIMIT_EXCEEDED', status: 403 });
+    const requests = harness.emulator.stats.requests;
+    await expect(salesforce.writeMessages(messagesFor(contactCrmId, 1), context())).rejects.toMatchObject({
+      bucket: 'daily',
+    });
+    expect(harness.emulator.stats.requests).toBe(requests);
+  });
+
+  it('writes the same backfill exactly once through Collections and through Bulk API 2.0', async () => {
+    const count = 450;
+    const stores = { collections: 0, bulk: 0 };
+    for (const path of ['collections', 'bulk'] as const) {
+      await harness.reset();
+      harness.emulator.resetStats();
+      const salesforce =
+        path === 'bulk' ? adapter({ bulkThreshold: 100, bulkPollIntervalMs: 20 }) : adapter();
+      const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550100' }], context());
+      const records = messagesFor(created!.ok ? created!.crmId : '', count);
+      const size = salesforce.capabilities.messageBatchSize;
+      for (let round = 0; round < 2; round++) {
+        const results = [];
+        for (let start = 0; start < records.length; start += size) {
+          results.push(...(await salesforce.writeMessages(records.slice(start, start + size), context())));
+        }
+        expect(results.every((result) => result.ok)).toBe(true);
+        expect(results.map((result) => result.ok && result.created)).toEqual(records.map(() => round === 0));
+      }
+      const stored = harness.messages();
+      expect(stored).toHaveLength(count);
+      expect(new Set(stored.map((message) => message.key)).size).toBe(count);
+      expect(harness.emulator.state.duplicates('WhatsApp_Message__c', 'Message_Id__c')).toEqual([]);
+      expect(harness.emulator.state.records('WhatsApp_Conversation__c')).toHaveLength(3);
+      stores[path] = routeCount(harness, '/jobs/ingest');
+    }
+    expect(stores.collections).toBe(0);
+    expect(stores.bulk).toBeGreaterThan(0);
+  });
+
+  it('persists the Bulk job id so a restarted adapter resumes polling the same job', async () => {
+    const jobStore = createMemoryJobStore();
+    const slow = await startSalesforceHarness({ bulkProcessingMsPerRecord: 2 });
+    try {
+      const options = {
+        instanceUrl: slow.emulator.url,
+        accessToken: slow.emulator.accessToken,
+        bulkThreshold: 50,
+        bulkPollIntervalMs: 20,
+        jobStore,
+      };
+      const first = createSalesforceAdapter({ ...options, bulkPollTimeoutMs: 0 });
+      const [created] = await first.createContacts([{ key: 'c', phone: '+16505550100' }], context());
+      const records = messagesFor(created!.ok ? created!.crmId : '', 200);
+      const error = await first.writeMessages(records, context()).catch((caught) => caught);
+      expect(error).toBeInstanceOf(CrmTransientError);
+      expect(error).toMatchObject({ code: 'bulk_job_pending' });
+      expect(jobStore.entries.size).toBe(1);
+      // "Restart": a new adapter with the same job store and the same batch.
+      const second = createSalesforceAdapter({ ...options, bulkPollTimeoutMs: 30_000 });
+      const results = await second.writeMessages(records, context());
+      expect(results.every((result) => result.ok && result.created)).toBe(true);
+      expect(slow.emulator.bulk2.summary()).toHaveLength(1);
+      expect(jobStore.entries.size).toBe(0);
+      expect(slow.messages()).toHaveLength(200);
+    } finally {
+      await slow.emulator.close();
+    }
+  });
+
+  describe('OAuth', () => {
+    let oauth: SalesforceHarness;
+    beforeAll(async () => {
+      oauth = await startSalesforceHarness({
+        tokens: ['initial-access-token'],
+        oauth: { clientId: 'client', clientSecret: 'secret', refreshTokens: ['refresh-token'] },
+      });
+    });
+    afterAll(() => oauth.emulator.close());
+    afterEach(() => oauth.reset());
+
+    it('refreshes an expired access token with jsforce OAuth2 and reports the new token', async () => {
+      const refreshed: string[] = [];
+      const salesforce = createSalesforceAdapter({
+        instanceUrl: oauth.emulator.url,
+        accessToken: 'initial-access-token',
+        refreshToken: 'refresh-token',
+        oauth2: { clientId: 'client', clientSecret: 'secret', loginUrl: oauth.emulator.url },
+        onAccessTokenRefresh: (token) => refreshed.push(token),
+      });
+      await salesforce.findContacts([{ key: 'k', phone: '+16505550100' }], context());
+      expect(refreshed).toEqual([]);
+      oauth.emulator.sessions.expireAccessTokens();
+      const [result] = await salesforce.findContacts([{ key: 'k', phone: '+16505550100' }], context());
+      expect(result).toMatchObject({ ok: true, matches: [] });
+      expect(refreshed).toHaveLength(1);
+      expect(refreshed[0]).not.toBe('initial-access-token');
+    });
+
+    it('maps a refused refresh token to CrmAuthError', async () => {
+      const salesforce = createSalesforceAdapter({
+        instanceUrl: oauth.emulator.url,
+        refreshToken: 'revoked-refresh-token',
+        oauth2: { clientId: 'client', clientSecret: 'secret', loginUrl: oauth.emulator.url },
+      });
+      await expect(salesforce.findContacts([{ key: 'k', phone: '+16505550100' }], context())).rejects.toBeInstanceOf(
+        CrmAuthError,
+      );
+    });
+  });
+});

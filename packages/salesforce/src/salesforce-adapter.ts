@@ -1,0 +1,919 @@
+/**
+ * `createSalesforceAdapter`: the CRM adapter contract v1 for Salesforce, on jsforce 3.10 (crm-apis.md §3).
+ * Messages become `WhatsApp_Message__c` records under a `WhatsApp_Conversation__c` per thread (the package's
+ * custom objects, `force-app/`), upserted by External ID through sObject Collections (200 per call) or, for large
+ * backfill batches, Bulk API 2.0. Contacts are matched by phone with SOQL on our `WhatsApp_E164__c` field and one
+ * SOSL search for many phones; missing ones are created as Leads or Contacts. The adapter stays inside the org's
+ * rolling 24 h allocation minus a reserve and reports `Sforce-Limit-Info` to the engine.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type ContactFindRequest,
+  type ContactFindResult,
+  type ContactInput,
+  type ContactMatch,
+  type CountryCode,
+  CRM_NOT_FOUND_CODE,
+  type CrmAdapter,
+  type CrmCapabilities,
+  type CrmError,
+  CrmPermanentError,
+  CrmRateLimitedError,
+  CrmTransientError,
+  type CrmWriteResult,
+  type MessageRecord,
+  type MessageUpdate,
+  normalizePhone,
+  type OperationContext,
+} from '@coexist/core';
+import type { Connection } from 'jsforce';
+import { toConversationFields } from './map-salesforce-conversation.ts';
+import { toSalesforcePersonFields, toSalesforcePersonUpdateFields } from './map-salesforce-lead.ts';
+import { applyMessageChange, toMessageFields } from './map-salesforce-message.ts';
+import {
+  parseSalesforceResponse,
+  type SalesforceConversationRecord,
+  type SalesforceMessageRecord,
+  type SalesforcePersonRecord,
+  type SalesforceSaveResult,
+  salesforceConversationRecordSchema,
+  salesforceLimitInfoSchema,
+  salesforceMessageRecordSchema,
+  salesforcePersonRecordSchema,
+  salesforceQueryPageSchema,
+  salesforceSaveResultsSchema,
+  salesforceSearchResultSchema,
+} from './salesforce-api.ts';
+import { SalesforceApiBudget } from './salesforce-api-budget.ts';
+import { type BulkRowOutcome, runBulkUpsert } from './salesforce-bulk-upsert.ts';
+import { renderSalesforceCard } from './salesforce-card.ts';
+import { createSalesforceConnection, type SalesforceCredentialOptions } from './salesforce-connection.ts';
+import { SALESFORCE_BUCKETS, SALESFORCE_CRM, toSalesforceCrmError, toSalesforceRecordError } from './salesforce-errors.ts';
+import { createMemoryJobStore, type SalesforceJobStore } from './salesforce-job-store.ts';
+import {
+  buildE164Query,
+  buildPhoneSearches,
+  confirmPhoneMatch,
+  type PhoneMatchField,
+} from './salesforce-phone-search.ts';
+import { contactObjectOfId, isSalesforceId } from './salesforce-record-ids.ts';
+import { writeSummaryTasks } from './salesforce-summary-tasks.ts';
+
+/** Records per sObject Collections call (crm-apis.md §3.3). */
+export const SALESFORCE_COLLECTION_SIZE = 200;
+/** Values per SOQL `IN (…)` list the adapter sends (keeps the GET URL well under Salesforce's 16 KB). */
+const SOQL_IN_CHUNK = 100;
+/** The message fields a Bulk API 2.0 upsert sends, in CSV column order. */
+const BULK_MESSAGE_COLUMNS = [
+  'Message_Id__c',
+  'Conversation__c',
+  'Direction__c',
+  'Actor__c',
+  'Body__c',
+  'Sent_At__c',
+  'Status__c',
+  'Media_Url__c',
+  'Media_Type__c',
+  'Edited__c',
+  'Revoked__c',
+  'Reactions__c',
+  'OwnerId',
+] as const;
+
+/** Options of `createSalesforceAdapter`. */
+export interface SalesforceAdapterOptions extends SalesforceCredentialOptions {
+  /** Business phone (E.164) → Salesforce user id (`005…`) that owns the conversations and messages of that number. */
+  owners?: Readonly<Record<string, string>>;
+  /**
+   * What a WhatsApp contact with no matching record becomes.
+   * @default 'Lead'
+   */
+  createMissingAs?: 'Lead' | 'Contact';
+  /**
+   * `Company` of created Leads (required by Salesforce).
+   * @default '[not provided]'
+   */
+  leadCompany?: string;
+  /**
+   * Share of the daily allocation left for the customer's other integrations: a fraction (< 1) or a count (≥ 1).
+   * @default 0.1
+   */
+  dailyReserve?: number;
+  /**
+   * The org's rolling 24 h allocation, declared to the engine until Salesforce reports the real one.
+   * @default 100_000 (Enterprise Edition base)
+   */
+  dailyAllocation?: number;
+  /**
+   * How long to pause once the budget is spent or Salesforce answers `REQUEST_LIMIT_EXCEEDED`, in ms; the rolling
+   * window frees requests as they turn 24 h old, so a probe after this pause usually finds room.
+   * @default 1_800_000 (30 minutes)
+   */
+  dailyLimitPauseMs?: number;
+  /**
+   * Requests in flight at once, for the org's limit of 25 concurrent long-running requests (5 on Developer Edition).
+   * @default 25
+   */
+  maxConcurrency?: number;
+  /**
+   * Write one summary Task per conversation per day (UTC) on the contact's activity timeline.
+   * @default false
+   */
+  summaryTasks?: boolean;
+  /**
+   * Batches of at least this many messages go through Bulk API 2.0 instead of Collections; with it set, the
+   * adapter declares `messageBatchSize: bulkMaxBatchSize`. Unset: Collections only, 200 per batch.
+   */
+  bulkThreshold?: number;
+  /**
+   * The largest `writeMessages` batch when `bulkThreshold` is set.
+   * @default 10_000 (one internal Bulk batch)
+   */
+  bulkMaxBatchSize?: number;
+  /** Where running Bulk API 2.0 job ids are kept so polling survives a restart. @default an in-memory store */
+  jobStore?: SalesforceJobStore;
+  /** @default 2_000 */
+  bulkPollIntervalMs?: number;
+  /**
+   * How long one `writeMessages` call polls a Bulk job before throwing a transient error (the job id stays saved).
+   * @default 600_000
+   */
+  bulkPollTimeoutMs?: number;
+  /** Country to read national-format phones stored without a country code in. */
+  defaultCountry?: CountryCode;
+  /** Receives failures of best-effort side writes (summary Tasks, `WhatsApp_E164__c` backfill on matched records). */
+  onWarning?: (warning: { operation: string; error: CrmError }) => void;
+  /** The clock (epoch ms). @default Date.now */
+  now?: () => number;
+}
+
+interface ConversationState {
+  record: SalesforceConversationRecord;
+}
+
+function optionError(field: string, message: string): TypeError {
+  return new TypeError(`[coexist/salesforce] createSalesforceAdapter: \`options.${field}\` ${message}`);
+}
+
+function validateOptions(options: SalesforceAdapterOptions): void {
+  if (options.apiVersion !== undefined && !/^\d{2,3}\.0$/.test(options.apiVersion)) {
+    throw optionError('apiVersion', `must look like "62.0", got "${options.apiVersion}"`);
+  }
+  if (options.apiVersion !== undefined && Number(options.apiVersion) < 46) {
+    throw optionError('apiVersion', 'must be 46.0 or later (sObject Collections upserts)');
+  }
+  if (options.createMissingAs !== undefined && !['Lead', 'Contact'].includes(options.createMissingAs)) {
+    throw optionError('createMissingAs', `must be "Lead" or "Contact", got "${String(options.createMissingAs)}"`);
+  }
+  const reserve = options.dailyReserve;
+  if (reserve !== undefined && (!Number.isFinite(reserve) || reserve < 0)) {
+    throw optionError('dailyReserve', 'must be a fraction (< 1) or a count (≥ 1) of requests');
+  }
+  for (const [field, value] of Object.entries({
+    dailyAllocation: options.dailyAllocation,
+    dailyLimitPauseMs: options.dailyLimitPauseMs,
+    maxConcurrency: options.maxConcurrency,
+    bulkThreshold: options.bulkThreshold,
+    bulkMaxBatchSize: options.bulkMaxBatchSize,
+    bulkPollIntervalMs: options.bulkPollIntervalMs,
+    bulkPollTimeoutMs: options.bulkPollTimeoutMs,
+  })) {
+    if (value !== undefined && (!Number.isInteger(value) || value < (field.endsWith('Ms') ? 0 : 1))) {
+      throw optionError(field, `must be a ${field.endsWith('Ms') ? 'non-negative' : 'positive'} integer`);
+    }
+  }
+  if (options.bulkThreshold !== undefined && options.bulkThreshold > (options.bulkMaxBatchSize ?? 10_000)) {
+    throw optionError('bulkThreshold', 'must not exceed `bulkMaxBatchSize`');
+  }
+  for (const [phone, userId] of Object.entries(options.owners ?? {})) {
+    if (!/^\+\d{6,17}$/.test(phone)) throw optionError(`owners["${phone}"]`, 'key must be an E.164 business phone');
+    if (!isSalesforceId(userId) || !userId.startsWith('005')) {
+      throw optionError(`owners["${phone}"]`, `must be a Salesforce user id (005…), got "${userId}"`);
+    }
+  }
+}
+
+function chunk<Item>(items: readonly Item[], size: number): Item[][] {
+  const chunks: Item[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+function soqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** Creates the Salesforce adapter; no I/O until the first operation, which builds the jsforce connection. */
+export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmAdapter {
+  validateOptions(options);
+  const crm = SALESFORCE_CRM;
+  const now = options.now ?? Date.now;
+  const createMissingAs = options.createMissingAs ?? 'Lead';
+  const leadCompany = options.leadCompany ?? '[not provided]';
+  const owners = options.owners ?? {};
+  const jobStore = options.jobStore ?? createMemoryJobStore();
+  const pauseMs = options.dailyLimitPauseMs ?? 30 * 60 * 1000;
+  const budget = new SalesforceApiBudget({ reserve: options.dailyReserve ?? 0.1, pauseMs, now });
+  const allocation = options.dailyAllocation ?? 100_000;
+  const bulkEnabled = options.bulkThreshold !== undefined;
+  const capabilities: CrmCapabilities = {
+    contactBatchSize: SALESFORCE_COLLECTION_SIZE,
+    messageBatchSize: bulkEnabled ? (options.bulkMaxBatchSize ?? 10_000) : SALESFORCE_COLLECTION_SIZE,
+    searchBatchSize: SALESFORCE_COLLECTION_SIZE,
+    rateLimits: {
+      buckets: [],
+      maxConcurrency: options.maxConcurrency ?? 25,
+      dailyAllocation: { limit: allocation - budget.reserveOf(allocation), reset: 'rolling-24h' },
+    },
+    idempotency: 'upsert-by-external-id',
+    threadsMessages: false,
+    supportsCards: true,
+  };
+  /** Conversations this process wrote or read, by thread key: saves the lookup before each batch. */
+  const conversations = new Map<string, ConversationState>();
+  const CONVERSATION_CACHE_LIMIT = 10_000;
+  let connection: Connection | undefined;
+
+  const permanent = (message: string, field: string, code?: string) =>
+    new CrmPermanentError({ crm, message, field, ...(code === undefined ? {} : { code }) });
+
+  function admit(operation: string, size: number, limit: number, field: string, context: OperationContext): void {
+    if (size > limit) {
+      throw permanent(
+        `${operation}: \`${field}\` has ${size} items, more than the declared batch size ${limit}`,
+        field,
+        'batch_too_large',
+      );
+    }
+    if (context.signal.aborted) throw toSalesforceCrmError(context.signal.reason, { operation, dailyLimitRetryAfterMs: pauseMs });
+  }
+
+  function report(conn: Connection, context: OperationContext): void {
+    const parsed = salesforceLimitInfoSchema.safeParse(conn.limitInfo);
+    const signal = parsed.success ? budget.observe(parsed.data.apiUsage) : undefined;
+    if (signal !== undefined) context.onRateLimitSignal?.(signal);
+  }
+
+  /** Runs one Salesforce request: abort check, limit bookkeeping, error mapping. */
+  async function request<Result>(
+    operation: string,
+    context: OperationContext,
+    run: (conn: Connection) => Promise<Result>,
+  ): Promise<Result> {
+    connection ??= createSalesforceConnection(options);
+    const conn = connection;
+    try {
+      context.signal.throwIfAborted();
+      const result = await run(conn);
+      report(conn, context);
+      return result;
+    } catch (error) {
+      report(conn, context);
+      const mapped = toSalesforceCrmError(error, { operation, dailyLimitRetryAfterMs: pauseMs });
+      if (mapped instanceof CrmRateLimitedError && mapped.bucket === SALESFORCE_BUCKETS.daily) budget.exhausted();
+      throw mapped;
+    }
+  }
+
+  async function query(operation: string, context: OperationContext, soql: string) {
+    const records: Record<string, unknown>[] = [];
+    let page = parseSalesforceResponse(
+      salesforceQueryPageSchema,
+      await request(operation, context, async (conn) => conn.query(soql)),
+      'SOQL result',
+    );
+    records.push(...page.records);
+    while (!page.done && page.nextRecordsUrl !== undefined) {
+      const locator = page.nextRecordsUrl;
+      page = parseSalesforceResponse(
+        salesforceQueryPageSchema,
+        await request(operation, context, async (conn) => conn.queryMore(locator)),
+        'SOQL result',
+      );
+      records.push(...page.records);
+    }
+    return records;
+  }
+
+  async function upsertCollection(
+    operation: string,
+    context: OperationContext,
+    type: string,
+    externalIdField: string,
+    records: readonly Record<string, unknown>[],
+  ): Promise<SalesforceSaveResult[]> {
+    const results: SalesforceSaveResult[] = [];
+    for (const part of chunk(records, SALESFORCE_COLLECTION_SIZE)) {
+      const answer = await request(operation, context, async (conn) =>
+        conn.sobject(type).upsert(part as Record<string, string>[], externalIdField, { allOrNone: false }),
+      );
+      results.push(...parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'sObject Collections result'));
+    }
+    return results;
+  }
+
+  async function updateCollection(
+    operation: string,
+    context: OperationContext,
+    type: string,
+    records: readonly Record<string, unknown>[],
+  ): Promise<SalesforceSaveResult[]> {
+    const results: SalesforceSaveResult[] = [];
+    for (const part of chunk(records, SALESFORCE_COLLECTION_SIZE)) {
+      const answer = await request(operation, context, async (conn) =>
+        conn.sobject(type).update(part as { Id: string }[], { allOrNone: false }),
+      );
+      results.push(...parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'sObject Collections result'));
+    }
+    return results;
+  }
+
+  /** The phone of a find or write item: the E.164 `phone`, else the `waId` read as international digits. */
+  function phoneOf(item: { phone?: string; waId?: string }): string | undefined {
+    if (item.phone !== undefined) return item.phone;
+    return item.waId === undefined ? undefined : normalizePhone(`+${item.waId.replace(/\D/g, '')}`);
+  }
+
+  async function findByE164(operation: string, context: OperationContext, phones: readonly string[]) {
+    const found: SalesforcePersonRecord[] = [];
+    for (const objectType of ['Contact', 'Lead'] as const) {
+      for (const part of chunk(phones, SALESFORCE_COLLECTION_SIZE)) {
+        for (const record of await query(operation, context, buildE164Query(objectType, part))) {
+          found.push(parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`));
+        }
+      }
+    }
+    return found;
+  }
+
+  function warn(operation: string, error: unknown): void {
+    options.onWarning?.({ operation, error: toSalesforceCrmError(error, { operation, dailyLimitRetryAfterMs: pauseMs }) });
+  }
+
+  async function findContacts(
+    requests: readonly ContactFindRequest[],
+    context: OperationContext,
+  ): Promise<ContactFindResult[]> {
+    const operation = 'findContacts';
+    admit(operation, requests.length, capabilities.searchBatchSize, 'requests', context);
+    const results: ContactFindResult[] = [];
+    const phones = new Set<string>();
+    const requestPhones: (string | undefined)[] = [];
+    for (const [index, item] of requests.entries()) {
+      const phone = phoneOf(item);
+      if (item.phone !== undefined && !/^\+\d{6,17}$/.test(item.phone)) {
+        results[index] = {
+          key: item.key,
+          ok: false,
+          error: permanent(
+            `${operation}: \`requests[${index}].phone\` must be E.164 (like +16505551234)`,
+            `requests[${index}].phone`,
+          ),
+        };
+        requestPhones.push(undefined);
+        continue;
+      }
+      requestPhones.push(phone);
+      if (phone !== undefined) phones.add(phone);
+    }
+    const matchesByPhone = new Map<string, { record: SalesforcePersonRecord; field: PhoneMatchField }[]>();
+    const add = (phone: string, record: SalesforcePersonRecord, field: PhoneMatchField) => {
+      const list = matchesByPhone.get(phone) ?? [];
+      if (!list.some((entry) => entry.record.Id === record.Id)) list.push({ record, field });
+      matchesByPhone.set(phone, list);
+    };
+    if (phones.size > 0) {
+      const searches = buildPhoneSearches([...phones]);
+      budget.ensure(2 + searches.length + 2, operation);
+      for (const record of await findByE164(operation, context, [...phones])) {
+        if (record.WhatsApp_E164__c) add(record.WhatsApp_E164__c, record, 'WhatsApp_E164__c');
+      }
+      const remaining = [...phones].filter((phone) => !matchesByPhone.has(phone));
+      const backfill = new Map<string, { type: string; Id: string; WhatsApp_E164__c: string }>();
+      for (const search of remaining.length === 0 ? [] : buildPhoneSearches(remaining)) {
+        const answer = parseSalesforceResponse(
+          salesforceSearchResultSchema,
+          await request(operation, context, async (conn) => conn.search(search)),
+          'SOSL result',
+        );
+        for (const raw of answer.searchRecords) {
+          const record = parseSalesforceResponse(salesforcePersonRecordSchema, raw, 'SOSL record');
+          for (const phone of remaining) {
+            const field = confirmPhoneMatch(record, phone, options.defaultCountry);
+            if (field === undefined) continue;
+            add(phone, record, field);
+            if (!record.WhatsApp_E164__c && !backfill.has(record.Id)) {
+              backfill.set(record.Id, { type: record.attributes.type, Id: record.Id, WhatsApp_E164__c: phone });
+            }
+          }
+        }
+      }
+      // Mark matched records with our E.164 field, so the next lookup is an exact, indexed SOQL query.
+      for (const type of ['Contact', 'Lead']) {
+        const records = [...backfill.values()]
+          .filter((entry) => entry.type === type)
+          .map(({ Id, WhatsApp_E164__c }) => ({ Id, WhatsApp_E164__c }));
+        if (records.length === 0) continue;
+        try {
+          const saved = await updateCollection(operation, context, type, records);
+          saved.forEach((result, index) => {
+            if (!result.success) warn(operation, toSalesforceRecordError(result.errors, `${type}[${records[index]!.Id}]`));
+          });
+        } catch (error) {
+          warn(operation, error);
+        }
+      }
+    }
+    const rank: Record<PhoneMatchField, number> = { WhatsApp_E164__c: 0, MobilePhone: 1, Phone: 2 };
+    for (const [index, item] of requests.entries()) {
+      if (results[index] !== undefined) continue;
+      const phone = requestPhones[index];
+      const found = phone === undefined ? [] : (matchesByPhone.get(phone) ?? []);
+      const sorted = [...found].sort(
+        (left, right) =>
+          rank[left.field] - rank[right.field] ||
+          Number(left.record.attributes.type !== 'Contact') - Number(right.record.attributes.type !== 'Contact'),
+      );
+      const matchedOn = item.phone === undefined ? 'waId' : 'phone';
+      results[index] = {
+        key: item.key,
+        ok: true,
+        matches: sorted.map(({ record }): ContactMatch => ({
+          crmId: record.Id,
+          matchedOn,
+          objectType: record.attributes.type,
+          ...(record.Name ? { name: record.Name } : {}),
+          ...(record.OwnerId ? { ownerId: record.OwnerId } : {}),
+          ...(record.AccountId ? { parentId: record.AccountId } : {}),
+        })),
+      };
+    }
+    return results;
+  }
+
+  /** Validates a contact input's phone; answers the failure, or the E.164 phone. */
+  function contactPhone(contact: ContactInput, index: number, operation: string): string | CrmWriteResult {
+    const phone = phoneOf(contact);
+    if (phone === undefined || !/^\+\d{6,17}$/.test(phone)) {
+      return {
+        key: contact.key,
+        ok: false,
+        error: permanent(
+          `${operation}: \`contacts[${index}].phone\` must be an E.164 phone (Salesforce records are keyed by WhatsApp_E164__c; BSUID-only contacts are not supported yet)`,
+          `contacts[${index}].phone`,
+        ),
+      };
+    }
+    return phone;
+  }
+
+  /** Creates (upserts by `WhatsApp_E164__c`) the contacts at `indices`, one record per phone. */
+  async function createByPhone(
+    operation: string,
+    context: OperationContext,
+    contacts: readonly ContactInput[],
+    entries: readonly { index: number; phone: string }[],
+    results: CrmWriteResult[],
+  ): Promise<void> {
+    const byPhone = new Map<string, number[]>();
+    for (const { index, phone } of entries) byPhone.set(phone, [...(byPhone.get(phone) ?? []), index]);
+    const phones = [...byPhone.keys()];
+    if (phones.length === 0) return;
+    const records = phones.map((phone) => {
+      const index = byPhone.get(phone)![0]!;
+      return toSalesforcePersonFields(
+        { ...contacts[index]!, phone },
+        { objectType: createMissingAs, leadCompany, includeOwner: true },
+      );
+    });
+    const saved = await upsertCollection(operation, context, createMissingAs, 'WhatsApp_E164__c', records);
+    phones.forEach((phone, position) => {
+      const result = saved[position];
+      byPhone.get(phone)!.forEach((index, occurrence) => {
+        const key = contacts[index]!.key;
+        if (result === undefined || !result.success || !result.id) {
+          results[index] = {
+            key,
+            ok: false,
+            error: toSalesforceRecordError(result?.errors ?? [], `contacts[${index}]`),
+          };
+        } else {
+          results[index] = { key, ok: true, crmId: result.id, created: occurrence === 0 && result.created === true };
+        }
+      });
+    });
+  }
+
+  async function createContacts(
+    contacts: readonly ContactInput[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]> {
+    const operation = 'createContacts';
+    admit(operation, contacts.length, capabilities.contactBatchSize, 'contacts', context);
+    const results: CrmWriteResult[] = [];
+    const toCreate: { index: number; phone: string }[] = [];
+    for (const [index, contact] of contacts.entries()) {
+      if (contact.crmId !== undefined) {
+        results[index] = isSalesforceId(contact.crmId)
+          ? { key: contact.key, ok: true, crmId: contact.crmId, created: false }
+          : {
+              key: contact.key,
+              ok: false,
+              error: permanent(`${operation}: \`contacts[${index}].crmId\` is not a Salesforce id`, `contacts[${index}].crmId`),
+            };
+        continue;
+      }
+      const phone = contactPhone(contact, index, operation);
+      if (typeof phone === 'string') toCreate.push({ index, phone });
+      else results[index] = phone;
+    }
+    if (toCreate.length > 0) {
+      budget.ensure(Math.ceil(toCreate.length / SALESFORCE_COLLECTION_SIZE), operation);
+      await createByPhone(operation, context, contacts, toCreate, results);
+    }
+    return results;
+  }
+
+  async function upsertContacts(
+    contacts: readonly ContactInput[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]> {
+    const operation = 'upsertContacts';
+    admit(operation, contacts.length, capabilities.contactBatchSize, 'contacts', context);
+    const results: CrmWriteResult[] = [];
+    const existing: { index: number; id: string; type: string }[] = [];
+    const lookups: { index: number; phone: string }[] = [];
+    for (const [index, contact] of contacts.entries()) {
+      if (contact.crmId !== undefined) {
+        const type = contactObjectOfId(contact.crmId);
+        if (type === undefined || type === 'Account') {
+          results[index] = {
+            key: contact.key,
+            ok: false,
+            error: permanent(
+              `${operation}: \`contacts[${index}].crmId\` is not a Contact or Lead id`,
+              `contacts[${index}].crmId`,
+              CRM_NOT_FOUND_CODE,
+            ),
+          };
+        } else existing.push({ index, id: contact.crmId, type });
+        continue;
+      }
+      const phone = contactPhone(contact, index, operation);
+      if (typeof phone === 'string') lookups.push({ index, phone });
+      else results[index] = phone;
+    }
+    budget.ensure(4 + Math.ceil(contacts.length / SALESFORCE_COLLECTION_SIZE), operation);
+    const toCreate: { index: number; phone: string }[] = [];
+    if (lookups.length > 0) {
+      const found = await findByE164(operation, context, [...new Set(lookups.map((entry) => entry.phone))]);
+      for (const lookup of lookups) {
+        const record =
+          found.find((entry) => entry.WhatsApp_E164__c === lookup.phone && entry.attributes.type === createMissingAs) ??
+          found.find((entry) => entry.WhatsApp_E164__c === lookup.phone);
+        if (record === undefined) toCreate.push(lookup);
+        else existing.push({ index: lookup.index, id: record.Id, type: record.attributes.type });
+      }
+    }
+    for (const type of ['Contact', 'Lead']) {
+      const entries = existing
+        .filter((entry) => entry.type === type)
+        .map((entry) => ({ ...entry, fields: toSalesforcePersonUpdateFields(contacts[entry.index]!) }));
+      for (const entry of entries.filter((candidate) => Object.keys(candidate.fields).length === 0)) {
+        results[entry.index] = { key: contacts[entry.index]!.key, ok: true, crmId: entry.id, created: false };
+      }
+      const writes = entries.filter((entry) => Object.keys(entry.fields).length > 0);
+      if (writes.length === 0) continue;
+      const saved = await updateCollection(
+        operation,
+        context,
+        type,
+        writes.map((entry) => ({ Id: entry.id, ...entry.fields })),
+      );
+      writes.forEach((entry, position) => {
+        const result = saved[position];
+        const key = contacts[entry.index]!.key;
+        results[entry.index] =
+          result?.success === true
+            ? { key, ok: true, crmId: entry.id, created: false }
+            : { key, ok: false, error: toSalesforceRecordError(result?.errors ?? [], `contacts[${entry.index}].crmId`) };
+      });
+    }
+    await createByPhone(operation, context, contacts, toCreate, results);
+    return results;
+  }
+
+  /** Reads stored conversations not in the cache. */
+  async function loadConversations(operation: string, context: OperationContext, keys: readonly string[]) {
+    const missing = keys.filter((key) => !conversations.has(key));
+    for (const part of chunk(missing, SOQL_IN_CHUNK)) {
+      const soql = `SELECT Id, Thread_Key__c, Owner_Side__c, Window_Expires_At__c, Last_Message_At__c FROM WhatsApp_Conversation__c WHERE Thread_Key__c IN (${part.map(soqlString).join(', ')})`;
+      for (const raw of await query(operation, context, soql)) {
+        const record = parseSalesforceResponse(salesforceConversationRecordSchema, raw, 'WhatsApp_Conversation__c');
+        remember(record);
+      }
+    }
+  }
+
+  function remember(record: SalesforceConversationRecord): void {
+    if (conversations.size >= CONVERSATION_CACHE_LIMIT && !conversations.has(record.Thread_Key__c)) {
+      const oldest = conversations.keys().next().value;
+      if (oldest !== undefined) conversations.delete(oldest);
+    }
+    conversations.delete(record.Thread_Key__c);
+    conversations.set(record.Thread_Key__c, { record });
+  }
+
+  function ownerOf(message: MessageRecord): string | undefined {
+    return message.ownerId ?? (message.businessPhone === undefined ? undefined : owners[message.businessPhone]);
+  }
+
+  async function writeMessages(messages: readonly MessageRecord[], context: OperationContext): Promise<CrmWriteResult[]> {
+    const operation = 'writeMessages';
+    admit(operation, messages.length, capabilities.messageBatchSize, 'messages', context);
+    const results: CrmWriteResult[] = [];
+    const fail = (index: number, error: CrmError) => {
+      results[index] = { key: messages[index]!.key, ok: false, error };
+    };
+    // The last occurrence of a key carries the newest state; earlier duplicates share its result.
+    const lastIndexOfKey = new Map<string, number>();
+    for (const [index, message] of messages.entries()) {
+      const field = `messages[${index}]`;
+      if (message.key === '') fail(index, permanent(`${operation}: \`${field}.key\` is empty`, `${field}.key`));
+      else if (Number.isNaN(Date.parse(message.occurredAt)))
+        fail(index, permanent(`${operation}: \`${field}.occurredAt\` is not an ISO time`, `${field}.occurredAt`));
+      else if (contactObjectOfId(message.contactCrmId) === undefined)
+        fail(
+          index,
+          permanent(
+            `${operation}: \`${field}.contactCrmId\` is not a Salesforce Contact, Lead or Account id`,
+            `${field}.contactCrmId`,
+            CRM_NOT_FOUND_CODE,
+          ),
+        );
+      else if (message.conversationKey === '')
+        fail(index, permanent(`${operation}: \`${field}.conversationKey\` is empty`, `${field}.conversationKey`));
+      else lastIndexOfKey.set(message.key, index);
+    }
+    const writeIndices = [...lastIndexOfKey.values()].sort((left, right) => left - right);
+    if (writeIndices.length === 0) return results;
+    const byConversation = new Map<string, number[]>();
+    for (const index of writeIndices) {
+      const key = messages[index]!.conversationKey;
+      byConversation.set(key, [...(byConversation.get(key) ?? []), index]);
+    }
+    const useBulk = options.bulkThreshold !== undefined && writeIndices.length >= options.bulkThreshold;
+    const uncached = [...byConversation.keys()].filter((key) => !conversations.has(key)).length;
+    budget.ensure(
+      Math.ceil(uncached / SOQL_IN_CHUNK) +
+        Math.ceil(byConversation.size / SALESFORCE_COLLECTION_SIZE) +
+        (useBulk ? 8 : Math.ceil(writeIndices.length / SALESFORCE_COLLECTION_SIZE)) +
+        (options.summaryTasks ? 3 : 0),
+      operation,
+    );
+
+    // 1. Conversations: read what is not cached, upsert those whose fields move forward.
+    await loadConversations(operation, context, [...byConversation.keys()]);
+    const conversationErrors = new Map<string, CrmError>();
+    const pending: { key: string; fields: Record<string, string> }[] = [];
+    for (const [key, indices] of byConversation) {
+      const batch = indices.map((index) => messages[index]!);
+      const stored = conversations.get(key)?.record;
+      const owner = ownerOf(batch[0]!);
+      const fields = toConversationFields(batch, stored, owner === undefined ? {} : { ownerId: owner });
+      if (fields !== undefined) pending.push({ key, fields });
+    }
+    const savedConversations = await upsertCollection(
+      operation,
+      context,
+      'WhatsApp_Conversation__c',
+      'Thread_Key__c',
+      pending.map((entry) => entry.fields),
+    );
+    pending.forEach((entry, position) => {
+      const result = savedConversations[position];
+      if (result?.success === true && result.id) {
+        const previous = conversations.get(entry.key)?.record;
+        remember({
+          Id: result.id,
+          Thread_Key__c: entry.key,
+          Owner_Side__c: entry.fields.Owner_Side__c ?? previous?.Owner_Side__c ?? null,
+          Window_Expires_At__c: entry.fields.Window_Expires_At__c ?? previous?.Window_Expires_At__c ?? null,
+          Last_Message_At__c: entry.fields.Last_Message_At__c ?? previous?.Last_Message_At__c ?? null,
+        });
+      } else {
+        conversationErrors.set(entry.key, toSalesforceRecordError(result?.errors ?? [], 'conversationKey'));
+      }
+    });
+
+    // 2. Messages, in input order.
+    const rows: { index: number; fields: Record<string, string | boolean> }[] = [];
+    for (const index of writeIndices) {
+      const message = messages[index]!;
+      const conversationError = conversationErrors.get(message.conversationKey);
+      const conversation = conversations.get(message.conversationKey)?.record;
+      if (conversationError !== undefined || conversation === undefined) {
+        const error = conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' });
+        fail(
+          index,
+          error instanceof CrmPermanentError
+            ? new CrmPermanentError({
+                crm,
+                message: `${operation}: \`messages[${index}].conversationKey\`: the conversation record was rejected (${error.code ?? 'unknown'}); check \`messages[${index}].contactCrmId\``,
+                field: `messages[${index}].contactCrmId`,
+                ...(error.code === undefined ? {} : { code: error.code }),
+              })
+            : error,
+        );
+        continue;
+      }
+      const owner = ownerOf(message);
+      rows.push({
+        index,
+        fields: toMessageFields(message, {
+          conversationId: conversation.Id,
+          ...(owner === undefined ? {} : { ownerId: owner }),
+        }),
+      });
+    }
+    const outcome = (index: number, saved: SalesforceSaveResult | BulkRowOutcome | undefined) => {
+      const message = messages[index]!;
+      if (saved !== undefined && (('success' in saved && saved.success) || ('ok' in saved && saved.ok))) {
+        const id = 'success' in saved ? saved.id : (saved as { id: string }).id;
+        if (id) {
+          results[index] = { key: message.key, ok: true, crmId: id, created: saved.created === true };
+          return;
+        }
+      }
+      const errors = saved === undefined ? [] : 'errors' in saved ? saved.errors : [];
+      const error =
+        saved === undefined
+          ? new CrmTransientError({
+              crm,
+              message: `${operation}: Salesforce returned no result for \`messages[${index}]\``,
+              field: `messages[${index}]`,
+            })
+          : toSalesforceRecordError(errors, `messages[${index}]`);
+      if (errors.some((entry) => entry.fields?.includes('Conversation__c'))) {
+        // A cached conversation was deleted in Salesforce: forget it so the retry recreates it.
+        conversations.delete(message.conversationKey);
+        fail(index, new CrmTransientError({ crm, message: error.message.replace(/^\[coexist\/salesforce\] /, ''), field: `messages[${index}]` }));
+        return;
+      }
+      fail(index, error);
+    };
+    if (useBulk) {
+      const keys = rows.map((row) => messages[row.index]!.key).sort();
+      const jobKey = `${context.connectionId}:WhatsApp_Message__c:${createHash('sha256').update(keys.join('\n')).digest('hex')}`;
+      const outcomes = await runBulkUpsert({
+        connection: (connection ??= createSalesforceConnection(options)),
+        object: 'WhatsApp_Message__c',
+        externalIdField: 'Message_Id__c',
+        columns: BULK_MESSAGE_COLUMNS,
+        rows: rows.map((row) => row.fields),
+        jobStore,
+        jobKey,
+        pollIntervalMs: options.bulkPollIntervalMs ?? 2_000,
+        pollTimeoutMs: options.bulkPollTimeoutMs ?? 600_000,
+        signal: context.signal,
+        call: (run) => request(operation, context, () => run()),
+        now,
+      });
+      for (const row of rows) {
+        const saved = outcomes.get(messages[row.index]!.key);
+        if (saved !== undefined && !saved.ok && saved.transient) {
+          fail(row.index, toSalesforceRecordError([{ statusCode: 'UNABLE_TO_LOCK_ROW', message: '' }], `messages[${row.index}]`));
+        } else outcome(row.index, saved);
+      }
+    } else {
+      const saved = await upsertCollection(
+        operation,
+        context,
+        'WhatsApp_Message__c',
+        'Message_Id__c',
+        rows.map((row) => row.fields),
+      );
+      rows.forEach((row, position) => outcome(row.index, saved[position]));
+    }
+    // Earlier duplicates of a key answer like the write that carried it.
+    for (const [index, message] of messages.entries()) {
+      if (results[index] !== undefined) continue;
+      const written = results[lastIndexOfKey.get(message.key)!];
+      results[index] = written?.ok === true ? { ...written, key: message.key, created: false } : written!;
+    }
+
+    if (options.summaryTasks) {
+      try {
+        await writeSummaryTasks({
+          messages: writeIndices.filter((index) => results[index]?.ok === true).map((index) => messages[index]!),
+          conversationIdOf: (key) => conversations.get(key)?.record.Id,
+          ownerOf,
+          query: (soql) => query('summaryTasks', context, soql),
+          create: (records) => createTasks(context, records),
+        });
+      } catch (error) {
+        warn('summaryTasks', error);
+      }
+    }
+    return results;
+  }
+
+  async function createTasks(context: OperationContext, records: readonly Record<string, unknown>[]): Promise<void> {
+    for (const part of chunk(records, SALESFORCE_COLLECTION_SIZE)) {
+      const answer = await request('summaryTasks', context, async (conn) =>
+        conn.sobject('Task').create(part as Record<string, string>[], { allOrNone: false }),
+      );
+      for (const result of parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'Task result')) {
+        if (!result.success) warn('summaryTasks', toSalesforceRecordError(result.errors, 'summaryTask'));
+      }
+    }
+  }
+
+  async function updateMessages(updates: readonly MessageUpdate[], context: OperationContext): Promise<CrmWriteResult[]> {
+    const operation = 'updateMessages';
+    admit(operation, updates.length, capabilities.messageBatchSize, 'updates', context);
+    const results: CrmWriteResult[] = [];
+    const keys = new Set<string>();
+    for (const [index, update] of updates.entries()) {
+      if (update.messageKey === '') {
+        results[index] = {
+          key: update.key,
+          ok: false,
+          error: permanent(`${operation}: \`updates[${index}].messageKey\` is empty`, `updates[${index}].messageKey`),
+        };
+      } else keys.add(update.messageKey);
+    }
+    if (keys.size === 0) return results;
+    budget.ensure(
+      Math.ceil(keys.size / SOQL_IN_CHUNK) + Math.ceil(keys.size / SALESFORCE_COLLECTION_SIZE),
+      operation,
+    );
+    const stored = new Map<string, SalesforceMessageRecord>();
+    for (const part of chunk([...keys], SOQL_IN_CHUNK)) {
+      const soql = `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`;
+      for (const raw of await query(operation, context, soql)) {
+        const record = parseSalesforceResponse(salesforceMessageRecordSchema, raw, 'WhatsApp_Message__c');
+        stored.set(record.Message_Id__c, record);
+      }
+    }
+    // Fold the changes of each message in order, then write each message once.
+    const pending = new Map<string, Record<string, string | boolean>>();
+    for (const [index, update] of updates.entries()) {
+      if (results[index] !== undefined) continue;
+      const record = stored.get(update.messageKey);
+      if (record === undefined) {
+        results[index] = {
+          key: update.key,
+          ok: false,
+          error: permanent(
+            `${operation}: \`updates[${index}].messageKey\`: no WhatsApp_Message__c with Message_Id__c ${update.messageKey}`,
+            `updates[${index}].messageKey`,
+            CRM_NOT_FOUND_CODE,
+          ),
+        };
+        continue;
+      }
+      const applied = applyMessageChange(record, update.change);
+      stored.set(update.messageKey, applied.record);
+      if (Object.keys(applied.fields).length > 0) {
+        pending.set(update.messageKey, { ...(pending.get(update.messageKey) ?? {}), ...applied.fields });
+      }
+    }
+    const writes = [...pending.entries()];
+    const saved = await updateCollection(
+      operation,
+      context,
+      'WhatsApp_Message__c',
+      writes.map(([key, fields]) => ({ Id: stored.get(key)!.Id, ...fields })),
+    );
+    const writeErrors = new Map<string, CrmError>();
+    writes.forEach(([key], position) => {
+      const result = saved[position];
+      if (result?.success !== true) writeErrors.set(key, toSalesforceRecordError(result?.errors ?? [], 'updates'));
+    });
+    for (const [index, update] of updates.entries()) {
+      if (results[index] !== undefined) continue;
+      const error = writeErrors.get(update.messageKey);
+      results[index] =
+        error === undefined
+          ? { key: update.key, ok: true, crmId: stored.get(update.messageKey)!.Id, created: false }
+          : { key: update.key, ok: false, error };
+    }
+    return results;
+  }
+
+  return {
+    specificationVersion: 'v1',
+    crm,
+    capabilities,
+    findContacts,
+    createContacts,
+    upsertContacts,
+    writeMessages,
+    updateMessages,
+    async renderCard(card, context) {
+      admit('renderCard', 1, 1, 'card', context);
+      return renderSalesforceCard(card);
+    },
+  };
+}

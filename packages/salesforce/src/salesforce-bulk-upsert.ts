@@ -1,0 +1,173 @@
+/**
+ * Upserts a large batch through Bulk API 2.0 (crm-apis.md §3.3): one ingest job, one CSV upload, then polling until
+ * Salesforce has processed it. About six calls plus polling, against one Collections call per 200 records. The job
+ * id is saved in the `SalesforceJobStore` before the upload, so a restarted process resumes polling the same job.
+ * jsforce's own `loadAndWaitForResults` gives up after 30 s by default and keeps the id only in its error; this
+ * module polls on its own clock and, past `pollTimeoutMs`, throws a transient error with the job still saved.
+ */
+import { CrmPermanentError, CrmTransientError } from '@coexist/core';
+import type { Connection } from 'jsforce';
+import {
+  parseSalesforceResponse,
+  type SalesforceRecordError,
+  salesforceBulkFailureRowSchema,
+  salesforceBulkJobInfoSchema,
+  salesforceBulkSuccessRowSchema,
+} from './salesforce-api.ts';
+import { parseBulkRecordError, SALESFORCE_CRM } from './salesforce-errors.ts';
+import type { SalesforceJobStore } from './salesforce-job-store.ts';
+
+/** The outcome of one row, by its external id. */
+export type BulkRowOutcome =
+  | { ok: true; id: string; created: boolean }
+  | { ok: false; errors: SalesforceRecordError[]; transient: boolean };
+
+/** Options of `runBulkUpsert`. */
+export interface BulkUpsertOptions {
+  connection: Connection;
+  /** The sObject, e.g. `WhatsApp_Message__c`. */
+  object: string;
+  /** The External ID field the job upserts on; every row has it. */
+  externalIdField: string;
+  /** The CSV columns, in order. */
+  columns: readonly string[];
+  /** The rows; a missing value leaves the stored field untouched. */
+  rows: readonly Record<string, string | boolean | undefined>[];
+  jobStore: SalesforceJobStore;
+  /** The key the job id is saved under. */
+  jobKey: string;
+  pollIntervalMs: number;
+  pollTimeoutMs: number;
+  signal: AbortSignal;
+  /** Runs one Salesforce request (limit bookkeeping and error mapping live in the adapter). */
+  call: <Result>(request: () => Promise<Result>) => Promise<Result>;
+  /** The clock. */
+  now: () => number;
+}
+
+/** One CSV cell: quoted, quotes doubled; an absent value is an empty cell (Bulk 2.0 leaves the field untouched). */
+function csvCell(value: string | boolean | undefined): string {
+  if (value === undefined) return '';
+  const text = typeof value === 'boolean' ? String(value) : value;
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/** The CSV of the rows, LF line endings. */
+export function toBulkCsv(
+  columns: readonly string[],
+  rows: readonly Record<string, string | boolean | undefined>[],
+): string {
+  const lines = [columns.join(',')];
+  for (const row of rows) lines.push(columns.map((column) => csvCell(row[column])).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Runs (or resumes) the job and returns each row's outcome keyed by its external id. */
+export async function runBulkUpsert(options: BulkUpsertOptions): Promise<Map<string, BulkRowOutcome>> {
+  const { connection, call, jobStore, jobKey } = options;
+  const checkJob = async (jobId: string) =>
+    parseSalesforceResponse(
+      salesforceBulkJobInfoSchema,
+      await call(() => connection.bulk2.job('ingest', { id: jobId }).check()),
+      'Bulk API 2.0 job info',
+    );
+
+  let jobId = await jobStore.get(jobKey);
+  if (jobId !== undefined) {
+    const info = await checkJob(jobId);
+    // An `Open` job crashed mid-upload and an aborted one will never run: start over (the upsert is idempotent).
+    if (info.state === 'Open') {
+      await call(() => connection.bulk2.job('ingest', { id: info.id }).abort());
+      jobId = undefined;
+    } else if (info.state === 'Aborted') {
+      jobId = undefined;
+    }
+    if (jobId === undefined) await jobStore.delete(jobKey);
+  }
+  if (jobId === undefined) {
+    const job = connection.bulk2.createJob({
+      object: options.object,
+      operation: 'upsert',
+      externalIdFieldName: options.externalIdField,
+      lineEnding: 'LF',
+    });
+    await call(() => job.open());
+    jobId = job.id;
+    await jobStore.set(jobKey, jobId);
+    await call(() => job.uploadData(toBulkCsv(options.columns, options.rows)));
+    await call(() => job.close());
+  }
+
+  const startedAt = options.now();
+  for (;;) {
+    options.signal.throwIfAborted();
+    const info = await checkJob(jobId);
+    if (info.state === 'JobComplete') break;
+    if (info.state === 'Failed') {
+      await jobStore.delete(jobKey);
+      throw new CrmPermanentError({
+        crm: SALESFORCE_CRM,
+        message: `writeMessages: Bulk API 2.0 job ${jobId} failed (${info.errorMessage ?? 'no reason given'})`,
+        code: 'bulk_job_failed',
+      });
+    }
+    if (info.state === 'Aborted') {
+      await jobStore.delete(jobKey);
+      throw new CrmTransientError({
+        crm: SALESFORCE_CRM,
+        message: `writeMessages: Bulk API 2.0 job ${jobId} was aborted; the batch will be sent again`,
+        code: 'bulk_job_aborted',
+      });
+    }
+    if (options.now() - startedAt >= options.pollTimeoutMs) {
+      throw new CrmTransientError({
+        crm: SALESFORCE_CRM,
+        message: `writeMessages: Bulk API 2.0 job ${jobId} is still ${info.state} after ${options.pollTimeoutMs} ms; its id is saved and the next attempt resumes polling`,
+        code: 'bulk_job_pending',
+      });
+    }
+    await sleep(options.pollIntervalMs, options.signal);
+  }
+
+  const job = connection.bulk2.job('ingest', { id: jobId });
+  const successes = (await call(() => job.getSuccessfulResults())) ?? [];
+  const failures = (await call(() => job.getFailedResults())) ?? [];
+  const outcomes = new Map<string, BulkRowOutcome>();
+  for (const row of successes) {
+    const parsed = parseSalesforceResponse(salesforceBulkSuccessRowSchema, row, 'Bulk API 2.0 successful result');
+    outcomes.set(parsed[options.externalIdField as 'Message_Id__c'], {
+      ok: true,
+      id: parsed.sf__Id,
+      created: parsed.sf__Created === 'true',
+    });
+  }
+  for (const row of failures) {
+    const parsed = parseSalesforceResponse(salesforceBulkFailureRowSchema, row, 'Bulk API 2.0 failed result');
+    const error = parseBulkRecordError(parsed.sf__Error);
+    outcomes.set(parsed[options.externalIdField as 'Message_Id__c'], {
+      ok: false,
+      errors: [error],
+      transient: error.statusCode === 'UNABLE_TO_LOCK_ROW',
+    });
+  }
+  await jobStore.delete(jobKey);
+  return outcomes;
+}

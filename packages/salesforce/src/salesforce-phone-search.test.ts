@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import {
+  buildE164Query,
+  buildPhoneSearches,
+  confirmPhoneMatch,
+  phoneSearchTerms,
+  SOSL_SEARCH_QUERY_MAX_LENGTH,
+} from './salesforce-phone-search.ts';
+
+describe('phone search', () => {
+  it('searches a phone by its digit forms', () => {
+    expect(phoneSearchTerms('+16505551234')).toEqual(['16505551234', '6505551234']);
+    expect(phoneSearchTerms('+447911123456')).toEqual(['447911123456', '07911123456', '7911123456']);
+  });
+
+  it('puts many phones in one SOSL search and cuts at 4,000 characters', () => {
+    const [one] = buildPhoneSearches(['+16505551234', '+16505551235']);
+    expect(one).toBe(
+      'FIND {16505551234 OR 6505551234 OR 16505551235 OR 6505551235} IN PHONE FIELDS RETURNING Contact(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId, AccountId), Lead(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId WHERE IsConverted = false)',
+    );
+    const phones = Array.from({ length: 200 }, (_, index) => `+1650555${String(1000 + index)}`);
+    const searches = buildPhoneSearches(phones);
+    expect(searches.length).toBeGreaterThan(1);
+    for (const search of searches) {
+      const query = /FIND \{(.*)\}/.exec(search)![1]!;
+      expect(query.length).toBeLessThanOrEqual(SOSL_SEARCH_QUERY_MAX_LENGTH);
+    }
+    const terms = searches.flatMap((search) => /FIND \{(.*)\}/.exec(search)![1]!.split(' OR '));
+    expect(terms).toHaveLength(400);
+  });
+
+  it('queries our E.164 field exactly, unconverted Leads only', () => {
+    expect(buildE164Query('Lead', ['+16505551234', "+1'; DELETE"])).toBe(
+      "SELECT Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId FROM Lead WHERE WhatsApp_E164__c IN ('+16505551234', '+1') AND IsConverted = false",
+    );
+  });
+
+  it('confirms hits client-side in any stored format', () => {
+    const record = (fields: object) => ({ attributes: { type: 'Contact' }, Id: '003', ...fields });
+    expect(confirmPhoneMatch(record({ Phone: '(650) 555-1234' }), '+16505551234')).toBe('Phone');
+    expect(confirmPhoneMatch(record({ MobilePhone: '0044 7911 123456' }), '+447911123456')).toBe('MobilePhone');
+    expect(confirmPhoneMatch(record({ WhatsApp_E164__c: '+16505551234' }), '+16505551234')).toBe('WhatsApp_E164__c');
+    expect(confirmPhoneMatch(record({ Phone: '+44 650 555 1234' }), '+16505551234')).toBeUndefined();
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * Finding Contacts and unconverted Leads by phone, many phones per request (crm-apis.md §3.4):
+ * - SOQL `WhatsApp_E164__c IN (…)` on our own External ID field: exact, indexed, no search-index delay; it finds
+ *   every record the adapter created or matched before.
+ * - SOSL `FIND {d1 OR d2 …} IN PHONE FIELDS RETURNING Contact(…), Lead(… WHERE IsConverted = false)` for the rest:
+ *   the search index matches phone fields by digits whatever format a rep typed. Terms are digits only (no SOSL
+ *   reserved characters to escape). A SearchQuery over 4,000 characters loses its logical operators and one over
+ *   10,000 returns nothing (https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-sosl-syntax.html),
+ *   so searches are cut at 4,000 characters.
+ * Every hit is confirmed client-side with `normalizePhone`/`phoneVariants`, since a search matches loosely. Pure.
+ */
+import { type CountryCode, normalizePhone, phoneVariants } from '@coexist/core';
+import type { SalesforcePersonRecord } from './salesforce-api.ts';
+
+/** The longest SOSL SearchQuery (the text between the braces) that keeps its `OR` operators. */
+export const SOSL_SEARCH_QUERY_MAX_LENGTH = 4_000;
+
+/** Fields selected from matched Contacts and Leads. */
+export const PERSON_FIELDS = ['Id', 'Name', 'Phone', 'MobilePhone', 'WhatsApp_E164__c', 'OwnerId'] as const;
+
+/** Digits only. */
+function digitsOf(value: string): string {
+  return value.replace(/\D/g, '');
+}
+
+/** The digit strings a phone is searched by: E.164 digits, the national number and the national form with prefix. */
+export function phoneSearchTerms(e164: string): string[] {
+  const terms = new Set<string>();
+  for (const variant of phoneVariants(e164)) {
+    const digits = digitsOf(variant);
+    // `00…` duplicates the E.164 digits with a prefix; short numbers would match unrelated ones.
+    if (digits.length >= 7 && !digits.startsWith('00')) terms.add(digits);
+  }
+  return [...terms];
+}
+
+/** SOSL searches covering every phone, each SearchQuery at most `maxLength` characters. */
+export function buildPhoneSearches(phones: readonly string[], maxLength = SOSL_SEARCH_QUERY_MAX_LENGTH): string[] {
+  const searches: string[] = [];
+  let current: string[] = [];
+  let length = 0;
+  const flush = () => {
+    if (current.length === 0) return;
+    const contactFields = [...PERSON_FIELDS, 'AccountId'].join(', ');
+    const leadFields = PERSON_FIELDS.join(', ');
+    searches.push(
+      `FIND {${current.join(' OR ')}} IN PHONE FIELDS RETURNING Contact(${contactFields}), Lead(${leadFields} WHERE IsConverted = false)`,
+    );
+    current = [];
+    length = 0;
+  };
+  for (const phone of phones) {
+    const terms = phoneSearchTerms(phone);
+    const added = terms.reduce((sum, term) => sum + term.length + 4, 0);
+    if (length + added > maxLength) flush();
+    current.push(...terms);
+    length += added;
+  }
+  flush();
+  return searches;
+}
+
+/** The SOQL that finds records by our E.164 field; Leads only while unconverted. */
+export function buildE164Query(objectType: 'Contact' | 'Lead', phones: readonly string[]): string {
+  const fields = objectType === 'Contact' ? [...PERSON_FIELDS, 'AccountId'] : [...PERSON_FIELDS];
+  const values = phones.map((phone) => `'${phone.replace(/[^+\d]/g, '')}'`).join(', ');
+  const converted = objectType === 'Lead' ? ' AND IsConverted = false' : '';
+  return `SELECT ${fields.join(', ')} FROM ${objectType} WHERE WhatsApp_E164__c IN (${values})${converted}`;
+}
+
+/** Which field of a record confirmed the match, best first. */
+export type PhoneMatchField = 'WhatsApp_E164__c' | 'MobilePhone' | 'Phone';
+
+/** Whether a stored number (any format) is the E.164 `phone`. */
+export function storedPhoneMatches(stored: string | null | undefined, phone: string, defaultCountry?: CountryCode): boolean {
+  if (stored === null || stored === undefined || stored.trim() === '') return false;
+  if (normalizePhone(stored, defaultCountry === undefined ? {} : { defaultCountry }) === phone) return true;
+  const digits = digitsOf(stored);
+  return digits.length >= 7 && phoneVariants(phone).some((variant) => digitsOf(variant) === digits);
+}
+
+/** The field on which a Contact or Lead confirms `phone`, or `undefined` when it does not. */
+export function confirmPhoneMatch(
+  record: SalesforcePersonRecord,
+  phone: string,
+  defaultCountry?: CountryCode,
+): PhoneMatchField | undefined {
+  if (record.WhatsApp_E164__c === phone) return 'WhatsApp_E164__c';
+  if (storedPhoneMatches(record.MobilePhone, phone, defaultCountry)) return 'MobilePhone';
+  if (storedPhoneMatches(record.Phone, phone, defaultCountry)) return 'Phone';
+  return undefined;
+}
