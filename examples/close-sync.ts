@@ -28,7 +28,11 @@ export interface CloseSyncReport {
 export async function runCloseSync(options: { messages?: number; seed?: number } = {}): Promise<CloseSyncReport> {
   const close = await startCloseEmulator({ apiKeys: ['api_example_key'] });
   try {
-    const traffic = generateTraffic({ messages: options.messages ?? 120, seed: options.seed ?? 7, accountEvents: false });
+    const traffic = generateTraffic({
+      messages: options.messages ?? 120,
+      seed: options.seed ?? 7,
+      accountEvents: false,
+    });
     const adapter = createCloseAdapter({
       baseUrl: close.apiUrl,
       apiKey: 'api_example_key',
@@ -39,7 +43,9 @@ export async function runCloseSync(options: { messages?: number; seed?: number }
     const setup = await adapter.setup();
     const engine = createSyncEngine({
       store: createMemoryStore(),
-      connections: [{ id: 'close', adapter, phoneNumberIds: traffic.plan.numbers.map((number) => number.phoneNumberId) }],
+      connections: [
+        { id: 'close', adapter, phoneNumberIds: traffic.plan.numbers.map((number) => number.phoneNumberId) },
+      ],
       retry: { baseMs: 50, capMs: 1_000 },
     });
     for (const payload of traffic) {
@@ -55,7 +61,8 @@ export async function runCloseSync(options: { messages?: number; seed?: number }
       activities: activities.length,
       duplicates: close.findDuplicates().length,
       leads: close.state.leads.size,
-      threaded: activities.filter((activity) => activity.response_to_id !== null && ids.has(activity.response_to_id)).length,
+      threaded: activities.filter((activity) => activity.response_to_id !== null && ids.has(activity.response_to_id))
+        .length,
       integrationLinkAction: setup.action,
     };
   } finally {

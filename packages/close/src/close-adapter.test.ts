@@ -4,11 +4,15 @@ import {
   CrmAuthError,
   CrmRateLimitedError,
   CrmTransientError,
+  createMemoryStore,
+  createSyncEngine,
   type MessageRecord,
   type OperationContext,
+  parseWebhook,
   phoneVariants,
   type RateLimitSignal,
 } from '@coexist/core';
+import { generateTraffic } from '@coexist/sandbox';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type CloseHarness,
@@ -409,6 +413,59 @@ describe('createCloseAdapter against the Close emulator', () => {
     const later = await adapterFor(harness, { ...options, now: () => now + 50 * 86_400_000 }).setup();
     expect(later.action).toBe('updated');
     expect(harness.emulator.state.integrationLinks.size).toBe(1);
+  });
+});
+
+describe('the Close adapter driven by the sync engine', () => {
+  /** Runs generated traffic through the engine into an emulator and returns Close's activities. */
+  async function mirror(harness: CloseHarness, adapterOptions: Partial<CloseAdapterOptions>) {
+    const traffic = generateTraffic({ messages: 60, seed: 11, accountEvents: false });
+    const engine = createSyncEngine({
+      store: createMemoryStore(),
+      connections: [
+        {
+          id: 'close',
+          adapter: adapterFor(harness, adapterOptions),
+          phoneNumberIds: traffic.plan.numbers.map((number) => number.phoneNumberId),
+        },
+      ],
+      retry: { baseMs: 20, capMs: 250, maxAttempts: 40 },
+      callTimeoutMs: 5_000,
+    });
+    for (const payload of traffic)
+      await engine.ingest(parseWebhook(JSON.parse(payload.body)), { rawBody: payload.body });
+    await engine.drain({ timeoutMs: 60_000 });
+    await engine.stop();
+    return [...harness.emulator.state.activities.values()];
+  }
+  // Real limits would pace this test for seconds; the emulator's RateLimit headers raise the engine's limiter too.
+  const limits = {
+    default: { limit: 1_000, windowMs: 1_000 },
+    groups: { 'POST /data/search/': { limit: 1_000, windowMs: 1_000 } },
+  };
+
+  it('writes each message exactly once, threaded, despite 5xx, dropped connections and answers lost after the write', async () => {
+    const clean = await mirror(await harnessWith({ limits }), {});
+    const faulty = await harnessWith({
+      limits,
+      seed: 5,
+      faults: { serverErrorRate: 0.08, dropRate: 0.04, slowRate: 0.1, slowMs: 250 },
+    });
+    const activities = await mirror(faulty, { timeoutMs: 120, inFlightGraceMs: 800 });
+    expect(faulty.emulator.stats.byTag.fault ?? 0).toBeGreaterThan(5);
+    expect(faulty.emulator.findDuplicates()).toEqual([]);
+    console.log([...faulty.emulator.state.contacts.values()].map((c) => [c.lead_id.slice(0, 12), c.phones.map((p) => p.phone).join(','), c.name]));
+    console.log([...faulty.emulator.state.leads.values()].map((l) => [l.id.slice(0, 12), l.name]));
+    expect(faulty.emulator.state.leads.size).toBe(new Set(clean.map((activity) => activity.lead_id)).size);
+    const keys = (list: typeof clean) => list.map((activity) => activity.external_whatsapp_message_id).sort();
+    expect(keys(activities)).toEqual(keys(clean));
+    expect(clean.length).toBeGreaterThan(40);
+    // Every thread is chained: each activity but the first of its lead answers the previous one.
+    const ids = new Set(activities.map((activity) => activity.id));
+    const chained = activities.filter(
+      (activity) => activity.response_to_id !== null && ids.has(activity.response_to_id),
+    );
+    expect(chained.length).toBe(activities.length - new Set(activities.map((activity) => activity.lead_id)).size);
   });
 });
 

@@ -26,6 +26,7 @@ import {
   type CrmCapabilities,
   type CrmCardRendering,
   CrmPermanentError,
+  CrmTransientError,
   type CrmWriteResult,
   type CrmWriteSuccess,
   isCrmError,
@@ -139,6 +140,12 @@ export interface CloseAdapterOptions extends CloseCredentialOptions {
    */
   sendLiveInboundToInbox?: boolean;
   /**
+   * How long after a POST whose answer was lost (timeout, dropped connection) the adapter refuses to POST the same
+   * message again while the lookup still finds nothing: the first request may still be running in Close.
+   * @default twice `timeoutMs`
+   */
+  inFlightGraceMs?: number;
+  /**
    * Most calls in flight at once for one connection.
    * @default 8
    */
@@ -211,6 +218,31 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
   const leadOfContact = new Map<string, string>();
   /** One lead creation per number at a time, so concurrent conversations with one customer share a lead. */
   const creating = new Map<string, Promise<CrmWriteResult>>();
+  /** wamid → when a POST of it ended without an answer (in this process); cleared once the outcome is known. */
+  const uncertain = new Map<string, number>();
+  const inFlightGraceMs = options.inFlightGraceMs ?? 2 * (options.timeoutMs ?? 30_000);
+  const markUncertain = (id: string, error: unknown): void => {
+    if (!(isCrmError(error) && error.kind === 'transient' && error.status === undefined)) return;
+    const at = now();
+    if (uncertain.size > 10_000)
+      for (const [key, lostAt] of uncertain) if (at - lostAt >= inFlightGraceMs) uncertain.delete(key);
+    uncertain.set(id, at);
+  };
+  /** Throws while a lost write of `id` may still be running in Close; forgets it once the grace period is over. */
+  const checkNotInFlight = (id: string, field: string): void => {
+    const lostAt = uncertain.get(id);
+    if (lostAt === undefined) return;
+    if (now() - lostAt < inFlightGraceMs) {
+      // Not found yet, but the lost request may still be running in Close: writing now could make a second record.
+      throw new CrmTransientError({
+        crm: CLOSE_CRM,
+        message: `${field}: an earlier write whose answer was lost may still be in flight; retry after ${inFlightGraceMs} ms`,
+        field,
+        code: 'outcome_pending',
+      });
+    }
+    uncertain.delete(id);
+  };
   let organization: Promise<string> | undefined;
   let owners: Map<string, string> | undefined;
 
@@ -324,18 +356,23 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
         };
       }
       const owner = fallbackOwner();
-      const lead = await transport.request({
-        method: 'POST',
-        path: '/lead/',
-        group: CLOSE_ENDPOINT_GROUPS.createLead,
-        body: toCloseLeadCreate(input, e164, {
-          ...(options.ownerCustomFieldId === undefined ? {} : { ownerCustomFieldId: options.ownerCustomFieldId }),
-          ...(owner === undefined ? {} : { fallbackOwnerId: owner }),
-        }),
-        schema: closeLeadSchema,
-        context,
-        field: `contacts[${index}]`,
-      });
+      const lead = await transport
+        .request({
+          method: 'POST',
+          path: '/lead/',
+          group: CLOSE_ENDPOINT_GROUPS.createLead,
+          body: toCloseLeadCreate(input, e164, {
+            ...(options.ownerCustomFieldId === undefined ? {} : { ownerCustomFieldId: options.ownerCustomFieldId }),
+            ...(owner === undefined ? {} : { fallbackOwnerId: owner }),
+          }),
+          schema: closeLeadSchema,
+          context,
+          field: `contacts[${index}]`,
+        })
+        .catch((error: unknown) => {
+          markUncertain(`lead:${e164}`, error);
+          throw error;
+        });
       const contact = lead.contacts?.[0];
       if (contact === undefined)
         throw fail(`contacts[${index}]`, 'Close created the lead without its contact', 'unexpected_response');
@@ -512,6 +549,8 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
 
     // Exactly once: an earlier attempt may have been applied without the engine learning its id.
     const existing = await lookupActivity(record.key, field, context);
+    if (existing !== undefined) uncertain.delete(`message:${record.key}`);
+    else checkNotInFlight(`message:${record.key}`, field);
     if (existing !== undefined) {
       const stored = parseCloseMarkdown(existing.message_markdown ?? '', record.actor);
       const state = mergeReplayedState(stored.state, closeStateOfRecord(record));
@@ -551,6 +590,7 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       const created = await post(payload);
       return { key: record.key, ok: true, crmId: created.id, created: true };
     } catch (error) {
+      markUncertain(`message:${record.key}`, error);
       // A 400 was not applied, so posting again is safe: a thread parent Close refuses (deleted, moved to another
       // lead by a merge) must not block the message itself.
       if (

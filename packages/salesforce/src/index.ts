@@ -1,8 +1,12 @@
+export { SERVICE_WINDOW_MS, toConversationFields } from './map-salesforce-conversation.ts';
+export { type SalesforcePersonObject, splitContactName, toSalesforcePersonFields } from './map-salesforce-lead.ts';
+export { applyMessageChange, toMessageFields } from './map-salesforce-message.ts';
 export {
   createSalesforceAdapter,
   SALESFORCE_COLLECTION_SIZE,
   type SalesforceAdapterOptions,
 } from './salesforce-adapter.ts';
+export { renderSalesforceCard } from './salesforce-card.ts';
 export {
   createSalesforceConnection,
   DEFAULT_SALESFORCE_API_VERSION,
@@ -11,8 +15,4 @@ export {
 } from './salesforce-connection.ts';
 export { SALESFORCE_BUCKETS, SALESFORCE_CRM, toSalesforceCrmError } from './salesforce-errors.ts';
 export { createMemoryJobStore, type SalesforceJobStore } from './salesforce-job-store.ts';
-export { renderSalesforceCard } from './salesforce-card.ts';
-export { toConversationFields, SERVICE_WINDOW_MS } from './map-salesforce-conversation.ts';
-export { toMessageFields, applyMessageChange } from './map-salesforce-message.ts';
-export { toSalesforcePersonFields, splitContactName, type SalesforcePersonObject } from './map-salesforce-lead.ts';
-export { buildPhoneSearches, buildE164Query, SOSL_SEARCH_QUERY_MAX_LENGTH } from './salesforce-phone-search.ts';
+export { buildE164Query, buildPhoneSearches, SOSL_SEARCH_QUERY_MAX_LENGTH } from './salesforce-phone-search.ts';

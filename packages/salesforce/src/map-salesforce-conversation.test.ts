@@ -26,7 +26,12 @@ describe('toConversationFields', () => {
       toConversationFields(
         [
           message({}),
-          message({ key: 'wamid.2', direction: 'outbound', actor: 'business_app', occurredAt: '2026-03-01T09:05:00.000Z' }),
+          message({
+            key: 'wamid.2',
+            direction: 'outbound',
+            actor: 'business_app',
+            occurredAt: '2026-03-01T09:05:00.000Z',
+          }),
         ],
         undefined,
         { ownerId: '005000000000001AAA' },
@@ -51,7 +56,11 @@ describe('toConversationFields', () => {
       ],
       undefined,
     );
-    expect(fields).toMatchObject({ Lead__c: '00Q000000000001AAA', Account__c: '001000000000001AAA', Owner_Side__c: 'cloud_api' });
+    expect(fields).toMatchObject({
+      Lead__c: '00Q000000000001AAA',
+      Account__c: '001000000000001AAA',
+      Owner_Side__c: 'cloud_api',
+    });
     expect(fields).not.toHaveProperty('Window_Expires_At__c');
     expect(fields).not.toHaveProperty('Contact__c');
   });
@@ -70,7 +79,10 @@ describe('toConversationFields', () => {
     ];
     expect(toConversationFields(older, stored)).toBeUndefined();
     expect(
-      toConversationFields([message({ direction: 'outbound', actor: 'business_app', occurredAt: '2026-03-06T09:00:00.000Z' })], stored),
+      toConversationFields(
+        [message({ direction: 'outbound', actor: 'business_app', occurredAt: '2026-03-06T09:00:00.000Z' })],
+        stored,
+      ),
     ).toEqual({
       Thread_Key__c: stored.Thread_Key__c,
       Last_Message_At__c: '2026-03-06T09:00:00.000Z',

@@ -5,7 +5,12 @@ describe('toSalesforcePersonFields', () => {
   it('maps a contact to a Lead with Company, phone fields and owner', () => {
     expect(
       toSalesforcePersonFields(
-        { key: 'phone:+16505551234', phone: '+16505551234', name: 'Grace Brewster Hopper', ownerId: '005000000000001AAA' },
+        {
+          key: 'phone:+16505551234',
+          phone: '+16505551234',
+          name: 'Grace Brewster Hopper',
+          ownerId: '005000000000001AAA',
+        },
         { objectType: 'Lead', leadCompany: '[not provided]', includeOwner: true },
       ),
     ).toEqual({

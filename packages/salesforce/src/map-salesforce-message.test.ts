@@ -80,7 +80,12 @@ describe('toMessageFields', () => {
       {
         ...base,
         status: undefined,
-        content: { kind: 'document', summary: '[document]', placeholder: false, media: { id: 'd', url: `https://x/${'a'.repeat(1000)}` } },
+        content: {
+          kind: 'document',
+          summary: '[document]',
+          placeholder: false,
+          media: { id: 'd', url: `https://x/${'a'.repeat(1000)}` },
+        },
       },
       { conversationId: 'a01' },
     );
@@ -92,16 +97,23 @@ describe('toMessageFields', () => {
 
 describe('applyMessageChange', () => {
   it('upgrades a status but never downgrades it', () => {
-    expect(applyMessageChange(stored, { kind: 'status', status: 'read', at: 'x' }).fields).toEqual({ Status__c: 'read' });
+    expect(applyMessageChange(stored, { kind: 'status', status: 'read', at: 'x' }).fields).toEqual({
+      Status__c: 'read',
+    });
     expect(applyMessageChange(stored, { kind: 'status', status: 'sent', at: 'x' }).fields).toEqual({});
-    expect(applyMessageChange({ ...stored, Status__c: 'received' }, { kind: 'status', status: 'sent', at: 'x' }).fields).toEqual({
+    expect(
+      applyMessageChange({ ...stored, Status__c: 'received' }, { kind: 'status', status: 'sent', at: 'x' }).fields,
+    ).toEqual({
       Status__c: 'sent',
     });
   });
 
   it('edits content unless revoked, and revokes', () => {
     const content = { kind: 'text', text: 'Edited', summary: 'Edited', placeholder: false };
-    expect(applyMessageChange(stored, { kind: 'edit', content, at: 'x' }).fields).toEqual({ Body__c: 'Edited', Edited__c: true });
+    expect(applyMessageChange(stored, { kind: 'edit', content, at: 'x' }).fields).toEqual({
+      Body__c: 'Edited',
+      Edited__c: true,
+    });
     expect(applyMessageChange({ ...stored, Revoked__c: true }, { kind: 'edit', content, at: 'x' }).fields).toEqual({});
     expect(applyMessageChange(stored, { kind: 'revoke', at: 'x' })).toEqual({
       record: { ...stored, Revoked__c: true },

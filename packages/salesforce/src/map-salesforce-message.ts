@@ -68,7 +68,10 @@ export function parseReactions(value: string | null | undefined): MessageRecordR
 }
 
 /** The fields of a message's `WhatsApp_Message__c` upsert, keyed by `Message_Id__c` (the wamid). */
-export function toMessageFields(message: MessageRecord, options: MessageFieldOptions): Record<string, string | boolean> {
+export function toMessageFields(
+  message: MessageRecord,
+  options: MessageFieldOptions,
+): Record<string, string | boolean> {
   const fields: Record<string, string | boolean> = {
     Message_Id__c: message.key,
     Conversation__c: options.conversationId,

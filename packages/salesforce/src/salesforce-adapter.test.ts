@@ -107,7 +107,10 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       [],
       [],
     ]);
-    expect(results[0]).toMatchObject({ ok: true, matches: [{ objectType: 'Contact', matchedOn: 'phone', name: 'Rep Typed' }] });
+    expect(results[0]).toMatchObject({
+      ok: true,
+      matches: [{ objectType: 'Contact', matchedOn: 'phone', name: 'Rep Typed' }],
+    });
     // The matched records now carry our E.164 field; the next lookup is exact and needs no search.
     expect(harness.emulator.state.get('Contact', contactId)?.WhatsApp_E164__c).toBe('+16505551234');
     expect(harness.emulator.state.get('Lead', leadId)?.WhatsApp_E164__c).toBe('+16505551235');
@@ -161,7 +164,10 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
         dailyLimitPauseMs: 60_000,
         now: () => clock,
       });
-      const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550120', name: 'Limit' }], context());
+      const [created] = await salesforce.createContacts(
+        [{ key: 'c', phone: '+16505550120', name: 'Limit' }],
+        context(),
+      );
       const contactCrmId = created!.ok ? created!.crmId : '';
       let outcome: unknown;
       let writes = 0;
@@ -210,7 +216,12 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     limits.setDailyAllocation(limits.used(Date.now()));
     const error = await salesforce.writeMessages(messagesFor(contactCrmId, 1), context()).catch((caught) => caught);
     expect(error).toBeInstanceOf(CrmRateLimitedError);
-    expect(error).toMatchObject({ bucket: 'daily', retryAfterMs: 3_600_000, code: 'REQUEST_LIMIT_EXCEEDED', status: 403 });
+    expect(error).toMatchObject({
+      bucket: 'daily',
+      retryAfterMs: 3_600_000,
+      code: 'REQUEST_LIMIT_EXCEEDED',
+      status: 403,
+    });
     const requests = harness.emulator.stats.requests;
     await expect(salesforce.writeMessages(messagesFor(contactCrmId, 1), context())).rejects.toMatchObject({
       bucket: 'daily',
@@ -224,8 +235,7 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     for (const path of ['collections', 'bulk'] as const) {
       await harness.reset();
       harness.emulator.resetStats();
-      const salesforce =
-        path === 'bulk' ? adapter({ bulkThreshold: 100, bulkPollIntervalMs: 20 }) : adapter();
+      const salesforce = path === 'bulk' ? adapter({ bulkThreshold: 100, bulkPollIntervalMs: 20 }) : adapter();
       const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550100' }], context());
       const records = messagesFor(created!.ok ? created!.crmId : '', count);
       const size = salesforce.capabilities.messageBatchSize;

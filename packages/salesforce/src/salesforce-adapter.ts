@@ -48,7 +48,12 @@ import { SalesforceApiBudget } from './salesforce-api-budget.ts';
 import { type BulkRowOutcome, runBulkUpsert } from './salesforce-bulk-upsert.ts';
 import { renderSalesforceCard } from './salesforce-card.ts';
 import { createSalesforceConnection, type SalesforceCredentialOptions } from './salesforce-connection.ts';
-import { SALESFORCE_BUCKETS, SALESFORCE_CRM, toSalesforceCrmError, toSalesforceRecordError } from './salesforce-errors.ts';
+import {
+  SALESFORCE_BUCKETS,
+  SALESFORCE_CRM,
+  toSalesforceCrmError,
+  toSalesforceRecordError,
+} from './salesforce-errors.ts';
 import { createMemoryJobStore, type SalesforceJobStore } from './salesforce-job-store.ts';
 import {
   buildE164Query,
@@ -245,7 +250,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         'batch_too_large',
       );
     }
-    if (context.signal.aborted) throw toSalesforceCrmError(context.signal.reason, { operation, dailyLimitRetryAfterMs: pauseMs });
+    if (context.signal.aborted)
+      throw toSalesforceCrmError(context.signal.reason, { operation, dailyLimitRetryAfterMs: pauseMs });
   }
 
   function report(conn: Connection, context: OperationContext): void {
@@ -347,7 +353,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   function warn(operation: string, error: unknown): void {
-    options.onWarning?.({ operation, error: toSalesforceCrmError(error, { operation, dailyLimitRetryAfterMs: pauseMs }) });
+    options.onWarning?.({
+      operation,
+      error: toSalesforceCrmError(error, { operation, dailyLimitRetryAfterMs: pauseMs }),
+    });
   }
 
   async function findContacts(
@@ -417,7 +426,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         try {
           const saved = await updateCollection(operation, context, type, records);
           saved.forEach((result, index) => {
-            if (!result.success) warn(operation, toSalesforceRecordError(result.errors, `${type}[${records[index]!.Id}]`));
+            if (!result.success)
+              warn(operation, toSalesforceRecordError(result.errors, `${type}[${records[index]!.Id}]`));
           });
         } catch (error) {
           warn(operation, error);
@@ -438,14 +448,16 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       results[index] = {
         key: item.key,
         ok: true,
-        matches: sorted.map(({ record }): ContactMatch => ({
-          crmId: record.Id,
-          matchedOn,
-          objectType: record.attributes.type,
-          ...(record.Name ? { name: record.Name } : {}),
-          ...(record.OwnerId ? { ownerId: record.OwnerId } : {}),
-          ...(record.AccountId ? { parentId: record.AccountId } : {}),
-        })),
+        matches: sorted.map(
+          ({ record }): ContactMatch => ({
+            crmId: record.Id,
+            matchedOn,
+            objectType: record.attributes.type,
+            ...(record.Name ? { name: record.Name } : {}),
+            ...(record.OwnerId ? { ownerId: record.OwnerId } : {}),
+            ...(record.AccountId ? { parentId: record.AccountId } : {}),
+          }),
+        ),
       };
     }
     return results;
@@ -519,7 +531,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
           : {
               key: contact.key,
               ok: false,
-              error: permanent(`${operation}: \`contacts[${index}].crmId\` is not a Salesforce id`, `contacts[${index}].crmId`),
+              error: permanent(
+                `${operation}: \`contacts[${index}].crmId\` is not a Salesforce id`,
+                `contacts[${index}].crmId`,
+              ),
             };
         continue;
       }
@@ -596,7 +611,11 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         results[entry.index] =
           result?.success === true
             ? { key, ok: true, crmId: entry.id, created: false }
-            : { key, ok: false, error: toSalesforceRecordError(result?.errors ?? [], `contacts[${entry.index}].crmId`) };
+            : {
+                key,
+                ok: false,
+                error: toSalesforceRecordError(result?.errors ?? [], `contacts[${entry.index}].crmId`),
+              };
       });
     }
     await createByPhone(operation, context, contacts, toCreate, results);
@@ -628,7 +647,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return message.ownerId ?? (message.businessPhone === undefined ? undefined : owners[message.businessPhone]);
   }
 
-  async function writeMessages(messages: readonly MessageRecord[], context: OperationContext): Promise<CrmWriteResult[]> {
+  async function writeMessages(
+    messages: readonly MessageRecord[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]> {
     const operation = 'writeMessages';
     admit(operation, messages.length, capabilities.messageBatchSize, 'messages', context);
     const results: CrmWriteResult[] = [];
@@ -757,7 +779,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       if (errors.some((entry) => entry.fields?.includes('Conversation__c'))) {
         // A cached conversation was deleted in Salesforce: forget it so the retry recreates it.
         conversations.delete(message.conversationKey);
-        fail(index, new CrmTransientError({ crm, message: error.message.replace(/^\[coexist\/salesforce\] /, ''), field: `messages[${index}]` }));
+        fail(
+          index,
+          new CrmTransientError({
+            crm,
+            message: error.message.replace(/^\[coexist\/salesforce\] /, ''),
+            field: `messages[${index}]`,
+          }),
+        );
         return;
       }
       fail(index, error);
@@ -782,7 +811,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       for (const row of rows) {
         const saved = outcomes.get(messages[row.index]!.key);
         if (saved !== undefined && !saved.ok && saved.transient) {
-          fail(row.index, toSalesforceRecordError([{ statusCode: 'UNABLE_TO_LOCK_ROW', message: '' }], `messages[${row.index}]`));
+          fail(
+            row.index,
+            toSalesforceRecordError([{ statusCode: 'UNABLE_TO_LOCK_ROW', message: '' }], `messages[${row.index}]`),
+          );
         } else outcome(row.index, saved);
       }
     } else {
@@ -829,7 +861,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     }
   }
 
-  async function updateMessages(updates: readonly MessageUpdate[], context: OperationContext): Promise<CrmWriteResult[]> {
+  async function updateMessages(
+    updates: readonly MessageUpdate[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]> {
     const operation = 'updateMessages';
     admit(operation, updates.length, capabilities.messageBatchSize, 'updates', context);
     const results: CrmWriteResult[] = [];
@@ -844,10 +879,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       } else keys.add(update.messageKey);
     }
     if (keys.size === 0) return results;
-    budget.ensure(
-      Math.ceil(keys.size / SOQL_IN_CHUNK) + Math.ceil(keys.size / SALESFORCE_COLLECTION_SIZE),
-      operation,
-    );
+    budget.ensure(Math.ceil(keys.size / SOQL_IN_CHUNK) + Math.ceil(keys.size / SALESFORCE_COLLECTION_SIZE), operation);
     const stored = new Map<string, SalesforceMessageRecord>();
     for (const part of chunk([...keys], SOQL_IN_CHUNK)) {
       const soql = `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`;

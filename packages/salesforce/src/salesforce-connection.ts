@@ -78,7 +78,8 @@ export function createSalesforceConnection(options: SalesforceCredentialOptions)
   if (options.accessToken === undefined || options.accessToken === '') {
     throw new CrmAuthError({
       crm: SALESFORCE_CRM,
-      message: '`options.accessToken` is required (or pass `options.oauth2` with a refresh token, or `options.connection`)',
+      message:
+        '`options.accessToken` is required (or pass `options.oauth2` with a refresh token, or `options.connection`)',
       field: 'options.accessToken',
     });
   }

@@ -67,7 +67,12 @@ const SAFE_MESSAGE_CODES = new Set([
 ]);
 
 /** Whole-call codes that mean the credentials lack access (pause the connection until someone fixes them). */
-const AUTH_CODES = new Set(['INVALID_SESSION_ID', 'API_DISABLED_FOR_ORG', 'API_CURRENTLY_DISABLED', 'INSUFFICIENT_ACCESS']);
+const AUTH_CODES = new Set([
+  'INVALID_SESSION_ID',
+  'API_DISABLED_FOR_ORG',
+  'API_CURRENTLY_DISABLED',
+  'INSUFFICIENT_ACCESS',
+]);
 
 /** OAuth `error` values of the token endpoint (jsforce names its error after them). */
 const OAUTH_ERRORS = new Set([

@@ -37,7 +37,11 @@ function readFields(object: string): MetadataField[] {
     .filter((file) => file.endsWith('.field-meta.xml'))
     .map((file) => {
       const xml = readFileSync(join(directory, file), 'utf8');
-      expect(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">')).toBe(true);
+      expect(
+        xml.startsWith(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<CustomField xmlns="http://soap.sforce.com/2006/04/metadata">',
+        ),
+      ).toBe(true);
       const name = leaf(xml, 'fullName')!;
       expect(file).toBe(`${name}.field-meta.xml`);
       const length = leaf(xml, 'length');
@@ -71,7 +75,9 @@ const TYPE_MAP: Record<string, string> = {
 const objects = ['WhatsApp_Conversation__c', 'WhatsApp_Message__c', 'Contact', 'Lead'];
 const metadata = new Map(objects.map((object) => [object, readFields(object)]));
 const emulatorField = (object: string, name: string) =>
-  salesforceObjectDefinitions.find((definition) => definition.name === object)?.fields.find((field) => field.name === name);
+  salesforceObjectDefinitions
+    .find((definition) => definition.name === object)
+    ?.fields.find((field) => field.name === name);
 
 /** Every field name the adapter writes, per object, taken from the mappers' own output. */
 function writtenFields(): Map<string, Set<string>> {
@@ -86,11 +92,23 @@ function writtenFields(): Map<string, Set<string>> {
     contactPhone: '+16505551234',
     businessPhone: '+14155550100',
     conversationKey: 'c',
-    content: { kind: 'image', summary: 's', placeholder: false, media: { id: 'm', mimeType: 'image/png', url: 'https://m' } },
+    content: {
+      kind: 'image',
+      summary: 's',
+      placeholder: false,
+      media: { id: 'm', mimeType: 'image/png', url: 'https://m' },
+    },
     reactions: [],
   };
   const outbound: MessageRecord = { ...message, key: 'wamid.2', direction: 'outbound', actor: 'business_app' };
-  const stored = { Id: 'a02', Message_Id__c: 'wamid.1', Status__c: null, Reactions__c: null, Revoked__c: false, Media_Url__c: null };
+  const stored = {
+    Id: 'a02',
+    Message_Id__c: 'wamid.1',
+    Status__c: null,
+    Reactions__c: null,
+    Revoked__c: false,
+    Media_Url__c: null,
+  };
   const messageFields = new Set([
     ...Object.keys(toMessageFields(message, { conversationId: 'a01', ownerId: '005' })),
     ...Object.keys(applyMessageChange(stored, { kind: 'status', status: 'read', at: 'x' }).fields),
@@ -108,8 +126,18 @@ function writtenFields(): Map<string, Set<string>> {
         ...Object.keys(toConversationFields([{ ...message, contactCrmId: '00Q000000000001AAA' }], undefined)!),
       ]),
     ],
-    ['Lead', new Set(Object.keys(toSalesforcePersonFields(lead, { objectType: 'Lead', leadCompany: 'x', includeOwner: true })))],
-    ['Contact', new Set(Object.keys(toSalesforcePersonFields(lead, { objectType: 'Contact', leadCompany: 'x', includeOwner: true })))],
+    [
+      'Lead',
+      new Set(
+        Object.keys(toSalesforcePersonFields(lead, { objectType: 'Lead', leadCompany: 'x', includeOwner: true })),
+      ),
+    ],
+    [
+      'Contact',
+      new Set(
+        Object.keys(toSalesforcePersonFields(lead, { objectType: 'Contact', leadCompany: 'x', includeOwner: true })),
+      ),
+    ],
     ['Task', new Set(Object.keys(toSummaryTaskFields(message, 'a01', '005')))],
   ]);
 }
@@ -132,7 +160,9 @@ describe('SFDX metadata', () => {
   it('agrees field by field with the emulator: lengths, keys, uniqueness, references, picklists', () => {
     for (const [object, fields] of metadata) {
       const definition = salesforceObjectDefinitions.find((candidate) => candidate.name === object)!;
-      const customInEmulator = definition.fields.filter((field) => field.name.endsWith('__c')).map((field) => field.name);
+      const customInEmulator = definition.fields
+        .filter((field) => field.name.endsWith('__c'))
+        .map((field) => field.name);
       expect(fields.map((field) => field.name).sort(), object).toEqual(customInEmulator.sort());
       for (const field of fields) {
         const emulated = emulatorField(object, field.name)!;
@@ -150,7 +180,11 @@ describe('SFDX metadata', () => {
 
   it('keys messages and conversations on External ID + Unique fields', () => {
     const find = (object: string, name: string) => metadata.get(object)!.find((field) => field.name === name)!;
-    expect(find('WhatsApp_Message__c', 'Message_Id__c')).toMatchObject({ externalId: true, unique: true, type: 'Text' });
+    expect(find('WhatsApp_Message__c', 'Message_Id__c')).toMatchObject({
+      externalId: true,
+      unique: true,
+      type: 'Text',
+    });
     expect(find('WhatsApp_Conversation__c', 'Thread_Key__c')).toMatchObject({ externalId: true, unique: true });
     expect(find('Contact', 'WhatsApp_E164__c')).toMatchObject({ externalId: true });
     expect(find('Lead', 'WhatsApp_E164__c')).toMatchObject({ externalId: true });
@@ -164,7 +198,8 @@ describe('SFDX metadata', () => {
         expect(granted, `${object}.${field.name}`).toContain(`${object}.${field.name}`);
       }
     }
-    for (const object of ['WhatsApp_Conversation__c', 'WhatsApp_Message__c']) expect(xml).toContain(`<object>${object}</object>`);
+    for (const object of ['WhatsApp_Conversation__c', 'WhatsApp_Message__c'])
+      expect(xml).toContain(`<object>${object}</object>`);
     const project = JSON.parse(readFileSync(join(root, '..', '..', '..', 'sfdx-project.json'), 'utf8'));
     expect(project.sourceApiVersion).toBe('62.0');
   });

@@ -72,7 +72,11 @@ export function buildE164Query(objectType: 'Contact' | 'Lead', phones: readonly 
 export type PhoneMatchField = 'WhatsApp_E164__c' | 'MobilePhone' | 'Phone';
 
 /** Whether a stored number (any format) is the E.164 `phone`. */
-export function storedPhoneMatches(stored: string | null | undefined, phone: string, defaultCountry?: CountryCode): boolean {
+export function storedPhoneMatches(
+  stored: string | null | undefined,
+  phone: string,
+  defaultCountry?: CountryCode,
+): boolean {
   if (stored === null || stored === undefined || stored.trim() === '') return false;
   if (normalizePhone(stored, defaultCountry === undefined ? {} : { defaultCountry }) === phone) return true;
   const digits = digitsOf(stored);

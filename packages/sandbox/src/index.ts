@@ -183,3 +183,4 @@ export {
   startEmulatorServer,
   type WindowDecision,
 } from './emulator/index.ts';
+export type { NumberPlan, PlannedCustomer, TrafficPlan } from './generator/traffic-plan.ts';

@@ -89,7 +89,9 @@ describe('coexist serve', () => {
       if (quiet) {
         expect(log).toBe('');
       } else {
-        expect(log).toMatch(/^coexist: listening url=http:\/\/127\.0\.0\.1:\d+ webhook=\/webhooks\/meta connections=1 store=memory$/m);
+        expect(log).toMatch(
+          /^coexist: listening url=http:\/\/127\.0\.0\.1:\d+ webhook=\/webhooks\/meta connections=1 store=memory$/m,
+        );
         expect(log).toMatch(/^coexist: shutting down signal=abort$/m);
         expect(log).toMatch(/^coexist: engine stopped$/m);
         expect(log).toMatch(/^coexist: stopped$/m);

@@ -20,7 +20,7 @@ export const serveCommand: Command = {
     '',
     'Options:',
     '  --config FILE   the configuration file (required); see docs/serve.md',
-    '  --port N        listen on this port instead of the config\'s (0 picks a free one)',
+    "  --port N        listen on this port instead of the config's (0 picks a free one)",
     '  --quiet         log warnings and errors only',
   ].join('\n'),
   async run(argv, io) {
@@ -48,7 +48,11 @@ export const serveCommand: Command = {
     }
     if (port !== undefined) config = { ...config, port };
 
-    const logger = createLineLogger({ stream: io.stderr, quiet: values.quiet === true, secrets: collectSecrets(config) });
+    const logger = createLineLogger({
+      stream: io.stderr,
+      quiet: values.quiet === true,
+      secrets: collectSecrets(config),
+    });
     const server = await startCoexistServer(config, { logger });
     logger.info('listening', {
       url: server.url,

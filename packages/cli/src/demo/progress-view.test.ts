@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatProgressRow, ProgressView, type ProgressRow } from './progress-view.ts';
+import { formatProgressRow, type ProgressRow, ProgressView } from './progress-view.ts';
 
 const row: ProgressRow = {
   crm: 'hubspot',

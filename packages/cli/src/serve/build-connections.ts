@@ -2,14 +2,20 @@
  * Turns the configured connections into the engine's `SyncConnection`s: one adapter per CRM account, created
  * with the `@coexist/<crm>` factory and the connection's resolved credentials.
  */
-import type { CrmAdapter, SyncConnection } from '@coexist/core';
+
 import * as closePackage from '@coexist/close';
+import type { CrmAdapter, SyncConnection } from '@coexist/core';
 import { createHubSpotAdapter } from '@coexist/hubspot';
 import * as salesforcePackage from '@coexist/salesforce';
 import type { ConnectionConfig } from './coexist-config.ts';
 
+/** Server-wide settings an adapter may need (the public URL its card links point at). */
+export interface AdapterFactoryOptions {
+  publicUrl?: string;
+}
+
 /** Creates the adapter of one configured connection. */
-export type AdapterFactory = (connection: ConnectionConfig) => CrmAdapter;
+export type AdapterFactory = (connection: ConnectionConfig, options: AdapterFactoryOptions) => CrmAdapter;
 
 /** Thrown when a configured CRM has no adapter in the installed packages; names the connection. */
 export class AdapterUnavailableError extends Error {
@@ -24,7 +30,7 @@ const factoryOf = (module: object, name: string): Factory | undefined => {
 };
 
 /** Creates the adapter of a connection with its `@coexist/<crm>` package; throws naming the connection when none exists. */
-export const createDefaultAdapter: AdapterFactory = (connection) => {
+export const createDefaultAdapter: AdapterFactory = (connection, options) => {
   const field = `connections[id=${connection.id}]`;
   switch (connection.crm) {
     case 'hubspot': {
@@ -39,13 +45,46 @@ export const createDefaultAdapter: AdapterFactory = (connection) => {
     case 'salesforce': {
       const create = factoryOf(salesforcePackage, 'createSalesforceAdapter');
       if (create === undefined) throw unavailable(field, '@coexist/salesforce', 'createSalesforceAdapter');
-      return create({ ...connection.salesforce });
+      const { instanceUrl, accessToken, clientId, clientSecret, refreshToken, loginUrl, apiVersion, defaultCountry } =
+        connection.salesforce;
+      return create({
+        instanceUrl,
+        ...(accessToken === undefined ? {} : { accessToken }),
+        ...(clientId === undefined
+          ? {}
+          : {
+              oauth2: {
+                clientId,
+                ...(clientSecret === undefined ? {} : { clientSecret }),
+                ...(loginUrl === undefined ? {} : { loginUrl }),
+              },
+            }),
+        ...(refreshToken === undefined ? {} : { refreshToken }),
+        ...(apiVersion === undefined ? {} : { apiVersion }),
+        ...(defaultCountry === undefined ? {} : { defaultCountry }),
+        ...(connection.owners === undefined ? {} : { owners: connection.owners }),
+      });
     }
     case 'close': {
       const create = factoryOf(closePackage, 'createCloseAdapter');
       if (create === undefined) throw unavailable(field, '@coexist/close', 'createCloseAdapter');
-      const { apiKey, basePath } = connection.close;
-      return create({ apiKey, ...(basePath === undefined ? {} : { basePath }) });
+      const { apiKey, baseUrl, organizationId, linkSecret, defaultCountry } = connection.close;
+      // Messages link to their chat card only when the server knows its public address.
+      const cardLinks =
+        linkSecret !== undefined && options.publicUrl !== undefined
+          ? {
+              integrationLinkBaseUrl: `${options.publicUrl.replace(/\/+$/, '')}/cards/close`,
+              cardSigningSecret: linkSecret,
+            }
+          : {};
+      return create({
+        apiKey,
+        ...(baseUrl === undefined ? {} : { baseUrl }),
+        ...(organizationId === undefined ? {} : { organizationId }),
+        ...(defaultCountry === undefined ? {} : { defaultCountry }),
+        ...(connection.owners === undefined ? {} : { owners: connection.owners }),
+        ...cardLinks,
+      });
     }
   }
 };
@@ -60,10 +99,11 @@ function unavailable(field: string, packageName: string, factory: string): Adapt
 export function buildConnections(
   connections: readonly ConnectionConfig[],
   createAdapter: AdapterFactory = createDefaultAdapter,
+  options: AdapterFactoryOptions = {},
 ): SyncConnection[] {
   return connections.map((connection) => ({
     id: connection.id,
-    adapter: createAdapter(connection),
+    adapter: createAdapter(connection, options),
     phoneNumberIds: connection.phoneNumberIds,
     ...(connection.owners === undefined ? {} : { owners: connection.owners }),
     ...(connection.maxConcurrency === undefined ? {} : { maxConcurrency: connection.maxConcurrency }),

@@ -3,6 +3,8 @@
  * and `/cards/close` (a signed chat link). Each verifies the caller, finds the contact's conversation in the
  * store and answers the chat card as JSON (or as a self-contained HTML page with `format=html`).
  */
+
+import { createCloseCardHandler } from '@coexist/close';
 import {
   CHAT_CARD_CONTENT_SECURITY_POLICY,
   type ChatCard,
@@ -50,7 +52,9 @@ export function createCardRoutes(context: CardRoutesContext): CardRoute[] {
   const hubspotConnections = context.config.connections.filter(
     (connection): connection is Extract<ConnectionConfig, { crm: 'hubspot' }> => connection.crm === 'hubspot',
   );
-  const closeConnections = context.config.connections.filter((connection) => connection.crm === 'close');
+  const closeConnections = context.config.connections.filter(
+    (connection): connection is Extract<ConnectionConfig, { crm: 'close' }> => connection.crm === 'close',
+  );
   const routes: CardRoute[] = [];
 
   if (hubspotConnections.length > 0) {
@@ -65,10 +69,14 @@ export function createCardRoutes(context: CardRoutesContext): CardRoute[] {
         const connection =
           hubspotConnections.find((candidate) => portalId !== undefined && candidate.hubspot.portalId === portalId) ??
           (hubspotConnections.length === 1 ? hubspotConnections[0] : undefined);
-        if (connection === undefined) return json({ error: { message: 'no HubSpot connection for this portalId' } }, 404);
+        if (connection === undefined)
+          return json({ error: { message: 'no HubSpot connection for this portalId' } }, 404);
         const clientSecret = connection.hubspot.clientSecret;
         if (clientSecret === undefined) {
-          return json({ error: { message: `cards are off: connection "${connection.id}" has no hubspot.clientSecret` } }, 404);
+          return json(
+            { error: { message: `cards are off: connection "${connection.id}" has no hubspot.clientSecret` } },
+            404,
+          );
         }
         const body = request.method === 'POST' ? await request.text() : '';
         // Behind a proxy the URL HubSpot signed is the public one, not the one this server sees.
@@ -96,14 +104,51 @@ export function createCardRoutes(context: CardRoutesContext): CardRoute[] {
   }
 
   if (closeConnections.length > 0) {
+    const signed = closeConnections.filter((connection) => connection.close.linkSecret !== undefined);
+    // One handler per link secret; a link's organization picks the connection.
+    const handlers = signed.map((connection) => ({
+      connection,
+      handle: createCloseCardHandler({
+        signingSecret: connection.close.linkSecret!,
+        now,
+        loadCard: async (target) => {
+          if (
+            connection.close.organizationId !== undefined &&
+            connection.close.organizationId !== target.organizationId
+          ) {
+            return undefined;
+          }
+          const keys =
+            target.contactPhone === undefined
+              ? await context.store.findContactKeys(connection.id, target.leadId)
+              : [contactKey({ phone: target.contactPhone })].filter((key) => key !== undefined);
+          if (keys.length === 0) return undefined;
+          return loadChatCard(context.store, {
+            connectionId: connection.id,
+            phoneNumberIds: connection.phoneNumberIds,
+            contactKeys: keys,
+            now: new Date(now()),
+          });
+        },
+      }),
+    }));
     routes.push({
       path: '/cards/close',
-      async handle() {
-        // [coexist/close] createCloseCardHandler (signed Integration Link pages) is not released yet.
-        return json(
-          { error: { message: 'not yet available: this version of @coexist/close has no createCloseCardHandler' } },
-          501,
-        );
+      async handle(request) {
+        const organizationId = new URL(request.url).searchParams.get('org') ?? undefined;
+        const match =
+          handlers.find(
+            (entry) => organizationId !== undefined && entry.connection.close.organizationId === organizationId,
+          ) ?? (handlers.length === 1 ? handlers[0] : undefined);
+        if (match === undefined) {
+          return json(
+            { error: { message: 'no Close connection with a close.linkSecret serves this organization' } },
+            404,
+          );
+        }
+        const response = await match.handle(request);
+        if (response.status === 403) context.logger.warn('card request rejected', { route: '/cards/close' });
+        return response;
       },
     });
   }
@@ -112,7 +157,8 @@ export function createCardRoutes(context: CardRoutesContext): CardRoute[] {
 
 function readCardQuery(url: URL, idParameters: readonly string[]): CardQuery | Response {
   const parameters = url.searchParams;
-  const crmId = idParameters.map((name) => parameters.get(name)).find((value) => value !== null && value !== '') ?? undefined;
+  const crmId =
+    idParameters.map((name) => parameters.get(name)).find((value) => value !== null && value !== '') ?? undefined;
   const phone = parameters.get('phone') ?? undefined;
   if (crmId === undefined && (phone === undefined || phone === '')) {
     return json({ error: { message: `query: expected ${idParameters.join(' or ')}, or phone` } }, 400);
@@ -140,7 +186,8 @@ async function cardResponse(
   now: () => number,
 ): Promise<Response> {
   const keys = new Set<string>();
-  if (query.crmId !== undefined) for (const key of await context.store.findContactKeys(connection.id, query.crmId)) keys.add(key);
+  if (query.crmId !== undefined)
+    for (const key of await context.store.findContactKeys(connection.id, query.crmId)) keys.add(key);
   if (query.phone !== undefined) {
     const key = contactKey({ phone: query.phone });
     if (key !== undefined) keys.add(key);

@@ -52,7 +52,10 @@ describe('parseCoexistConfig', () => {
 
   it('defaults to a SQLite file resolved against the config directory', () => {
     const { store: _store, ...rest } = validConfig();
-    expect(parseCoexistConfig(rest, env, '/srv/coexist').store).toEqual({ type: 'sqlite', path: '/srv/coexist/coexist.db' });
+    expect(parseCoexistConfig(rest, env, '/srv/coexist').store).toEqual({
+      type: 'sqlite',
+      path: '/srv/coexist/coexist.db',
+    });
     expect(parseCoexistConfig({ ...rest, store: { path: 'data/x.db' } }, env, '/srv').store).toEqual({
       type: 'sqlite',
       path: '/srv/data/x.db',
@@ -115,7 +118,12 @@ describe('parseCoexistConfig', () => {
   it('validates the Salesforce and Close shapes', () => {
     const config = validConfig();
     config.connections = [
-      { id: 'sf', crm: 'salesforce', phoneNumberIds: ['2'], salesforce: { instanceUrl: 'https://acme.my.salesforce.com' } },
+      {
+        id: 'sf',
+        crm: 'salesforce',
+        phoneNumberIds: ['2'],
+        salesforce: { instanceUrl: 'https://acme.my.salesforce.com' },
+      },
       { id: 'close', crm: 'close', phoneNumberIds: ['3'], close: { apiKey: { env: 'CLOSE_KEY' } } },
     ];
     const issues = issuesOf(config);
@@ -123,7 +131,9 @@ describe('parseCoexistConfig', () => {
       { path: 'connections[0].salesforce', message: 'expected accessToken, or clientId and clientSecret' },
       { path: 'connections[1].close.apiKey', message: 'environment variable CLOSE_KEY is not set' },
     ]);
-    (config.connections as { salesforce?: Record<string, unknown> }[])[0]!.salesforce!.accessToken = { env: 'SF_TOKEN' };
+    (config.connections as { salesforce?: Record<string, unknown> }[])[0]!.salesforce!.accessToken = {
+      env: 'SF_TOKEN',
+    };
     const parsed = parseCoexistConfig(config, { ...env, CLOSE_KEY: 'close-key', SF_TOKEN: 'sf' });
     expect(parsed.connections.map((connection) => connection.crm)).toEqual(['salesforce', 'close']);
   });

@@ -31,24 +31,34 @@ export interface HubSpotConnectionConfig {
 export interface SalesforceConnectionConfig {
   /** My Domain URL, e.g. `https://acme.my.salesforce.com`. */
   instanceUrl: string;
-  /** A session or OAuth access token. */
+  /** A session or OAuth access token (without refresh). */
   accessToken?: string;
-  /** OAuth client credentials flow: the connected app's consumer key. */
+  /** OAuth refresh flow: the connected app's consumer key. */
   clientId?: string;
-  /** OAuth client credentials flow: the connected app's consumer secret. */
+  /** OAuth refresh flow: the connected app's consumer secret. */
   clientSecret?: string;
+  /** OAuth refresh flow: the refresh token (scopes `api` and `refresh_token`). */
+  refreshToken?: string;
+  /** OAuth token endpoint host. @default 'https://login.salesforce.com' */
+  loginUrl?: string;
   /** REST API version. @default the adapter's */
   apiVersion?: string;
+  /** ISO country to read national phone formats in. */
+  defaultCountry?: string;
 }
 
 /** Close connection settings (secrets resolved). */
 export interface CloseConnectionConfig {
   /** Close API key. */
   apiKey: string;
-  /** API base URL (tests point it at the sandbox). @default 'https://api.close.com' */
-  basePath?: string;
-  /** Secret that signs the chat links Close opens (`/cards/close`). */
+  /** API base URL (tests point it at the sandbox). @default 'https://api.close.com/api/v1' */
+  baseUrl?: string;
+  /** The organization (`orga_…`); picks the connection of a card link when several Close connections exist. */
+  organizationId?: string;
+  /** Secret (at least 32 characters) that signs the chat links Close opens (`/cards/close`). */
   linkSecret?: string;
+  /** ISO country to read national phone formats in. */
+  defaultCountry?: string;
 }
 
 interface ConnectionBase {
@@ -169,13 +179,20 @@ function schemaFor(env: Record<string, string | undefined>) {
           accessToken: secret(env),
           basePath: httpUrl.optional(),
           tier: z.enum(['free', 'starter', 'pro', 'enterprise', 'oauth']),
-          portalId: z.union([z.string().regex(/^\d+$/), z.number().int().positive()]).transform(String).optional(),
+          portalId: z
+            .union([z.string().regex(/^\d+$/), z.number().int().positive()])
+            .transform(String)
+            .optional(),
           clientSecret: secret(env).optional(),
-          defaultCountry: z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter ISO country code like "US"').optional(),
+          defaultCountry: z
+            .string()
+            .regex(/^[A-Z]{2}$/, 'expected a two-letter ISO country code like "US"')
+            .optional(),
         })
         .strict(),
     })
     .strict();
+  const country = z.string().regex(/^[A-Z]{2}$/, 'expected a two-letter ISO country code like "US"');
   const salesforce = z
     .object({
       ...base,
@@ -186,12 +203,19 @@ function schemaFor(env: Record<string, string | undefined>) {
           accessToken: secret(env).optional(),
           clientId: secret(env).optional(),
           clientSecret: secret(env).optional(),
-          apiVersion: z.string().regex(/^\d+\.\d$/, 'expected a version like "62.0"').optional(),
+          refreshToken: secret(env).optional(),
+          loginUrl: httpUrl.optional(),
+          apiVersion: z
+            .string()
+            .regex(/^\d+\.0$/, 'expected a version like "62.0"')
+            .optional(),
+          defaultCountry: country.optional(),
         })
         .strict()
         .refine(
-          (value) => value.accessToken !== undefined || (value.clientId !== undefined && value.clientSecret !== undefined),
-          'expected accessToken, or clientId and clientSecret',
+          (value) =>
+            value.accessToken !== undefined || (value.clientId !== undefined && value.refreshToken !== undefined),
+          'expected accessToken, or clientId and refreshToken (with clientSecret for a confidential app)',
         ),
     })
     .strict();
@@ -199,7 +223,20 @@ function schemaFor(env: Record<string, string | undefined>) {
     .object({
       ...base,
       crm: z.literal('close'),
-      close: z.object({ apiKey: secret(env), basePath: httpUrl.optional(), linkSecret: secret(env).optional() }).strict(),
+      close: z
+        .object({
+          apiKey: secret(env),
+          baseUrl: httpUrl.optional(),
+          organizationId: z
+            .string()
+            .regex(/^orga_[A-Za-z0-9]+$/, 'expected a Close organization id (orga_…)')
+            .optional(),
+          linkSecret: secret(env)
+            .refine((value) => value.length >= 32, 'the referenced secret must be at least 32 characters')
+            .optional(),
+          defaultCountry: country.optional(),
+        })
+        .strict(),
     })
     .strict();
   const store = z.discriminatedUnion('type', [
@@ -211,7 +248,10 @@ function schemaFor(env: Record<string, string | undefined>) {
       $schema: z.string().optional(),
       port: z.number().int().min(0).max(65535).default(8080),
       host: z.string().min(1).default('127.0.0.1'),
-      webhookPath: z.string().regex(/^\/\S*$/, 'expected a path starting with "/"').default('/webhooks/meta'),
+      webhookPath: z
+        .string()
+        .regex(/^\/\S*$/, 'expected a path starting with "/"')
+        .default('/webhooks/meta'),
       adminToken: secret(env).optional(),
       publicUrl: httpUrl.optional(),
       store: z
@@ -269,7 +309,8 @@ function toIssues(error: z.ZodError): CoexistConfigIssue[] {
   const issues: CoexistConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) issues.push({ path: formatConfigPath([...issue.path, key]), message: 'unknown field' });
+      for (const key of issue.keys)
+        issues.push({ path: formatConfigPath([...issue.path, key]), message: 'unknown field' });
       continue;
     }
     // zod's own messages describe types ("expected string, received number"), never the value itself.
@@ -295,7 +336,9 @@ export function parseCoexistConfig(
   }
   const { $schema: _schema, ...config } = result.data;
   const store: StoreConfig =
-    config.store.type === 'memory' ? { type: 'memory' } : { type: 'sqlite', path: resolve(baseDirectory, config.store.path) };
+    config.store.type === 'memory'
+      ? { type: 'memory' }
+      : { type: 'sqlite', path: resolve(baseDirectory, config.store.path) };
   return { ...config, store } as CoexistConfig;
 }
 
@@ -315,7 +358,9 @@ export async function loadCoexistConfig(path: string, env: Record<string, string
     json = JSON.parse(text);
   } catch (error) {
     const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    throw new CoexistConfigError([{ path: '', message: `not valid JSON${position ? ` (at position ${position})` : ''}` }]);
+    throw new CoexistConfigError([
+      { path: '', message: `not valid JSON${position ? ` (at position ${position})` : ''}` },
+    ]);
   }
   return parseCoexistConfig(json, env, dirname(resolve(path)));
 }

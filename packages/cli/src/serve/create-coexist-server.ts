@@ -20,7 +20,10 @@ export interface CoexistServer {
 }
 
 /** Starts Coexist on `config.host:config.port` (port 0 picks a free one). */
-export async function startCoexistServer(config: CoexistConfig, options: CreateCoexistOptions = {}): Promise<CoexistServer> {
+export async function startCoexistServer(
+  config: CoexistConfig,
+  options: CreateCoexistOptions = {},
+): Promise<CoexistServer> {
   const coexist = createCoexist(config, options);
   const server: Server = createServer(toNodeListener(coexist.fetch));
   // Meta's payloads reach 3 MB; a slow sender must not hold a socket forever.

@@ -57,13 +57,22 @@ export interface Coexist {
 /** Creates Coexist from a validated configuration (see `loadCoexistConfig`); starts the engine's workers. */
 export function createCoexist(config: CoexistConfig, options: CreateCoexistOptions = {}): Coexist {
   const logger = options.logger ?? silentLogger;
-  const connections = buildConnections(config.connections, options.createAdapter ?? createDefaultAdapter);
+  const connections = buildConnections(
+    config.connections,
+    options.createAdapter ?? createDefaultAdapter,
+    config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl },
+  );
   const store =
     options.store ??
     (config.store.type === 'memory' ? createMemoryStore() : createSqliteStore({ path: config.store.path }));
   let engine: SyncEngine;
   try {
-    engine = createSyncEngine({ store, connections, logger, ...(options.retry === undefined ? {} : { retry: options.retry }) });
+    engine = createSyncEngine({
+      store,
+      connections,
+      logger,
+      ...(options.retry === undefined ? {} : { retry: options.retry }),
+    });
   } catch (error) {
     void store.close();
     throw error;
@@ -81,12 +90,19 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
       await engine.ingest(events, { rawBody: delivery.rawBody, receivedAt: delivery.receivedAt });
     },
     onInvalid: async (delivery) => {
-      await engine.recordInvalidPayload({ rawBody: delivery.rawBody, error: delivery.error, receivedAt: delivery.receivedAt });
+      await engine.recordInvalidPayload({
+        rawBody: delivery.rawBody,
+        error: delivery.error,
+        receivedAt: delivery.receivedAt,
+      });
     },
   });
   const handleWebhook: WebhookHandler = async (request) => {
     if (closing !== undefined) {
-      return json({ error: { message: 'shutting down; retry later' } }, 503, { 'retry-after': '5', connection: 'close' });
+      return json({ error: { message: 'shutting down; retry later' } }, 503, {
+        'retry-after': '5',
+        connection: 'close',
+      });
     }
     inFlight++;
     try {
@@ -165,10 +181,11 @@ export function collectSecrets(config: CoexistConfig): string[] {
   const secrets = [config.meta.appSecret, config.meta.verifyToken];
   if (config.adminToken !== undefined) secrets.push(config.adminToken);
   for (const connection of config.connections) {
-    if (connection.crm === 'hubspot') secrets.push(connection.hubspot.accessToken, connection.hubspot.clientSecret ?? '');
+    if (connection.crm === 'hubspot')
+      secrets.push(connection.hubspot.accessToken, connection.hubspot.clientSecret ?? '');
     if (connection.crm === 'salesforce') {
-      const { accessToken, clientId, clientSecret } = connection.salesforce;
-      secrets.push(accessToken ?? '', clientId ?? '', clientSecret ?? '');
+      const { accessToken, clientId, clientSecret, refreshToken } = connection.salesforce;
+      secrets.push(accessToken ?? '', clientId ?? '', clientSecret ?? '', refreshToken ?? '');
     }
     if (connection.crm === 'close') secrets.push(connection.close.apiKey, connection.close.linkSecret ?? '');
   }

@@ -39,8 +39,17 @@ const DECODED: Record<string, string> = {
 };
 
 /** Computes the v3 signature of a request. */
-export function signHubSpotRequestV3(input: { method: string; url: string; body: string; timestamp: string; clientSecret: string }): string {
-  const uri = input.url.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (escape) => DECODED[escape.toUpperCase()]!);
+export function signHubSpotRequestV3(input: {
+  method: string;
+  url: string;
+  body: string;
+  timestamp: string;
+  clientSecret: string;
+}): string {
+  const uri = input.url.replace(
+    /%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi,
+    (encoded) => DECODED[encoded.toUpperCase()]!,
+  );
   return createHmac('sha256', input.clientSecret)
     .update(`${input.method.toUpperCase()}${uri}${input.body}${input.timestamp}`)
     .digest('base64');
@@ -48,7 +57,8 @@ export function signHubSpotRequestV3(input: { method: string; url: string; body:
 
 /** Checks a request's v3 signature and freshness; the reason names what failed, never a secret. */
 export function verifyHubSpotSignatureV3(input: HubSpotSignatureInput): { ok: true } | { ok: false; reason: string } {
-  if (input.signature === null || input.signature === '') return { ok: false, reason: 'missing X-HubSpot-Signature-v3' };
+  if (input.signature === null || input.signature === '')
+    return { ok: false, reason: 'missing X-HubSpot-Signature-v3' };
   if (input.timestamp === null || !/^\d+$/.test(input.timestamp)) {
     return { ok: false, reason: 'missing or malformed X-HubSpot-Request-Timestamp' };
   }

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CoexistenceEvent, type CoexistStore, createMemoryStore, createSqliteStore, createSyncEngine } from '@coexist/core';
+import {
+  type CoexistenceEvent,
+  type CoexistStore,
+  createMemoryStore,
+  createSqliteStore,
+  createSyncEngine,
+} from '@coexist/core';
 import { createReferenceAdapter } from '@coexist/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadChatCard } from './load-chat-card.ts';
@@ -130,8 +136,12 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
       { connectionId: 'crm', key: `phone:${PHONE}`, crmId: '42' },
       { connectionId: 'crm', key: 'bsuid:US.1', crmId: '42' },
       { connectionId: 'other', key: 'phone:+1', crmId: '42' },
+      { connectionId: 'crm', key: 'phone:+16505550001', crmId: 'cont_1', parentId: 'lead_1' },
+      { connectionId: 'crm', key: 'phone:+16505550002', crmId: 'cont_2', parentId: 'lead_1' },
     ]);
     expect(await store.findContactKeys('crm', '42')).toEqual(['bsuid:US.1', `phone:${PHONE}`]);
+    // A parent record (a Close lead) finds the keys of all its contacts.
+    expect(await store.findContactKeys('crm', 'lead_1')).toEqual(['phone:+16505550001', 'phone:+16505550002']);
     expect(await store.findContactKeys('crm', '43')).toEqual([]);
     await store.close();
   });

@@ -58,7 +58,9 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
   );
   const phoneNumberId = latest.phoneNumberId!;
   const messageEvents = threadEvents.filter((event) => event.phoneNumberId === phoneNumberId);
-  const messageIds = [...new Set(messageEvents.map((event) => timelineTargetId(event)).filter((id) => id !== undefined))];
+  const messageIds = [
+    ...new Set(messageEvents.map((event) => timelineTargetId(event)).filter((id) => id !== undefined)),
+  ];
   const [updates, contactEvents] = await Promise.all([
     store.listThreadEvents(messageIds.map((id) => `message|${id}`)),
     store.listThreadEvents(query.contactKeys.map((key) => `contact|${key}`)),
@@ -88,7 +90,11 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
   );
   for (const event of timeline) {
     ownership = applyOwnershipEvent(ownership, event, { isKnownMessage: (id) => known.has(id) });
-    window = applyServiceWindowEvent(window, event, health.onboardedAt === undefined ? {} : { onboardedAt: health.onboardedAt });
+    window = applyServiceWindowEvent(
+      window,
+      event,
+      health.onboardedAt === undefined ? {} : { onboardedAt: health.onboardedAt },
+    );
     if (event.type !== 'message.status') contact = applyContactEvent(contact, event);
   }
   contact ??= createContact(contactRefOf(query.contactKeys[0]!));

@@ -62,7 +62,10 @@ export async function statusResponse(
   }
   const status: SyncStatus = await engine.status();
   const body = redactSecrets(JSON.stringify(status), options.secrets);
-  return new Response(body, { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' } });
+  return new Response(body, {
+    status: 200,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+  });
 }
 
 /** A JSON response that is never cached. */

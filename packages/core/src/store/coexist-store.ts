@@ -205,7 +205,7 @@ export interface CoexistStore {
 
   /** Events of these threads in any state, in `(sortKey, seq)` order: what a chat card is built from. */
   listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]>;
-  /** Contact keys a connection resolved to this CRM contact id (the reverse of `getContacts`). */
+  /** Contact keys a connection resolved to this CRM id, as the contact or its parent record (the reverse of `getContacts`). */
   findContactKeys(connectionId: string, crmId: string): Promise<string[]>;
 
   /** Lists dead letters, newest last. */

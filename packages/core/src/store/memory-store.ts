@@ -340,7 +340,9 @@ class MemoryStore implements CoexistStore {
     const prefix = `${connectionId}\u0000`;
     const keys: string[] = [];
     for (const [key, mapping] of this.#contacts) {
-      if (key.startsWith(prefix) && mapping.crmId === crmId) keys.push(key.slice(prefix.length));
+      if (key.startsWith(prefix) && (mapping.crmId === crmId || mapping.parentId === crmId)) {
+        keys.push(key.slice(prefix.length));
+      }
     }
     return keys.sort();
   }

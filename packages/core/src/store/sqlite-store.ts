@@ -512,8 +512,8 @@ class SqliteStore implements CoexistStore {
 
   async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
     return this.#read(() =>
-      this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND crm_id = ? ORDER BY key')
-        .all(connectionId, crmId)
+      this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND (crm_id = ? OR parent_id = ?) ORDER BY key')
+        .all(connectionId, crmId, crmId)
         .map((row) => String(row.key)),
     );
   }
