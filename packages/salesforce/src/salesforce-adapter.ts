@@ -260,14 +260,19 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     if (signal !== undefined) context.onRateLimitSignal?.(signal);
   }
 
+  /** The jsforce connection, built on first use (throws `CrmAuthError` naming a missing credential). */
+  function ensureConnection(): Connection {
+    connection ??= createSalesforceConnection(options);
+    return connection;
+  }
+
   /** Runs one Salesforce request: abort check, limit bookkeeping, error mapping. */
   async function request<Result>(
     operation: string,
     context: OperationContext,
     run: (conn: Connection) => Promise<Result>,
   ): Promise<Result> {
-    connection ??= createSalesforceConnection(options);
-    const conn = connection;
+    const conn = ensureConnection();
     try {
       context.signal.throwIfAborted();
       const result = await run(conn);
@@ -795,7 +800,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       const keys = rows.map((row) => messages[row.index]!.key).sort();
       const jobKey = `${context.connectionId}:WhatsApp_Message__c:${createHash('sha256').update(keys.join('\n')).digest('hex')}`;
       const outcomes = await runBulkUpsert({
-        connection: (connection ??= createSalesforceConnection(options)),
+        connection: ensureConnection(),
         object: 'WhatsApp_Message__c',
         externalIdField: 'Message_Id__c',
         columns: BULK_MESSAGE_COLUMNS,
@@ -825,7 +830,9 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         'Message_Id__c',
         rows.map((row) => row.fields),
       );
-      rows.forEach((row, position) => outcome(row.index, saved[position]));
+      rows.forEach((row, position) => {
+        outcome(row.index, saved[position]);
+      });
     }
     // Earlier duplicates of a key answer like the write that carried it.
     for (const [index, message] of messages.entries()) {

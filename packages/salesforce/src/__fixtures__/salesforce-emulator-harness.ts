@@ -2,7 +2,8 @@
  * Test harness: a Salesforce emulator plus readers of its records in the shapes the conformance suite and the
  * adapter tests assert on. The emulator is `@coexist/sandbox`'s; nothing here stands in for Salesforce.
  */
-import type { ConformanceContact, ConformanceMessage, DeliveryStatus } from '@coexist/core';
+import type { DeliveryStatus } from '@coexist/core';
+import type { ConformanceContact, ConformanceMessage } from '@coexist/core/testing';
 import { type SalesforceEmulator, type SalesforceEmulatorOptions, startSalesforceEmulator } from '@coexist/sandbox';
 import { parseSalesforceDateTime } from '../salesforce-datetime.ts';
 

@@ -134,7 +134,7 @@ export function toMessageView(record, locale, timeZone) {
 export function buildChatCardModel(data, now = Date.now(), options = {}) {
   const locale = options.locale ?? 'en-US';
   const timeZone = options.timeZone;
-  if (!data || !data.conversation) {
+  if (!data?.conversation) {
     return { hasConversation: false, emptyLabel: EMPTY_LABEL, messages: [] };
   }
   const conversation = data.conversation;
