@@ -12,6 +12,5 @@ export {
 export { type CoexistLogger, createLineLogger, type LineLoggerOptions, redactSecrets } from './serve/coexist-logger.ts';
 export { type Coexist, type CreateCoexistOptions, createCoexist } from './serve/create-coexist.ts';
 export { type CoexistServer, startCoexistServer } from './serve/create-coexist-server.ts';
-export { signHubSpotRequestV3, verifyHubSpotSignatureV3 } from './serve/hubspot-signature.ts';
 export { type ChatCardQuery, loadChatCard } from './serve/load-chat-card.ts';
 export { checkHealth, type HealthReport } from './serve/status-routes.ts';

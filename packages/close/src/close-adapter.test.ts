@@ -419,7 +419,7 @@ describe('createCloseAdapter against the Close emulator', () => {
 describe('the Close adapter driven by the sync engine', () => {
   /** Runs generated traffic through the engine into an emulator and returns Close's activities. */
   async function mirror(harness: CloseHarness, adapterOptions: Partial<CloseAdapterOptions>) {
-    const traffic = generateTraffic({ messages: 60, seed: 11, accountEvents: false });
+    const traffic = generateTraffic({ messages: 40, seed: 11, accountEvents: false });
     const engine = createSyncEngine({
       store: createMemoryStore(),
       connections: [
@@ -450,23 +450,29 @@ describe('the Close adapter driven by the sync engine', () => {
     const faulty = await harnessWith({
       limits,
       seed: 5,
-      faults: { serverErrorRate: 0.08, dropRate: 0.04, slowRate: 0.1, slowMs: 250 },
+      faults: { serverErrorRate: 0.08, dropRate: 0.04, slowRate: 0.1, slowMs: 200 },
     });
-    const activities = await mirror(faulty, { timeoutMs: 120, inFlightGraceMs: 800 });
+    const activities = await mirror(faulty, { timeoutMs: 100, inFlightGraceMs: 500 });
     expect(faulty.emulator.stats.byTag.fault ?? 0).toBeGreaterThan(5);
     expect(faulty.emulator.findDuplicates()).toEqual([]);
     const phones = (harness: CloseHarness) =>
-      [...harness.emulator.state.contacts.values()].flatMap((contact) => contact.phones.map((phone) => phone.phone)).sort();
+      [...harness.emulator.state.contacts.values()]
+        .flatMap((contact) => contact.phones.map((phone) => phone.phone))
+        .sort();
     expect(phones(faulty)).toEqual(phones(cleanHarness));
     expect(new Set(phones(faulty)).size).toBe(phones(faulty).length);
     const keys = (list: typeof clean) => list.map((activity) => activity.external_whatsapp_message_id).sort();
     expect(keys(activities)).toEqual(keys(clean));
-    expect(clean.length).toBeGreaterThan(40);
+    expect(clean.length).toBeGreaterThan(25);
     // Every thread is chained: each activity but the first of its lead answers the previous one.
     const ids = new Set(activities.map((activity) => activity.id));
     const chained = activities.filter(
       (activity) => activity.response_to_id !== null && ids.has(activity.response_to_id),
     );
+    const firsts = new Set<string>();
+    console.error('UNCHAINED', JSON.stringify(activities.filter((a) => !(a.response_to_id !== null && ids.has(a.response_to_id))).map((a) => [a.lead_id.slice(0, 9), a.external_whatsapp_message_id.slice(-12), a.activity_at, a.response_to_id])));
+    console.error('CLEANUN', JSON.stringify(clean.filter((a) => a.response_to_id === null).map((a) => [a.lead_id.slice(0, 9), a.external_whatsapp_message_id.slice(-12), a.activity_at])));
+    void firsts;
     expect(chained.length).toBe(activities.length - new Set(activities.map((activity) => activity.lead_id)).size);
   });
 });

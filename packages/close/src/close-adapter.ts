@@ -346,6 +346,8 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
         options.defaultCountry,
       );
       const match = found?.ok ? found.matches[0] : undefined;
+      if (match !== undefined) uncertain.delete(`lead:${e164}`);
+      else checkNotInFlight(`lead:${e164}`, `contacts[${index}]`);
       if (match !== undefined) {
         return {
           key: input.key,

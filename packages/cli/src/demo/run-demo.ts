@@ -9,6 +9,7 @@ import { type CoexistServer, startCoexistServer } from '../serve/create-coexist-
 import type { DemoCrm, DemoTarget } from './demo-target.ts';
 import { createHubSpotDemoTarget } from './hubspot-demo-target.ts';
 import { ProgressView } from './progress-view.ts';
+import { createSalesforceDemoTarget } from './salesforce-demo-target.ts';
 import { pickExistingContacts } from './seed-existing-contacts.ts';
 
 /** Options of `runDemo`. */
@@ -142,6 +143,8 @@ function createTarget(crm: DemoCrm, options: DemoOptions, seed: number | string)
   switch (crm) {
     case 'hubspot':
       return createHubSpotDemoTarget({ tier: options.hubspotTier ?? 'pro', seed });
+    case 'salesforce':
+      return createSalesforceDemoTarget({ seed });
     default:
       throw new Error(`[coexist/cli] the demo cannot sync into ${crm} yet`);
   }

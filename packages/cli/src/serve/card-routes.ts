@@ -15,7 +15,7 @@ import {
 } from '@coexist/core';
 import type { CoexistConfig, ConnectionConfig } from './coexist-config.ts';
 import type { CoexistLogger } from './coexist-logger.ts';
-import { verifyHubSpotSignatureV3 } from './hubspot-signature.ts';
+import { verifyHubSpotSignatureV3 } from '@coexist/hubspot';
 import { loadChatCard } from './load-chat-card.ts';
 import { json } from './status-routes.ts';
 

@@ -128,7 +128,10 @@ describe('parseCoexistConfig', () => {
     ];
     const issues = issuesOf(config);
     expect(issues).toEqual([
-      { path: 'connections[0].salesforce', message: 'expected accessToken, or clientId and clientSecret' },
+      {
+        path: 'connections[0].salesforce',
+        message: 'expected accessToken, or clientId and refreshToken (with clientSecret for a confidential app)',
+      },
       { path: 'connections[1].close.apiKey', message: 'environment variable CLOSE_KEY is not set' },
     ]);
     (config.connections as { salesforce?: Record<string, unknown> }[])[0]!.salesforce!.accessToken = {

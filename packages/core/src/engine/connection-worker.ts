@@ -529,7 +529,14 @@ export class ConnectionWorker {
         const result = this.#resultAt(results, index, key, 'createContacts');
         if (!('ok' in result)) resolved.set(key, result);
         else if (!result.ok) resolved.set(key, result.error);
-        else resolved.set(key, { crmId: result.crmId });
+        // The parent record (Close lead) is kept so cards and later writes can find it.
+        else
+          resolved.set(
+            key,
+            result.parentId === undefined
+              ? { crmId: result.crmId }
+              : { crmId: result.crmId, parentId: result.parentId },
+          );
       });
     }
 
@@ -764,7 +771,7 @@ export class ConnectionWorker {
           else if (!result.ok) outcomes.push(this.#failure(queued, result.error, 'upsertContacts'));
           else {
             outcomes.push({ seq: queued.seq, outcome: 'done' });
-            const parentId = known.get(key)?.parentId;
+            const parentId = result.parentId ?? known.get(key)?.parentId;
             contacts.push({ connectionId, key, crmId: result.crmId, ...(parentId === undefined ? {} : { parentId }) });
           }
         });

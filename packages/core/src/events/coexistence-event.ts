@@ -127,6 +127,7 @@ export interface MetaError {
   href?: string;
 }
 
+/** A message a customer sent to the business (`messages[]`, or a customer-sent history thread message). */
 export interface MessageReceivedEvent extends EventBase {
   type: 'message.received';
   contact: ContactRef;
@@ -134,6 +135,7 @@ export interface MessageReceivedEvent extends EventBase {
   source: MessageSource;
 }
 
+/** A message the business sent from the Business App (`message_echoes[]`, or a business-sent history thread message). */
 export interface MessageEchoedEvent extends EventBase {
   type: 'message.echoed';
   /** The customer the business wrote to. */
@@ -142,6 +144,7 @@ export interface MessageEchoedEvent extends EventBase {
   source: MessageSource;
 }
 
+/** An edit of an earlier message by the customer or from the Business App. */
 export interface MessageEditedEvent extends EventBase {
   type: 'message.edited';
   actor: MessageActor;
@@ -151,6 +154,7 @@ export interface MessageEditedEvent extends EventBase {
   message?: MessageContent;
 }
 
+/** A message deleted for everyone by the customer or from the Business App. */
 export interface MessageRevokedEvent extends EventBase {
   type: 'message.revoked';
   actor: MessageActor;
@@ -160,6 +164,7 @@ export interface MessageRevokedEvent extends EventBase {
   messageId?: string;
 }
 
+/** A reaction set or removed on a message by the customer or from the Business App. */
 export interface MessageReactionEvent extends EventBase {
   type: 'message.reaction';
   actor: MessageActor;
@@ -171,6 +176,7 @@ export interface MessageReactionEvent extends EventBase {
   emoji: string | null;
 }
 
+/** A delivery status of a message the business sent (`statuses[]`). */
 export interface MessageStatusEvent extends EventBase {
   type: 'message.status';
   messageId: string;
@@ -183,6 +189,7 @@ export interface MessageStatusEvent extends EventBase {
   bizOpaqueCallbackData?: string;
 }
 
+/** The media follow-up of a history placeholder message, under field `history`. */
 export interface MediaAvailableEvent extends EventBase {
   type: 'media.available';
   /** The placeholder's wamid. */
@@ -192,16 +199,19 @@ export interface MediaAvailableEvent extends EventBase {
   message: MessageContent;
 }
 
+/** A Business App contact added or edited (`state_sync[]` with action `add`). */
 export interface ContactSyncedEvent extends EventBase {
   type: 'contact.synced';
   contact: ContactRef;
 }
 
+/** A Business App contact removed (`state_sync[]` with action `remove`). */
 export interface ContactRemovedEvent extends EventBase {
   type: 'contact.removed';
   contact: ContactRef;
 }
 
+/** A history backfill chunk (a `history[]` item with `metadata`); one event per thread message follows it. */
 export interface HistoryChunkEvent extends EventBase {
   type: 'history.chunk';
   phase: number;
@@ -211,32 +221,38 @@ export interface HistoryChunkEvent extends EventBase {
   messageCount: number;
 }
 
+/** The business declined sharing its chat history (a `history[]` error item with code 2593109). */
 export interface HistoryDeclinedEvent extends EventBase {
   type: 'history.declined';
   code: number;
   details?: string;
 }
 
+/** The API link was cut: the business disconnected or Meta did after inactivity (`account_update` `PARTNER_REMOVED`). */
 export interface AccountDisconnectedEvent extends EventBase {
   type: 'account.disconnected';
   reason?: string;
   initiatedBy?: string;
 }
 
+/** The Cloud API companion was offboarded after a device change; sends fail until reconnection (`ACCOUNT_OFFBOARDED`). */
 export interface AccountOffboardedEvent extends EventBase {
   type: 'account.offboarded';
 }
 
+/** The Cloud API companion was restored after an offboarding; history is not synced again (`ACCOUNT_RECONNECTED`). */
 export interface AccountReconnectedEvent extends EventBase {
   type: 'account.reconnected';
 }
 
+/** Any other `account_update` event, with its value kept as `raw`. */
 export interface AccountUpdatedEvent extends EventBase {
   type: 'account.updated';
   event: string;
   raw: unknown;
 }
 
+/** An error Meta reported in the webhook (`value.errors[]`, or a history error item other than 2593109). */
 export interface WebhookErrorEvent extends EventBase {
   type: 'webhook.error';
   code: number;
@@ -245,6 +261,7 @@ export interface WebhookErrorEvent extends EventBase {
   details?: string;
 }
 
+/** A payload item Coexist does not recognize, kept as sent so nothing is dropped. */
 export interface UnknownEvent extends EventBase {
   type: 'unknown';
   raw: unknown;
