@@ -127,24 +127,26 @@ export function collectApiDocs(options: CollectApiDocsOptions = {}): ApiDocsResu
         exports: collectEntryExports(checker, sourceFile, rootDirectory),
       };
     });
-    const seen = new Set<string>();
+    // One finding per declaration, even when two entries export it; an error wins over a warning.
+    const found = new Map<string, ApiDocProblem>();
     for (const entry of entries) {
       for (const exported of entry.exports) {
         if (exported.summary !== undefined) continue;
         const key = `${exported.kind}:${exported.name}:${exported.file}:${exported.line}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
         const typeOnly = exported.kind === 'interface' || exported.kind === 'type';
-        problems.push({
+        const severity = typeOnly && !exported.direct ? 'warning' : 'error';
+        if (found.get(key)?.severity === 'error') continue;
+        found.set(key, {
           packageDirectory: item.packageDirectory,
           name: exported.name,
           kind: exported.kind,
           file: exported.file,
           line: exported.line,
-          severity: typeOnly && !exported.direct ? 'warning' : 'error',
+          severity,
         });
       }
     }
+    problems.push(...found.values());
     const file = `docs/api/${item.packageDirectory}.md`;
     pages.push({
       packageDirectory: item.packageDirectory,
@@ -234,11 +236,17 @@ function collectEntryExports(checker: ts.TypeChecker, sourceFile: ts.SourceFile,
     const name = exportSymbol.getName();
     const symbol = exportSymbol.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exportSymbol) : exportSymbol;
     const direct = directNames.has(name);
+    // A dependency's type re-exported as ours (`export type { CountryCode } from 'libphonenumber-js'`) is documented
+    // and located at our re-export, not in node_modules.
+    const reexport = isExternal(symbol) ? lastReexportInRepository(checker, exportSymbol) : undefined;
     for (const described of describeSymbol(checker, symbol, name)) {
-      const declarationFile = described.declaration.getSourceFile();
-      const { line } = declarationFile.getLineAndCharacterOfPosition(described.declaration.getStart(declarationFile));
+      const located = reexport ?? described.declaration;
+      const declarationFile = located.getSourceFile();
+      const { line } = declarationFile.getLineAndCharacterOfPosition(located.getStart(declarationFile));
+      const summary = reexport === undefined ? described.summary : (reexportSummary(reexport) ?? described.summary);
       result.push({
         ...described,
+        summary,
         name,
         file: relativePath(rootDirectory, declarationFile.fileName),
         line: line + 1,
@@ -247,6 +255,29 @@ function collectEntryExports(checker: ts.TypeChecker, sourceFile: ts.SourceFile,
     }
   }
   return result.sort((left, right) => compareNames(left.name, right.name) || compareNames(left.kind, right.kind));
+}
+
+function isExternal(symbol: ts.Symbol): boolean {
+  const declaration = symbol.getDeclarations()?.[0];
+  return declaration !== undefined && /[\\/]node_modules[\\/]/.test(declaration.getSourceFile().fileName);
+}
+
+/** The export specifier in our source that re-exports an external symbol directly from its package. */
+function lastReexportInRepository(checker: ts.TypeChecker, exportSymbol: ts.Symbol): ts.ExportSpecifier | undefined {
+  let found: ts.ExportSpecifier | undefined;
+  let current: ts.Symbol | undefined = exportSymbol;
+  for (let depth = 0; current !== undefined && current.flags & ts.SymbolFlags.Alias && depth < 20; depth++) {
+    const declaration = current.getDeclarations()?.[0];
+    if (declaration === undefined || /[\\/]node_modules[\\/]/.test(declaration.getSourceFile().fileName)) break;
+    if (ts.isExportSpecifier(declaration)) found = declaration;
+    current = checker.getImmediateAliasedSymbol(current);
+  }
+  return found;
+}
+
+/** The TSDoc summary written above an `export … from` statement. */
+function reexportSummary(specifier: ts.ExportSpecifier): string | undefined {
+  return tsdocSummary(specifier.parent.parent);
 }
 
 /** The names an entry file exports by name (`export { a, type B } from …`, `export function c`), not via `export *`. */
@@ -505,7 +536,8 @@ function written(node: ts.Node): string {
 }
 
 function truncate(text: string, limit: number = MAX_TYPE_LENGTH): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+  // The checker prints `{ a: 1; }`; written types come without the last `;` (see `written`), so match them.
+  const oneLine = text.replace(/\s+/g, ' ').replace(/; \}/g, ' }').trim();
   return oneLine.length <= limit ? oneLine : `${oneLine.slice(0, limit - 1).trimEnd()}…`;
 }
 

@@ -5,10 +5,16 @@
  *
  *   node --conditions=@coexist/source scripts/bench/engine.bench.ts [--messages 50000]
  *
- * Goals: ≥ 20,000 events/s, peak RSS < 300 MB, ack p99 < 100 ms. Prints figures and one JSON line.
+ * Payloads are generated (`generateTraffic`) and parsed (`parseWebhook`) lazily, one at a time, as a webhook
+ * route would receive them, so the benchmark holds no more than one payload itself. Generation and parsing are
+ * synchronous and block the event loop, so the engine makes no progress while they run: their time is measured
+ * apart and reported, and "engine" events/s divides by the wall time minus that time.
+ *
+ * Goals: ≥ 20,000 events/s, peak RSS < 300 MB, ack p99 < 100 ms. Prints figures, whether each goal is met, and
+ * one JSON line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CoexistenceEvent, createSqliteStore, createSyncEngine, parseWebhook } from '@coexist/core';
 import { createReferenceAdapter } from '@coexist/core/testing';
@@ -16,40 +22,61 @@ import { generateTraffic } from '@coexist/sandbox';
 
 const messagesArgument = process.argv.indexOf('--messages');
 const MESSAGES = messagesArgument > 0 ? Number(process.argv[messagesArgument + 1]) : 50_000;
+const GOAL_EVENTS_PER_SECOND = 20_000;
+const GOAL_PEAK_RSS_MB = 300;
+const GOAL_ACK_P99_MS = 100;
 
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 20);
 
+/** The process's peak resident set so far (kernel-tracked, so a blocked event loop cannot hide a peak). */
+function peakRssBytes(): number {
+  return Math.max(peakRss, process.resourceUsage().maxRSS * 1024);
+}
+
 function percentile(values: number[], fraction: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? 0;
 }
 
-/** Generates the traffic and parses it up front: the benchmark measures the engine, not the generator. */
-function prepare(seed: number): { rawBody: string; events: CoexistenceEvent[] }[] {
-  const payloads = [];
-  for (const payload of generateTraffic({
+/** Milliseconds spent generating and parsing payloads (the engine gets no CPU meanwhile). */
+let sourceMs = 0;
+
+/** Generated payloads, each generated and parsed only when asked for. */
+function* stream(seed: number): Generator<{ rawBody: string; events: CoexistenceEvent[] }> {
+  const iterator = generateTraffic({
     messages: MESSAGES,
     liveMessages: 0,
     numbers: 1,
     seed,
     accountEvents: false,
-  })) {
-    payloads.push({ rawBody: payload.body, events: parseWebhook(JSON.parse(payload.body)) });
+  })[Symbol.iterator]();
+  for (;;) {
+    const started = performance.now();
+    const next = iterator.next();
+    if (next.done === true) {
+      sourceMs += performance.now() - started;
+      return;
+    }
+    const rawBody = next.value.body;
+    const events = parseWebhook(JSON.parse(rawBody));
+    sourceMs += performance.now() - started;
+    yield { rawBody, events };
   }
-  return payloads;
+}
+
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 // COEXIST_BENCH_DIR puts the database elsewhere (e.g. /dev/shm) to tell disk cost from CPU cost.
 const directory = mkdtempSync(join(process.env.COEXIST_BENCH_DIR ?? tmpdir(), 'coexist-bench-'));
+const loadBefore = loadavg()[0]!;
 try {
   // ---- 1. throughput of a 50,000-message backfill ----
-  const payloads = prepare(1);
-  const phoneNumberId = payloads.flatMap((payload) => payload.events).find((event) => event.phoneNumberId)!
-    .phoneNumberId!;
-  const totalEvents = payloads.reduce((sum, payload) => sum + payload.events.length, 0);
   const store = createSqliteStore({ path: join(directory, 'throughput.db') });
   const adapter = createReferenceAdapter({
     rateLimits: { buckets: [] },
@@ -57,43 +84,63 @@ try {
     contactBatchSize: 100,
     searchBatchSize: 100,
   });
+  const payloads = stream(1);
+  const first = payloads.next();
+  if (first.done === true) throw new Error('engine.bench: the generator produced no payload');
+  const phoneNumberId = first.value.events.find((event) => event.phoneNumberId)!.phoneNumberId!;
   const engine = createSyncEngine({ store, connections: [{ id: 'bench', adapter, phoneNumberIds: [phoneNumberId] }] });
+  sourceMs = 0;
   peakRss = process.memoryUsage().rss;
+  const cpuStarted = cpuMs();
   const started = performance.now();
-  for (const payload of payloads) await engine.ingest(payload.events, { rawBody: payload.rawBody });
+  let totalEvents = 0;
+  totalEvents += first.value.events.length;
+  await engine.ingest(first.value.events, { rawBody: first.value.rawBody });
+  for (const payload of payloads) {
+    totalEvents += payload.events.length;
+    await engine.ingest(payload.events, { rawBody: payload.rawBody });
+  }
   const ingested = performance.now();
+  const ingestSourceMs = sourceMs;
   await engine.drain();
   const finished = performance.now();
+  const cpuUsed = cpuMs() - cpuStarted;
   const status = await engine.status();
   await engine.stop();
   await store.close();
-  const seconds = (finished - started) / 1000;
+  const wallMs = finished - started;
+  const engineMs = wallMs - sourceMs;
   const throughput = {
     messages: adapter.state.messages.size,
     events: totalEvents,
-    seconds: Math.round(seconds * 100) / 100,
-    eventsPerSecond: Math.round(totalEvents / seconds),
-    ingestEventsPerSecond: Math.round(totalEvents / ((ingested - started) / 1000)),
+    wallSeconds: Math.round(wallMs / 10) / 100,
+    sourceSeconds: Math.round(sourceMs / 10) / 100,
+    engineSeconds: Math.round(engineMs / 10) / 100,
+    eventsPerSecond: Math.round(totalEvents / (engineMs / 1000)),
+    wallEventsPerSecond: Math.round(totalEvents / (wallMs / 1000)),
+    ingestEventsPerSecond: Math.round(totalEvents / ((ingested - started - ingestSourceMs) / 1000)),
+    cpuSeconds: Math.round(cpuUsed / 10) / 100,
     writeCalls: adapter.state.calls.filter((call) => call.operation === 'writeMessages').length,
     deadLetters: status.deadLetters,
-    peakRssMb: Math.round(peakRss / 1024 / 1024),
+    peakRssMb: Math.round(peakRssBytes() / 1024 / 1024),
   };
 
   // ---- 2. webhook-ack latency while the workers run ----
   const ackStore = createSqliteStore({ path: join(directory, 'ack.db') });
   const ackAdapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
-  const ackPayloads = prepare(2);
-  const ackNumber = ackPayloads.flatMap((payload) => payload.events).find((event) => event.phoneNumberId)!
-    .phoneNumberId!;
-  const ackEngine = createSyncEngine({
-    store: ackStore,
-    connections: [{ id: 'ack', adapter: ackAdapter, phoneNumberIds: [ackNumber] }],
-  });
-  // Regroup the history into 1,000-message payloads, as Meta's largest deliveries.
-  const events = ackPayloads.flatMap((payload) => payload.events);
+  const ackPayloads = stream(2);
+  let pending: CoexistenceEvent[] = [];
+  let ackEngine: ReturnType<typeof createSyncEngine> | undefined;
   const latencies: number[] = [];
-  for (let start = 0; start < events.length; start += 1000) {
-    const slice = events.slice(start, start + 1000);
+  /** Ingests one 1,000-message payload (Meta's largest deliveries) and records how long the ack waited. */
+  async function deliver(slice: CoexistenceEvent[]): Promise<void> {
+    if (ackEngine === undefined) {
+      const ackNumber = slice.find((event) => event.phoneNumberId)!.phoneNumberId!;
+      ackEngine = createSyncEngine({
+        store: ackStore,
+        connections: [{ id: 'ack', adapter: ackAdapter, phoneNumberIds: [ackNumber] }],
+      });
+    }
     const rawBody = JSON.stringify({ object: 'whatsapp_business_account', entry: slice });
     const before = performance.now();
     await ackEngine.ingest(slice, { rawBody });
@@ -101,29 +148,51 @@ try {
     // Deliveries arrive over time; the workers run in between.
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-  await ackEngine.drain();
-  await ackEngine.stop();
+  for (const payload of ackPayloads) {
+    pending.push(...payload.events);
+    if (pending.length >= 1000) {
+      await deliver(pending.slice(0, 1000));
+      pending = pending.slice(1000);
+    }
+  }
+  if (pending.length > 0) await deliver(pending);
+  await ackEngine?.drain();
+  await ackEngine?.stop();
   await ackStore.close();
   const ack = {
     payloads: latencies.length,
     p50Ms: Math.round(percentile(latencies, 0.5) * 10) / 10,
     p99Ms: Math.round(percentile(latencies, 0.99) * 10) / 10,
     maxMs: Math.round(Math.max(...latencies) * 10) / 10,
+    messagesWritten: ackAdapter.state.messages.size,
   };
   clearInterval(sampler);
+  const loadAverage = [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100];
+  const goals = {
+    eventsPerSecond: throughput.eventsPerSecond >= GOAL_EVENTS_PER_SECOND,
+    peakRss: throughput.peakRssMb < GOAL_PEAK_RSS_MB,
+    ackP99: ack.p99Ms < GOAL_ACK_P99_MS,
+  };
+  const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
 
   console.log(
-    `engine backfill: ${throughput.messages} messages, ${throughput.events} events in ${throughput.seconds} s`,
+    `engine backfill: ${throughput.messages} messages, ${throughput.events} events in ${throughput.wallSeconds} s wall ` +
+      `(${throughput.sourceSeconds} s of it generating and parsing payloads, ${throughput.engineSeconds} s engine), ` +
+      `${throughput.cpuSeconds} s CPU; load average ${loadAverage.join(' → ')} on this machine`,
   );
   console.log(
-    `  ${throughput.eventsPerSecond} events/s end to end (goal ≥ 20000); ingest alone ${throughput.ingestEventsPerSecond} events/s`,
+    `  ${throughput.eventsPerSecond} events/s through the engine (goal ≥ ${GOAL_EVENTS_PER_SECOND}: ${verdict(goals.eventsPerSecond)}); ` +
+      `${throughput.wallEventsPerSecond} events/s wall including generation; ingest alone ${throughput.ingestEventsPerSecond} events/s`,
   );
   console.log(`  ${throughput.writeCalls} writeMessages calls, ${throughput.deadLetters} dead letters`);
-  console.log(`  peak RSS ${throughput.peakRssMb} MB (goal < 300)`);
+  console.log(`  peak RSS ${throughput.peakRssMb} MB (goal < ${GOAL_PEAK_RSS_MB}: ${verdict(goals.peakRss)})`);
   console.log(
-    `webhook ack (1,000 messages, durable, workers running): p50 ${ack.p50Ms} ms, p99 ${ack.p99Ms} ms (goal < 100), max ${ack.maxMs} ms`,
+    `webhook ack (${ack.payloads} payloads of 1,000 messages, durable, workers running): p50 ${ack.p50Ms} ms, ` +
+      `p99 ${ack.p99Ms} ms (goal < ${GOAL_ACK_P99_MS}: ${verdict(goals.ackP99)}), max ${ack.maxMs} ms`,
   );
-  console.log(JSON.stringify({ benchmark: 'engine', node: process.version, throughput, ack }));
+  console.log(
+    JSON.stringify({ benchmark: 'engine', node: process.version, loadAverage, throughput, ack, goalsMet: goals }),
+  );
 } finally {
   clearInterval(sampler);
   rmSync(directory, { recursive: true, force: true });

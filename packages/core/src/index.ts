@@ -32,5 +32,12 @@ export { createMemoryStore } from './store/memory-store.ts';
 export { createSqliteStore, type SqliteStoreOptions } from './store/sqlite-store.ts';
 export * from './engine/engine-types.ts';
 export { createSyncEngine } from './engine/sync-engine.ts';
-export { RateLimiter, type RateLimitBucketStatus, type RateLimiterClock } from './engine/rate-limiter.ts';
+export {
+  defaultSafetyMarginMs,
+  RateLimiter,
+  type RateLimitBucketStatus,
+  type RateLimiterClock,
+  type RateLimiterOptions,
+  type RateLimitPermit,
+} from './engine/rate-limiter.ts';
 export { type BackoffOptions, fullJitterBackoff } from './engine/backoff.ts';

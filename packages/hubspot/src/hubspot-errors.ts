@@ -39,11 +39,13 @@ export function readRateLimitSignals(headers: Headers): RateLimitSignal[] {
   const signals: RateLimitSignal[] = [];
   const max = header(headers, 'x-hubspot-ratelimit-max');
   const remaining = header(headers, 'x-hubspot-ratelimit-remaining');
-  if (max !== undefined || remaining !== undefined) {
+  const interval = header(headers, 'x-hubspot-ratelimit-interval-milliseconds');
+  if (max !== undefined || remaining !== undefined || interval !== undefined) {
     signals.push({
       bucket: HUBSPOT_BUCKETS.tenSecondly,
       ...(remaining === undefined ? {} : { remaining }),
       ...(max === undefined ? {} : { limit: max }),
+      ...(interval === undefined || interval <= 0 ? {} : { intervalMs: interval }),
     });
   }
   const daily = header(headers, 'x-hubspot-ratelimit-daily');

@@ -1,6 +1,7 @@
 /**
  * Maps a WhatsApp contact to the fields of a Salesforce Lead or Contact: `LastName` (required on both), `FirstName`,
- * `Company` (required on Lead), `MobilePhone` and our External ID `WhatsApp_E164__c`, and `OwnerId`. Pure.
+ * `Company` (required on Lead), `MobilePhone`, our External IDs `WhatsApp_E164__c` and `WhatsApp_User_Id__c` (the
+ * BSUID, for people whose phone WhatsApp does not share), and `OwnerId`. Pure.
  */
 import type { ContactInput } from '@coexist/core';
 
@@ -50,17 +51,21 @@ export function toSalesforcePersonFields(
   const split = splitContactName(contact);
   const fields: Record<string, string> = {};
   if (split.firstName !== undefined) fields.FirstName = split.firstName.slice(0, FIRST_NAME_MAX);
-  fields.LastName = (split.lastName ?? contact.phone ?? contact.waId ?? 'WhatsApp contact').slice(0, LAST_NAME_MAX);
+  fields.LastName = (split.lastName ?? contact.phone ?? contact.waId ?? contact.userId ?? 'WhatsApp contact').slice(
+    0,
+    LAST_NAME_MAX,
+  );
   if (options.objectType === 'Lead') fields.Company = options.leadCompany.slice(0, COMPANY_MAX);
   if (contact.phone !== undefined) {
     fields.MobilePhone = contact.phone;
     fields.WhatsApp_E164__c = contact.phone;
   }
+  if (contact.userId !== undefined) fields.WhatsApp_User_Id__c = contact.userId;
   if (options.includeOwner && contact.ownerId !== undefined) fields.OwnerId = contact.ownerId;
   return fields;
 }
 
-/** The fields an update of an existing Lead or Contact writes: the name (when known) and our E.164 field. */
+/** The fields an update of an existing Lead or Contact writes: the name (when known) and our identity fields. */
 export function toSalesforcePersonUpdateFields(contact: ContactInput): Record<string, string> {
   const split = splitContactName(contact);
   const fields: Record<string, string> = {};
@@ -70,5 +75,6 @@ export function toSalesforcePersonUpdateFields(contact: ContactInput): Record<st
     fields.FirstName = (split.firstName ?? '').slice(0, FIRST_NAME_MAX);
   }
   if (contact.phone !== undefined) fields.WhatsApp_E164__c = contact.phone;
+  if (contact.userId !== undefined) fields.WhatsApp_User_Id__c = contact.userId;
   return fields;
 }

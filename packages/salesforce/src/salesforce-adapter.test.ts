@@ -153,6 +153,31 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     });
   });
 
+  it('keys people without a shared phone by their BSUID on WhatsApp_User_Id__c: created once, then found', async () => {
+    const salesforce = adapter();
+    const userId = 'US.13491208655302741918';
+    const [missing] = await salesforce.findContacts([{ key: `bsuid:${userId}`, userId }], context());
+    expect(missing).toMatchObject({ ok: true, matches: [] });
+    const input = { key: `bsuid:${userId}`, userId, name: 'Ada Username' };
+    const [created] = await salesforce.createContacts([input], context());
+    expect(created).toMatchObject({ ok: true, created: true });
+    const id = created!.ok ? created!.crmId : '';
+    expect(harness.emulator.state.get('Lead', id)).toMatchObject({ WhatsApp_User_Id__c: userId, LastName: 'Username' });
+    const [replayed] = await salesforce.createContacts([input], context());
+    expect(replayed).toMatchObject({ ok: true, crmId: id, created: false });
+    const [found] = await salesforce.findContacts([{ key: `bsuid:${userId}`, userId }], context());
+    expect(found).toMatchObject({ ok: true, matches: [{ crmId: id, matchedOn: 'userId', objectType: 'Lead' }] });
+    const [renamed] = await salesforce.upsertContacts([{ ...input, name: 'Ada Lovelace' }], context());
+    expect(renamed).toMatchObject({ ok: true, crmId: id, created: false });
+    expect(harness.emulator.state.count('Lead')).toBe(1);
+    expect(harness.emulator.state.get('Lead', id)).toMatchObject({ FirstName: 'Ada', LastName: 'Lovelace' });
+
+    const [badUserId] = await salesforce.createContacts([{ key: 'bsuid:x', userId: "x'; DELETE" }], context());
+    expect(badUserId).toMatchObject({ ok: false, error: { field: 'contacts[0].userId' } });
+    const [nobody] = await salesforce.createContacts([{ key: 'nobody', name: 'No Identity' }], context());
+    expect(nobody).toMatchObject({ ok: false, error: { field: 'contacts[0].phone' } });
+  });
+
   it('stays inside the daily allocation minus the reserve, pauses, and resumes after the window frees', async () => {
     let clock = Date.UTC(2026, 2, 1, 12);
     const limited = await startSalesforceHarness({ dailyAllocation: 30, now: () => clock });

@@ -58,6 +58,7 @@ import { createMemoryJobStore, type SalesforceJobStore } from './salesforce-job-
 import {
   buildE164Query,
   buildPhoneSearches,
+  buildUserIdQuery,
   confirmPhoneMatch,
   type PhoneMatchField,
 } from './salesforce-phone-search.ts';
@@ -155,6 +156,15 @@ export interface SalesforceAdapterOptions extends SalesforceCredentialOptions {
 interface ConversationState {
   record: SalesforceConversationRecord;
 }
+
+/** The External ID a person is keyed by in Salesforce: the E.164 phone, else the BSUID (no phone shared). */
+interface PersonIdentity {
+  field: 'WhatsApp_E164__c' | 'WhatsApp_User_Id__c';
+  value: string;
+}
+
+/** A business-scoped user id: a country code, a dot and an opaque id (`US.13491208655302741918`). */
+const BSUID_PATTERN = /^[A-Za-z]{2}\.[A-Za-z0-9]{1,90}$/;
 
 function optionError(field: string, message: string): TypeError {
   return new TypeError(`[coexist/salesforce] createSalesforceAdapter: \`options.${field}\` ${message}`);
@@ -357,6 +367,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return found;
   }
 
+  async function findByUserId(operation: string, context: OperationContext, userIds: readonly string[]) {
+    const found: SalesforcePersonRecord[] = [];
+    for (const objectType of ['Contact', 'Lead'] as const) {
+      for (const part of chunk(userIds, SOQL_IN_CHUNK)) {
+        for (const record of await query(operation, context, buildUserIdQuery(objectType, part))) {
+          found.push(parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`));
+        }
+      }
+    }
+    return found;
+  }
+
   function warn(operation: string, error: unknown): void {
     options.onWarning?.({
       operation,
@@ -373,8 +395,26 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     const results: ContactFindResult[] = [];
     const phones = new Set<string>();
     const requestPhones: (string | undefined)[] = [];
+    // People whose phone WhatsApp does not share are found by their BSUID on `WhatsApp_User_Id__c`.
+    const userIds = new Set<string>();
+    const requestUserIds: (string | undefined)[] = [];
     for (const [index, item] of requests.entries()) {
       const phone = phoneOf(item);
+      const userId = phone === undefined ? item.userId : undefined;
+      requestUserIds.push(userId);
+      if (userId !== undefined && !BSUID_PATTERN.test(userId)) {
+        results[index] = {
+          key: item.key,
+          ok: false,
+          error: permanent(
+            `${operation}: \`requests[${index}].userId\` must be a BSUID (like US.13491208655302741918)`,
+            `requests[${index}].userId`,
+          ),
+        };
+        requestPhones.push(undefined);
+        continue;
+      }
+      if (userId !== undefined) userIds.add(userId);
       if (item.phone !== undefined && !/^\+\d{6,17}$/.test(item.phone)) {
         results[index] = {
           key: item.key,
@@ -396,6 +436,15 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       if (!list.some((entry) => entry.record.Id === record.Id)) list.push({ record, field });
       matchesByPhone.set(phone, list);
     };
+    const matchesByUserId = new Map<string, SalesforcePersonRecord[]>();
+    if (userIds.size > 0) {
+      budget.ensure(2 * Math.ceil(userIds.size / SOQL_IN_CHUNK), operation);
+      for (const record of await findByUserId(operation, context, [...userIds])) {
+        const userId = record.WhatsApp_User_Id__c;
+        if (!userId || !userIds.has(userId)) continue;
+        matchesByUserId.set(userId, [...(matchesByUserId.get(userId) ?? []), record]);
+      }
+    }
     if (phones.size > 0) {
       const searches = buildPhoneSearches([...phones]);
       budget.ensure(2 + searches.length + 2, operation);
@@ -443,13 +492,19 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     for (const [index, item] of requests.entries()) {
       if (results[index] !== undefined) continue;
       const phone = requestPhones[index];
-      const found = phone === undefined ? [] : (matchesByPhone.get(phone) ?? []);
+      const userId = requestUserIds[index];
+      const found =
+        phone !== undefined
+          ? (matchesByPhone.get(phone) ?? [])
+          : userId !== undefined
+            ? (matchesByUserId.get(userId) ?? []).map((record) => ({ record, field: 'WhatsApp_E164__c' as const }))
+            : [];
       const sorted = [...found].sort(
         (left, right) =>
           rank[left.field] - rank[right.field] ||
           Number(left.record.attributes.type !== 'Contact') - Number(right.record.attributes.type !== 'Contact'),
       );
-      const matchedOn = item.phone === undefined ? 'waId' : 'phone';
+      const matchedOn = phone === undefined && userId !== undefined ? 'userId' : item.phone === undefined ? 'waId' : 'phone';
       results[index] = {
         key: item.key,
         ok: true,
@@ -468,45 +523,65 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return results;
   }
 
-  /** Validates a contact input's phone; answers the failure, or the E.164 phone. */
-  function contactPhone(contact: ContactInput, index: number, operation: string): string | CrmWriteResult {
+  /** Validates a contact input's identity; answers the failure, or the E.164 phone (else the BSUID) to key it by. */
+  function contactIdentity(contact: ContactInput, index: number, operation: string): PersonIdentity | CrmWriteResult {
+    const fail = (field: string, message: string): CrmWriteResult => ({
+      key: contact.key,
+      ok: false,
+      error: permanent(`${operation}: \`contacts[${index}].${field}\` ${message}`, `contacts[${index}].${field}`),
+    });
     const phone = phoneOf(contact);
-    if (phone === undefined || !/^\+\d{6,17}$/.test(phone)) {
-      return {
-        key: contact.key,
-        ok: false,
-        error: permanent(
-          `${operation}: \`contacts[${index}].phone\` must be an E.164 phone (Salesforce records are keyed by WhatsApp_E164__c; BSUID-only contacts are not supported yet)`,
-          `contacts[${index}].phone`,
-        ),
-      };
+    if (phone !== undefined) {
+      return /^\+\d{6,17}$/.test(phone)
+        ? { field: 'WhatsApp_E164__c', value: phone }
+        : fail('phone', 'must be an E.164 phone (like +16505551234)');
     }
-    return phone;
+    if (contact.userId !== undefined) {
+      return BSUID_PATTERN.test(contact.userId)
+        ? { field: 'WhatsApp_User_Id__c', value: contact.userId }
+        : fail('userId', 'must be a BSUID (like US.13491208655302741918)');
+    }
+    return fail('phone', 'is missing: a contact needs an E.164 phone or a userId (BSUID)');
   }
 
-  /** Creates (upserts by `WhatsApp_E164__c`) the contacts at `indices`, one record per phone. */
-  async function createByPhone(
+  /** Creates (upserts by `WhatsApp_E164__c`, else `WhatsApp_User_Id__c`) the contacts, one record per identity. */
+  async function createByIdentity(
     operation: string,
     context: OperationContext,
     contacts: readonly ContactInput[],
-    entries: readonly { index: number; phone: string }[],
+    entries: readonly { index: number; identity: PersonIdentity }[],
     results: CrmWriteResult[],
   ): Promise<void> {
-    const byPhone = new Map<string, number[]>();
-    for (const { index, phone } of entries) byPhone.set(phone, [...(byPhone.get(phone) ?? []), index]);
-    const phones = [...byPhone.keys()];
-    if (phones.length === 0) return;
-    const records = phones.map((phone) => {
-      const index = byPhone.get(phone)![0]!;
+    for (const field of ['WhatsApp_E164__c', 'WhatsApp_User_Id__c'] as const) {
+      const byValue = new Map<string, number[]>();
+      for (const { index, identity } of entries) {
+        if (identity.field === field) byValue.set(identity.value, [...(byValue.get(identity.value) ?? []), index]);
+      }
+      if (byValue.size > 0) await createKeyedBy(operation, context, contacts, field, byValue, results);
+    }
+  }
+
+  /** Upserts one record per value of `field`, answering every contact index that shares it. */
+  async function createKeyedBy(
+    operation: string,
+    context: OperationContext,
+    contacts: readonly ContactInput[],
+    field: PersonIdentity['field'],
+    byValue: ReadonlyMap<string, readonly number[]>,
+    results: CrmWriteResult[],
+  ): Promise<void> {
+    const values = [...byValue.keys()];
+    const records = values.map((value) => {
+      const index = byValue.get(value)![0]!;
       return toSalesforcePersonFields(
-        { ...contacts[index]!, phone },
+        { ...contacts[index]!, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
         { objectType: createMissingAs, leadCompany, includeOwner: true },
       );
     });
-    const saved = await upsertCollection(operation, context, createMissingAs, 'WhatsApp_E164__c', records);
-    phones.forEach((phone, position) => {
+    const saved = await upsertCollection(operation, context, createMissingAs, field, records);
+    values.forEach((value, position) => {
       const result = saved[position];
-      byPhone.get(phone)!.forEach((index, occurrence) => {
+      byValue.get(value)!.forEach((index, occurrence) => {
         const key = contacts[index]!.key;
         if (result === undefined || !result.success || !result.id) {
           results[index] = {
@@ -528,7 +603,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     const operation = 'createContacts';
     admit(operation, contacts.length, capabilities.contactBatchSize, 'contacts', context);
     const results: CrmWriteResult[] = [];
-    const toCreate: { index: number; phone: string }[] = [];
+    const toCreate: { index: number; identity: PersonIdentity }[] = [];
     for (const [index, contact] of contacts.entries()) {
       if (contact.crmId !== undefined) {
         results[index] = isSalesforceId(contact.crmId)
@@ -543,13 +618,13 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
             };
         continue;
       }
-      const phone = contactPhone(contact, index, operation);
-      if (typeof phone === 'string') toCreate.push({ index, phone });
-      else results[index] = phone;
+      const identity = contactIdentity(contact, index, operation);
+      if ('field' in identity) toCreate.push({ index, identity });
+      else results[index] = identity;
     }
     if (toCreate.length > 0) {
-      budget.ensure(Math.ceil(toCreate.length / SALESFORCE_COLLECTION_SIZE), operation);
-      await createByPhone(operation, context, contacts, toCreate, results);
+      budget.ensure(1 + Math.ceil(toCreate.length / SALESFORCE_COLLECTION_SIZE), operation);
+      await createByIdentity(operation, context, contacts, toCreate, results);
     }
     return results;
   }
@@ -562,7 +637,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     admit(operation, contacts.length, capabilities.contactBatchSize, 'contacts', context);
     const results: CrmWriteResult[] = [];
     const existing: { index: number; id: string; type: string }[] = [];
-    const lookups: { index: number; phone: string }[] = [];
+    const lookups: { index: number; identity: PersonIdentity }[] = [];
     for (const [index, contact] of contacts.entries()) {
       if (contact.crmId !== undefined) {
         const type = contactObjectOfId(contact.crmId);
@@ -579,18 +654,27 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         } else existing.push({ index, id: contact.crmId, type });
         continue;
       }
-      const phone = contactPhone(contact, index, operation);
-      if (typeof phone === 'string') lookups.push({ index, phone });
-      else results[index] = phone;
+      const identity = contactIdentity(contact, index, operation);
+      if ('field' in identity) lookups.push({ index, identity });
+      else results[index] = identity;
     }
-    budget.ensure(4 + Math.ceil(contacts.length / SALESFORCE_COLLECTION_SIZE), operation);
-    const toCreate: { index: number; phone: string }[] = [];
+    budget.ensure(6 + 2 * Math.ceil(contacts.length / SALESFORCE_COLLECTION_SIZE), operation);
+    const toCreate: { index: number; identity: PersonIdentity }[] = [];
     if (lookups.length > 0) {
-      const found = await findByE164(operation, context, [...new Set(lookups.map((entry) => entry.phone))]);
+      const valuesOf = (field: PersonIdentity['field']) => [
+        ...new Set(lookups.filter((entry) => entry.identity.field === field).map((entry) => entry.identity.value)),
+      ];
+      const phones = valuesOf('WhatsApp_E164__c');
+      const userIds = valuesOf('WhatsApp_User_Id__c');
+      const found = [
+        ...(phones.length === 0 ? [] : await findByE164(operation, context, phones)),
+        ...(userIds.length === 0 ? [] : await findByUserId(operation, context, userIds)),
+      ];
       for (const lookup of lookups) {
+        const { field, value } = lookup.identity;
         const record =
-          found.find((entry) => entry.WhatsApp_E164__c === lookup.phone && entry.attributes.type === createMissingAs) ??
-          found.find((entry) => entry.WhatsApp_E164__c === lookup.phone);
+          found.find((entry) => entry[field] === value && entry.attributes.type === createMissingAs) ??
+          found.find((entry) => entry[field] === value);
         if (record === undefined) toCreate.push(lookup);
         else existing.push({ index: lookup.index, id: record.Id, type: record.attributes.type });
       }
@@ -623,7 +707,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
               };
       });
     }
-    await createByPhone(operation, context, contacts, toCreate, results);
+    await createByIdentity(operation, context, contacts, toCreate, results);
     return results;
   }
 

@@ -51,7 +51,16 @@ export class SalesforceApiBudget {
     if (apiUsage === undefined) return undefined;
     this.#usage = { used: apiUsage.used, limit: apiUsage.limit };
     const budget = apiUsage.limit - this.reserveOf(apiUsage.limit);
-    return { bucket: SALESFORCE_BUCKETS.daily, limit: budget, remaining: Math.max(0, budget - apiUsage.used) };
+    // The window is rolling and Salesforce does not say when the requests it counts (ours and other clients') turn
+    // 24 h old, so `resetAfterMs` is when the adapter probes again. Without it the engine would take every request it
+    // did not count itself as made just now and wait a whole day, even after the window frees or the allocation
+    // grows (a new licence); the budget above still refuses calls while the usage is known to be too high.
+    return {
+      bucket: SALESFORCE_BUCKETS.daily,
+      limit: budget,
+      remaining: Math.max(0, budget - apiUsage.used),
+      resetAfterMs: this.#options.pauseMs,
+    };
   }
 
   /** Marks the allocation as used up (Salesforce answered 403 `REQUEST_LIMIT_EXCEEDED`). */

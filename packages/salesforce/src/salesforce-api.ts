@@ -54,6 +54,7 @@ export const salesforcePersonRecordSchema = z.looseObject({
   Phone: nullableString,
   MobilePhone: nullableString,
   WhatsApp_E164__c: nullableString,
+  WhatsApp_User_Id__c: nullableString,
   OwnerId: nullableString,
   /** Contacts only. */
   AccountId: nullableString,

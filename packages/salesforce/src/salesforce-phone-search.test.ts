@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   buildE164Query,
   buildPhoneSearches,
+  buildUserIdQuery,
   confirmPhoneMatch,
   phoneSearchTerms,
   SOSL_SEARCH_QUERY_MAX_LENGTH,
@@ -16,7 +17,7 @@ describe('phone search', () => {
   it('puts many phones in one SOSL search and cuts at 4,000 characters', () => {
     const [one] = buildPhoneSearches(['+16505551234', '+16505551235']);
     expect(one).toBe(
-      'FIND {16505551234 OR 6505551234 OR 16505551235 OR 6505551235} IN PHONE FIELDS RETURNING Contact(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId, AccountId), Lead(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId WHERE IsConverted = false)',
+      'FIND {16505551234 OR 6505551234 OR 16505551235 OR 6505551235} IN PHONE FIELDS RETURNING Contact(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, WhatsApp_User_Id__c, OwnerId, AccountId), Lead(Id, Name, Phone, MobilePhone, WhatsApp_E164__c, WhatsApp_User_Id__c, OwnerId WHERE IsConverted = false)',
     );
     const phones = Array.from({ length: 200 }, (_, index) => `+1650555${String(1000 + index)}`);
     const searches = buildPhoneSearches(phones);
@@ -31,7 +32,13 @@ describe('phone search', () => {
 
   it('queries our E.164 field exactly, unconverted Leads only', () => {
     expect(buildE164Query('Lead', ['+16505551234', "+1'; DELETE"])).toBe(
-      "SELECT Id, Name, Phone, MobilePhone, WhatsApp_E164__c, OwnerId FROM Lead WHERE WhatsApp_E164__c IN ('+16505551234', '+1') AND IsConverted = false",
+      "SELECT Id, Name, Phone, MobilePhone, WhatsApp_E164__c, WhatsApp_User_Id__c, OwnerId FROM Lead WHERE WhatsApp_E164__c IN ('+16505551234', '+1') AND IsConverted = false",
+    );
+  });
+
+  it('queries our BSUID field exactly, with nothing that could end the string literal', () => {
+    expect(buildUserIdQuery('Contact', ['US.13491208655302741918', "US.1'; DELETE"])).toBe(
+      "SELECT Id, Name, Phone, MobilePhone, WhatsApp_E164__c, WhatsApp_User_Id__c, OwnerId, AccountId FROM Contact WHERE WhatsApp_User_Id__c IN ('US.13491208655302741918', 'US.1DELETE')",
     );
   });
 

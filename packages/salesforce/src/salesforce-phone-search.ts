@@ -16,7 +16,15 @@ import type { SalesforcePersonRecord } from './salesforce-api.ts';
 export const SOSL_SEARCH_QUERY_MAX_LENGTH = 4_000;
 
 /** Fields selected from matched Contacts and Leads. */
-export const PERSON_FIELDS = ['Id', 'Name', 'Phone', 'MobilePhone', 'WhatsApp_E164__c', 'OwnerId'] as const;
+export const PERSON_FIELDS = [
+  'Id',
+  'Name',
+  'Phone',
+  'MobilePhone',
+  'WhatsApp_E164__c',
+  'WhatsApp_User_Id__c',
+  'OwnerId',
+] as const;
 
 /** Digits only. */
 function digitsOf(value: string): string {
@@ -66,6 +74,16 @@ export function buildE164Query(objectType: 'Contact' | 'Lead', phones: readonly 
   const values = phones.map((phone) => `'${phone.replace(/[^+\d]/g, '')}'`).join(', ');
   const converted = objectType === 'Lead' ? ' AND IsConverted = false' : '';
   return `SELECT ${fields.join(', ')} FROM ${objectType} WHERE WhatsApp_E164__c IN (${values})${converted}`;
+}
+
+/** The SOQL that finds records by our BSUID field (`WhatsApp_User_Id__c`); Leads only while unconverted. */
+export function buildUserIdQuery(objectType: 'Contact' | 'Lead', userIds: readonly string[]): string {
+  const fields = objectType === 'Contact' ? [...PERSON_FIELDS, 'AccountId'] : [...PERSON_FIELDS];
+  // BSUIDs are a country code, a dot and digits (`US.13491208655302741918`); anything else is dropped here and
+  // rejected by the adapter, so no quote can reach the query.
+  const values = userIds.map((userId) => `'${userId.replace(/[^A-Za-z0-9._-]/g, '')}'`).join(', ');
+  const converted = objectType === 'Lead' ? ' AND IsConverted = false' : '';
+  return `SELECT ${fields.join(', ')} FROM ${objectType} WHERE WhatsApp_User_Id__c IN (${values})${converted}`;
 }
 
 /** Which field of a record confirmed the match, best first. */

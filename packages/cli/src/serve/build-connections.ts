@@ -3,7 +3,7 @@
  * with the `@coexist/<crm>` factory and the connection's resolved credentials.
  */
 import { createCloseAdapter } from '@coexist/close';
-import type { CountryCode, CrmAdapter, SyncConnection } from '@coexist/core';
+import { type CountryCode, type CrmAdapter, normalizePhone, type SyncConnection } from '@coexist/core';
 import { createHubSpotAdapter } from '@coexist/hubspot';
 import { createSalesforceAdapter } from '@coexist/salesforce';
 import type { ConnectionConfig } from './coexist-config.ts';
@@ -29,8 +29,20 @@ export const createDefaultAdapter: AdapterFactory = (connection, options) => {
       });
     }
     case 'salesforce': {
-      const { instanceUrl, accessToken, clientId, clientSecret, refreshToken, loginUrl, apiVersion, defaultCountry } =
-        connection.salesforce;
+      const {
+        instanceUrl,
+        accessToken,
+        clientId,
+        clientSecret,
+        refreshToken,
+        loginUrl,
+        apiVersion,
+        defaultCountry,
+        dailyAllocation,
+        dailyReserve,
+        dailyLimitPauseMs,
+        bulkThreshold,
+      } = connection.salesforce;
       return createSalesforceAdapter({
         instanceUrl,
         ...(accessToken === undefined ? {} : { accessToken }),
@@ -46,7 +58,13 @@ export const createDefaultAdapter: AdapterFactory = (connection, options) => {
         ...(refreshToken === undefined ? {} : { refreshToken }),
         ...(apiVersion === undefined ? {} : { apiVersion }),
         ...(defaultCountry === undefined ? {} : { defaultCountry: defaultCountry as CountryCode }),
-        ...(connection.owners === undefined ? {} : { owners: connection.owners }),
+        // The config takes business numbers in any format; the adapter keys its owners by E.164.
+        ...(connection.owners === undefined ? {} : { owners: ownersByE164(connection.owners) }),
+        ...(dailyAllocation === undefined ? {} : { dailyAllocation }),
+        ...(dailyReserve === undefined ? {} : { dailyReserve }),
+        ...(dailyLimitPauseMs === undefined ? {} : { dailyLimitPauseMs }),
+        ...(bulkThreshold === undefined ? {} : { bulkThreshold }),
+        ...(connection.maxConcurrency === undefined ? {} : { maxConcurrency: connection.maxConcurrency }),
       });
     }
     case 'close': {
@@ -70,6 +88,11 @@ export const createDefaultAdapter: AdapterFactory = (connection, options) => {
     }
   }
 };
+
+/** The owners map with its business numbers in E.164 (a number that does not parse is kept, for the adapter to name). */
+function ownersByE164(owners: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(owners).map(([phone, userId]) => [normalizePhone(phone) ?? phone, userId]));
+}
 
 /** Builds the engine's connections from the configuration. */
 export function buildConnections(

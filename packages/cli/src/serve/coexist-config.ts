@@ -45,6 +45,14 @@ export interface SalesforceConnectionConfig {
   apiVersion?: string;
   /** ISO country to read national phone formats in. */
   defaultCountry?: string;
+  /** The org's rolling 24 h API allocation until Salesforce reports it. @default the adapter's (100,000) */
+  dailyAllocation?: number;
+  /** Share (< 1) or count (≥ 1) of the allocation left to the org's other integrations. @default the adapter's (0.1) */
+  dailyReserve?: number;
+  /** How long to pause once the allocation is spent, in ms. @default the adapter's (30 minutes) */
+  dailyLimitPauseMs?: number;
+  /** Message batches of at least this many go through Bulk API 2.0. @default unset (Collections only) */
+  bulkThreshold?: number;
 }
 
 /** Close connection settings (secrets resolved). */
@@ -210,6 +218,10 @@ function schemaFor(env: Record<string, string | undefined>) {
             .regex(/^\d+\.0$/, 'expected a version like "62.0"')
             .optional(),
           defaultCountry: country.optional(),
+          dailyAllocation: z.number().int().min(1).optional(),
+          dailyReserve: z.number().min(0).optional(),
+          dailyLimitPauseMs: z.number().int().min(0).optional(),
+          bulkThreshold: z.number().int().min(1).max(10_000).optional(),
         })
         .strict()
         .refine(

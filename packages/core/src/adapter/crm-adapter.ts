@@ -44,6 +44,8 @@ export interface RateLimitSignal {
   limit?: number;
   /** Milliseconds until the window resets, when reported. */
   resetAfterMs?: number;
+  /** The window's real length in milliseconds, when reported (HubSpot's `X-HubSpot-RateLimit-Interval-Milliseconds`). */
+  intervalMs?: number;
   /** Milliseconds to wait before the next call to this bucket, when the CRM asked for a pause. */
   retryAfterMs?: number;
 }

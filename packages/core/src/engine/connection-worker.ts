@@ -7,13 +7,7 @@
 import type { OperationContext } from '../adapter/crm-adapter.ts';
 import type { CrmOperationName } from '../adapter/crm-capabilities.ts';
 import { type CrmError, CrmTransientError, isCrmError } from '../adapter/crm-errors.ts';
-import type {
-  ContactFindResult,
-  ContactInput,
-  CrmWriteResult,
-  MessageRecord,
-  MessageUpdate,
-} from '../adapter/crm-records.ts';
+import type { ContactInput, CrmWriteResult, MessageRecord, MessageUpdate } from '../adapter/crm-records.ts';
 import type { ContactRef, MessageEchoedEvent, MessageReceivedEvent } from '../events/coexistence-event.ts';
 import { normalizeOwnerMap } from '../models/owner.ts';
 import type {
@@ -27,9 +21,10 @@ import type {
 } from '../store/coexist-store.ts';
 import { fullJitterBackoff } from './backoff.ts';
 import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
+import { ContactFindBatcher } from './contact-find-batcher.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
 import type { ContactKeyCache } from './plan-event.ts';
-import { RateLimiter } from './rate-limiter.ts';
+import { RateLimiter, type RateLimitPermit } from './rate-limiter.ts';
 
 /** What the worker needs from the engine. */
 export interface WorkerHost {
@@ -111,6 +106,8 @@ export class ConnectionWorker {
   #pausedUntil = 0;
   #lastError: { kind: string; message: string; at: string } | null = null;
   readonly #penalties = new WeakMap<object, number>();
+  /** Pools the contact look-ups of concurrent batches into full `findContacts` calls. */
+  readonly #finder: ContactFindBatcher;
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -121,6 +118,19 @@ export class ConnectionWorker {
     this.maxConcurrency = Math.max(1, connection.maxConcurrency ?? policy.maxConcurrency ?? 4);
     this.#owners = normalizeOwnerMap(connection.owners ?? {});
     for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
+    this.#finder = new ContactFindBatcher({
+      batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
+      send: (lane, take) =>
+        this.#call('findContacts', lane, async (context) => {
+          const requests = take();
+          if (requests.length === 0) return { requests, outcomes: [] };
+          const results = await this.connection.adapter.findContacts(requests, context);
+          const outcomes = requests.map((request, index) =>
+            this.#resultAt(results, index, request.key, 'findContacts'),
+          );
+          return { requests, outcomes };
+        }),
+    });
   }
 
   /** Calls in flight now. */
@@ -346,8 +356,9 @@ export class ConnectionWorker {
     call: (context: OperationContext) => Promise<T>,
   ): Promise<T> {
     const shutdown = this.#abort.signal;
+    let permit: RateLimitPermit;
     try {
-      await this.limiter.acquire(operation, lane === 'live' ? 0 : 1, shutdown);
+      permit = await this.limiter.acquire(operation, lane === 'live' ? 0 : 1, shutdown);
     } catch (error) {
       throw shutdown.aborted ? new ShutdownSignal('[coexist/core] engine stopped') : error;
     }
@@ -386,6 +397,8 @@ export class ConnectionWorker {
       });
     } finally {
       clearTimeout(timer);
+      // The CRM counted the request when it arrived, at the latest now.
+      permit.release();
     }
   }
 
@@ -481,31 +494,22 @@ export class ConnectionWorker {
     if (missing.length === 0) return resolved;
 
     const toCreate: string[] = [];
-    const searchSize = Math.max(1, capabilities.searchBatchSize);
-    for (let start = 0; start < missing.length; start += searchSize) {
-      const chunk = missing.slice(start, start + searchSize);
-      const requests = chunk.map((key) => toContactFindRequest(key, wanted.get(key)!.ref));
-      let results: ContactFindResult[];
-      try {
-        results = await this.#call('findContacts', lane, (context) =>
-          this.connection.adapter.findContacts(requests, context),
+    // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
+    const searched = await this.#finder.find(
+      missing.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
+      lane,
+    );
+    for (const key of missing) {
+      const result = searched.get(key)!;
+      if (!('ok' in result)) resolved.set(key, result as CrmError);
+      else if (!result.ok) resolved.set(key, result.error);
+      else if (result.matches.length > 0) {
+        const match = result.matches[0]!;
+        resolved.set(
+          key,
+          match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
         );
-      } catch (error) {
-        for (const key of chunk) resolved.set(key, error as CrmError);
-        continue;
-      }
-      chunk.forEach((key, index) => {
-        const result = this.#resultAt(results, index, key, 'findContacts');
-        if (!('ok' in result)) resolved.set(key, result);
-        else if (!result.ok) resolved.set(key, result.error);
-        else if (result.matches.length > 0) {
-          const match = result.matches[0]!;
-          resolved.set(
-            key,
-            match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
-          );
-        } else toCreate.push(key);
-      });
+      } else toCreate.push(key);
     }
 
     const createSize = Math.max(1, capabilities.contactBatchSize);
@@ -684,28 +688,22 @@ export class ConnectionWorker {
     lane: QueueLane,
   ): Promise<Map<string, ContactMapping>> {
     const found = new Map<string, ContactMapping>();
-    const searchSize = Math.max(1, this.connection.adapter.capabilities.searchBatchSize);
-    for (let start = 0; start < keys.length; start += searchSize) {
-      const chunk = keys.slice(start, start + searchSize);
-      const requests = chunk.map((key) => {
-        const event = latest.get(key)!.event;
-        return toContactFindRequest(key, event.type === 'contact.synced' ? event.contact : {});
-      });
-      const results = await this.#call('findContacts', lane, (context) =>
-        this.connection.adapter.findContacts(requests, context),
-      );
-      chunk.forEach((key, index) => {
-        const result = this.#resultAt(results, index, key, 'findContacts');
-        if (!('ok' in result)) throw result;
-        if (!result.ok) throw result.error;
-        const match = result.matches[0];
-        if (match !== undefined) {
-          found.set(
-            key,
-            match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
-          );
-        }
-      });
+    const requests = keys.map((key) => {
+      const event = latest.get(key)!.event;
+      return toContactFindRequest(key, event.type === 'contact.synced' ? event.contact : {});
+    });
+    const results = await this.#finder.find(requests, lane);
+    for (const key of keys) {
+      const result = results.get(key)!;
+      if (!('ok' in result)) throw result;
+      if (!result.ok) throw result.error;
+      const match = result.matches[0];
+      if (match !== undefined) {
+        found.set(
+          key,
+          match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
+        );
+      }
     }
     return found;
   }

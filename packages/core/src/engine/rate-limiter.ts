@@ -1,8 +1,15 @@
 /**
  * The per-connection rate limiter: enforces the adapter's declared `RateLimitPolicy` (rolling windows per
- * bucket, a daily allocation, bounded concurrency is the worker's job) and adapts to what the CRM says at run
- * time — remaining counts and reset times from headers, 429s with or without `Retry-After`. Waiters are served
- * by priority (live before history), then in arrival order.
+ * bucket, a daily allocation; bounded concurrency is the worker's job) and adapts to what the CRM says at run
+ * time — window lengths, remaining counts and reset times from headers, 429s with or without `Retry-After`.
+ * Waiters are served by priority (live before history), then in arrival order.
+ *
+ * Why the accounting looks the way it does: a CRM counts a request when it *arrives* (HubSpot's ten-secondly
+ * window, the sandbox's `RollingWindow`), and arrival lies somewhere between the moment we grant the request and
+ * the moment its answer comes back (event-loop lag, socket queues and the network all sit in between). A request
+ * is therefore stamped at its grant while in flight and, once answered (`permit.release()`), re-stamped at its
+ * answer: from then on it cannot leave our window before it leaves the CRM's. The window is also widened by a
+ * small safety margin, so a grant exactly at the edge never lands one request too many in the CRM's window.
  */
 import type { RateLimitSignal } from '../adapter/crm-adapter.ts';
 import type { CrmOperationName, RateLimitBucket, RateLimitPolicy } from '../adapter/crm-capabilities.ts';
@@ -11,6 +18,23 @@ import { fullJitterBackoff } from './backoff.ts';
 /** Clock and timer hooks, injectable for tests. */
 export interface RateLimiterClock {
   now(): number;
+}
+
+/** Options of the `RateLimiter`. */
+export interface RateLimiterOptions {
+  clock?: RateLimiterClock;
+  random?: () => number;
+  /**
+   * Extra milliseconds added to every bucket's interval before a slot counts as free again.
+   * @default 2% of the interval, at least 25 ms and at most 250 ms
+   */
+  safetyMarginMs?: number | ((bucket: { name: string; intervalMs: number }) => number);
+}
+
+/** A granted request: call `release()` once its answer (or failure) is in, so it is counted at that time. */
+export interface RateLimitPermit {
+  /** Marks the request answered; its stamp moves from the grant time to now. Safe to call twice. */
+  release(): void;
 }
 
 /** A snapshot of one bucket, for `engine.status()`. */
@@ -28,8 +52,11 @@ interface BucketState {
   name: string;
   limit: number;
   intervalMs: number;
+  marginMs: number;
+  /** Whether `marginMs` was derived from the interval (and follows it when a signal changes the interval). */
+  derivedMargin: boolean;
   operations: ReadonlySet<CrmOperationName> | null;
-  /** Start times of requests in the rolling window, oldest first, from `head`. */
+  /** Stamps of requests in the rolling window, ascending from `head`: grant time in flight, answer time after. */
   times: number[];
   head: number;
   pausedUntil: number;
@@ -41,7 +68,7 @@ interface Waiter {
   operation: CrmOperationName;
   priority: number;
   order: number;
-  resolve: () => void;
+  resolve: (permit: RateLimitPermit) => void;
   reject: (error: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
@@ -49,35 +76,44 @@ interface Waiter {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** The default safety margin of a bucket: 2% of its interval, between 25 and 250 ms. */
+export function defaultSafetyMarginMs(intervalMs: number): number {
+  return Math.min(250, Math.max(25, Math.round(intervalMs * 0.02)));
+}
+
 /** Enforces one connection's declared rate limits and adapts them to the CRM's signals. */
 export class RateLimiter {
   readonly #buckets: BucketState[];
   readonly #clock: RateLimiterClock;
   readonly #random: () => number;
+  readonly #margin: RateLimiterOptions['safetyMarginMs'];
   readonly #waiters: Waiter[] = [];
   #order = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = 0;
 
   /** Creates a limiter for one connection's policy. */
-  constructor(policy: RateLimitPolicy, options: { clock?: RateLimiterClock; random?: () => number } = {}) {
+  constructor(policy: RateLimitPolicy, options: RateLimiterOptions = {}) {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#random = options.random ?? Math.random;
-    this.#buckets = policy.buckets.map((bucket) => toState(bucket));
+    this.#margin = options.safetyMarginMs;
+    this.#buckets = policy.buckets.map((bucket) => this.#toState(bucket));
     if (policy.dailyAllocation !== undefined) {
       // A rolling 24 h window approximates both reset styles; a signal's reset time corrects the midnight style.
-      this.#buckets.push(toState({ name: 'daily', limit: policy.dailyAllocation.limit, intervalMs: DAY_MS }));
+      this.#buckets.push(this.#toState({ name: 'daily', limit: policy.dailyAllocation.limit, intervalMs: DAY_MS }));
     }
   }
 
-  /** Waits until a request of `operation` may start and counts it; lower `priority` is served first. */
-  acquire(operation: CrmOperationName, priority = 0, signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits until a request of `operation` may start and counts it; lower `priority` is served first. The permit's
+   * `release()` should be called when the request is answered (it is counted at its grant time until then).
+   */
+  acquire(operation: CrmOperationName, priority = 0, signal?: AbortSignal): Promise<RateLimitPermit> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#delayFor(operation) === 0) {
-      this.#take(operation);
-      return Promise.resolve();
+      return Promise.resolve(this.#take(operation));
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<RateLimitPermit>((resolve, reject) => {
       const waiter: Waiter = {
         operation,
         priority,
@@ -107,26 +143,30 @@ export class RateLimiter {
     return this.#delayFor(operation);
   }
 
-  /** Applies what a CRM response said about a bucket: real limit, remaining count, reset time, pause. */
+  /** Applies what a CRM response said about a bucket: window length, real limit, remaining count, reset, pause. */
   observe(signal: RateLimitSignal): void {
     const now = this.#clock.now();
     for (const bucket of this.#named(signal.bucket)) {
       if (signal.limit !== undefined && signal.limit > 0) bucket.limit = signal.limit;
+      if (signal.intervalMs !== undefined && signal.intervalMs > 0 && signal.intervalMs !== bucket.intervalMs) {
+        bucket.intervalMs = signal.intervalMs;
+        if (bucket.derivedMargin) bucket.marginMs = this.#marginFor(bucket.name, bucket.intervalMs);
+      }
       if (signal.retryAfterMs !== undefined)
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.retryAfterMs);
       if (signal.remaining !== undefined && signal.remaining <= 0) {
         const reset = signal.resetAfterMs ?? bucket.intervalMs;
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + reset);
       } else if (signal.remaining !== undefined) {
-        // The CRM counts other clients too: never believe we have more room than it says.
+        // The CRM counts requests we did not (other clients, calls that sent several requests): never believe we
+        // have more room than it says. The missing requests are stamped now, the latest they can have arrived.
         this.#prune(bucket, now);
         const used = bucket.times.length - bucket.head;
         const room = bucket.limit - used;
         if (signal.remaining < room) {
-          const filler = room - signal.remaining;
-          const stamp = signal.resetAfterMs === undefined ? now : now + signal.resetAfterMs - bucket.intervalMs;
-          for (let index = 0; index < filler; index++) bucket.times.push(stamp);
-          bucket.times.sort((a, b) => a - b);
+          const stamp =
+            signal.resetAfterMs === undefined ? now : Math.min(now, now + signal.resetAfterMs - bucket.intervalMs);
+          for (let index = signal.remaining; index < room; index++) insertSorted(bucket.times, stamp, bucket.head);
         }
       }
     }
@@ -189,6 +229,36 @@ export class RateLimiter {
     }
   }
 
+  #marginFor(name: string, intervalMs: number): number {
+    const margin = this.#margin;
+    if (margin === undefined) return defaultSafetyMarginMs(intervalMs);
+    const value = typeof margin === 'number' ? margin : margin({ name, intervalMs });
+    if (!(value >= 0) || !Number.isFinite(value)) {
+      throw new TypeError(`[coexist/core] RateLimiter: safetyMarginMs must be a non-negative number, got ${value}`);
+    }
+    return value;
+  }
+
+  #toState(bucket: RateLimitBucket): BucketState {
+    if (!(bucket.limit > 0) || !(bucket.intervalMs > 0)) {
+      throw new TypeError(
+        `[coexist/core] capabilities.rateLimits.buckets["${bucket.name}"]: limit and intervalMs must be positive numbers`,
+      );
+    }
+    return {
+      name: bucket.name,
+      limit: bucket.limit,
+      intervalMs: bucket.intervalMs,
+      marginMs: this.#marginFor(bucket.name, bucket.intervalMs),
+      derivedMargin: typeof this.#margin !== 'number',
+      operations: bucket.operations === undefined ? null : new Set(bucket.operations),
+      times: [],
+      head: 0,
+      pausedUntil: 0,
+      strikes: 0,
+    };
+  }
+
   #named(name: string): BucketState[] {
     return this.#buckets.filter((bucket) => bucket.name === name);
   }
@@ -198,7 +268,7 @@ export class RateLimiter {
   }
 
   #prune(bucket: BucketState, now: number): void {
-    const horizon = now - bucket.intervalMs;
+    const horizon = now - bucket.intervalMs - bucket.marginMs;
     while (bucket.head < bucket.times.length && bucket.times[bucket.head]! <= horizon) bucket.head++;
     if (bucket.head > 1024 && bucket.head * 2 > bucket.times.length) {
       bucket.times = bucket.times.slice(bucket.head);
@@ -209,37 +279,77 @@ export class RateLimiter {
   #delayFor(operation: CrmOperationName): number {
     const now = this.#clock.now();
     let delay = 0;
-    for (const bucket of this.#governing(operation)) {
-      if (bucket.pausedUntil > now) delay = Math.max(delay, bucket.pausedUntil - now);
-      this.#prune(bucket, now);
-      const used = bucket.times.length - bucket.head;
-      if (used >= bucket.limit) {
-        // The request that frees a slot is the one `used - limit` places after the oldest.
-        const freeing = bucket.times[bucket.head + (used - bucket.limit)]!;
-        delay = Math.max(delay, freeing + bucket.intervalMs - now + 1);
-      }
+    for (const bucket of this.#governing(operation)) delay = Math.max(delay, this.#bucketDelay(bucket, now));
+    return delay;
+  }
+
+  /** Milliseconds until `bucket` has a free slot (0 when it has one now). */
+  #bucketDelay(bucket: BucketState, now: number): number {
+    let delay = bucket.pausedUntil > now ? bucket.pausedUntil - now : 0;
+    this.#prune(bucket, now);
+    const used = bucket.times.length - bucket.head;
+    if (used >= bucket.limit) {
+      // The request that frees a slot is the one `used - limit` places after the oldest.
+      const freeing = bucket.times[bucket.head + (used - bucket.limit)]!;
+      delay = Math.max(delay, freeing + bucket.intervalMs + bucket.marginMs - now + 1);
     }
     return delay;
   }
 
-  #take(operation: CrmOperationName): void {
-    const now = this.#clock.now();
-    for (const bucket of this.#governing(operation)) bucket.times.push(now);
+  #take(operation: CrmOperationName): RateLimitPermit {
+    const granted = this.#clock.now();
+    const buckets = this.#governing(operation);
+    for (const bucket of buckets) insertSorted(bucket.times, granted, bucket.head);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        const answered = this.#clock.now();
+        if (answered <= granted) return;
+        for (const bucket of buckets) {
+          // A call slower than the window may have had its grant stamp pruned already: count it at its answer anyway.
+          const index = lastIndexOf(bucket.times, granted, bucket.head);
+          if (index >= 0) bucket.times.splice(index, 1);
+          insertSorted(bucket.times, answered, bucket.head);
+        }
+      },
+    };
   }
 
+  /**
+   * Grants every waiter that may start now, in priority order. Buckets are independent (HubSpot's search bucket
+   * runs beside its ten-secondly one), so a waiter held by one bucket only holds back later waiters that need
+   * that same bucket, never the others.
+   */
   #pump(): void {
-    while (this.#waiters.length > 0) {
-      const first = this.#waiters[0]!;
-      const delay = this.#delayFor(first.operation);
-      if (delay > 0) {
-        this.#schedule(delay);
-        return;
+    const held = new Set<BucketState>();
+    let soonest = Number.POSITIVE_INFINITY;
+    for (let index = 0; index < this.#waiters.length; ) {
+      const waiter = this.#waiters[index]!;
+      const buckets = this.#governing(waiter.operation);
+      if (buckets.some((bucket) => held.has(bucket))) {
+        index++;
+        continue;
       }
-      this.#waiters.shift();
-      if (first.onAbort !== undefined) first.signal?.removeEventListener('abort', first.onAbort);
-      this.#take(first.operation);
-      first.resolve();
+      const now = this.#clock.now();
+      let delay = 0;
+      for (const bucket of buckets) {
+        const bucketDelay = this.#bucketDelay(bucket, now);
+        // Only the buckets that are full hold later waiters back (not, say, a daily allocation with room).
+        if (bucketDelay > 0) held.add(bucket);
+        delay = Math.max(delay, bucketDelay);
+      }
+      if (delay > 0) {
+        soonest = Math.min(soonest, delay);
+        index++;
+        continue;
+      }
+      this.#waiters.splice(index, 1);
+      if (waiter.onAbort !== undefined) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve(this.#take(waiter.operation));
     }
+    if (soonest < Number.POSITIVE_INFINITY) this.#schedule(soonest);
   }
 
   #schedule(delay: number): void {
@@ -254,20 +364,19 @@ export class RateLimiter {
   }
 }
 
-function toState(bucket: RateLimitBucket): BucketState {
-  if (!(bucket.limit > 0) || !(bucket.intervalMs > 0)) {
-    throw new TypeError(
-      `[coexist/core] capabilities.rateLimits.buckets["${bucket.name}"]: limit and intervalMs must be positive numbers`,
-    );
+/** Inserts `value` into the ascending `times` (from `head`), after any equal values; stamps mostly arrive last. */
+function insertSorted(times: number[], value: number, head: number): void {
+  let index = times.length;
+  while (index > head && times[index - 1]! > value) index--;
+  times.splice(index, 0, value);
+}
+
+/** The last index of `value` in the ascending `times` from `head`, or -1. */
+function lastIndexOf(times: number[], value: number, head: number): number {
+  for (let index = times.length - 1; index >= head; index--) {
+    const time = times[index]!;
+    if (time === value) return index;
+    if (time < value) return -1;
   }
-  return {
-    name: bucket.name,
-    limit: bucket.limit,
-    intervalMs: bucket.intervalMs,
-    operations: bucket.operations === undefined ? null : new Set(bucket.operations),
-    times: [],
-    head: 0,
-    pausedUntil: 0,
-    strikes: 0,
-  };
+  return -1;
 }

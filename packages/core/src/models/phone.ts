@@ -13,6 +13,7 @@ import {
   parsePhoneNumberFromString,
 } from 'libphonenumber-js/max';
 
+/** A two-letter region code libphonenumber-js has metadata for (ISO 3166-1 alpha-2 style: `'DE'`, `'US'`, …). */
 export type { CountryCode } from 'libphonenumber-js/max';
 
 /** Options of `normalizePhone`. */

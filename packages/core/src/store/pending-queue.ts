@@ -5,7 +5,7 @@
  * grows with what it returns, not with the backlog. Rebuilt from the table when the store opens.
  */
 
-/** The light part of a pending row the index keeps. */
+/** The light part of a pending row the index keeps: everything of a queued event but its body. */
 export interface PendingEntry {
   seq: number;
   connectionId: string;
@@ -14,6 +14,9 @@ export interface PendingEntry {
   threadKey: string;
   sortKey: number;
   notBefore: number;
+  attempts: number;
+  targetKey: string | null;
+  payloadId: number | null;
 }
 
 interface ThreadList {

@@ -98,4 +98,56 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX events_thread ON events (thread_key);
   CREATE INDEX contacts_crm_id ON contacts (connection_id, crm_id);
   `,
+  // 3: random-key indexes leave the ingest transaction. A webhook's events hit random pages of every index on a
+  // random key (event id, thread key), and an ingest commit must write each such page: that was most of the cost
+  // of an ack. `events` loses its UNIQUE event id and its thread index; `event_keys` (dedupe) and `thread_events`
+  // (chat cards) are filled behind the ingest in large batches, up to the watermark `store_state.indexed_seq`;
+  // rows above it are indexed in memory, rebuilt from `events` on open (see sqlite-store.ts). The pending queue is
+  // mirrored in memory too, so its index shrinks to what `countOpen` groups by.
+  `
+  CREATE TABLE events_v3 (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    payload_id INTEGER,
+    phone_number_id TEXT,
+    connection_id TEXT,
+    kind TEXT NOT NULL,            -- 'contact' | 'message' | 'update' | 'meta'
+    lane TEXT NOT NULL,            -- 'live' | 'history'
+    thread_key TEXT NOT NULL,
+    target_key TEXT,
+    sort_key INTEGER NOT NULL,
+    state TEXT NOT NULL,           -- 'pending' | 'waiting' | 'done' | 'dead' | 'unrouted'
+    attempts INTEGER NOT NULL DEFAULT 0,
+    not_before INTEGER NOT NULL DEFAULT 0
+  );
+  INSERT INTO events_v3 (seq, event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane,
+    thread_key, target_key, sort_key, state, attempts, not_before)
+    SELECT seq, event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane, thread_key,
+      target_key, sort_key, state, attempts, not_before FROM events;
+  DROP TABLE events;
+  ALTER TABLE events_v3 RENAME TO events;
+  CREATE INDEX events_pending ON events (phone_number_id, kind, lane) WHERE state = 'pending';
+  CREATE INDEX events_waiting ON events (connection_id, target_key) WHERE state = 'waiting';
+  CREATE INDEX events_parked ON events (state, phone_number_id) WHERE state IN ('waiting', 'unrouted', 'dead');
+
+  CREATE TABLE event_keys (
+    event_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO event_keys (event_id, seq) SELECT event_id, seq FROM events;
+
+  CREATE TABLE thread_events (
+    thread_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (thread_key, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO thread_events (thread_key, seq) SELECT thread_key, seq FROM events;
+
+  CREATE TABLE store_state (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO store_state (name, value) VALUES ('indexed_seq', (SELECT coalesce(max(seq), 0) FROM events));
+  `,
 ];

@@ -1,7 +1,23 @@
 /**
  * The embedded default store: one SQLite file through `node:sqlite` (`DatabaseSync`), WAL journal with
  * `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost only on power loss),
- * `user_version`-based migrations, prepared statements and one `BEGIN IMMEDIATE` transaction per operation.
+ * `user_version`-based migrations and cached prepared statements.
+ *
+ * What is durable when:
+ * - `ingest` (the webhook ack), `recordInvalidPayload`, `updateInvalidPayload`, `replayDeadLetter` and
+ *   `routeUnrouted` commit their own `BEGIN IMMEDIATE` transaction before they resolve.
+ * - `complete` and `saveContacts` are group-committed: applied at once to the in-memory view (the pending queue,
+ *   the message, contact and thread-head maps, which every read consults) and written with the completions around
+ *   them in one transaction, at most `FLUSH_INTERVAL_MS` later or as soon as `FLUSH_OUTCOMES` outcomes wait. A
+ *   completion is never split across transactions. Every read that reports stored state (`countOpen`,
+ *   `readCounters`, dead letters, documents, `findContactKeys`) and `close` flush first. A crash loses at most the
+ *   completions of the last interval; their events are still `pending` in the file, so the next start sends them
+ *   again, and the adapters' idempotent writes (by wamid, by contact key) answer with the records already there:
+ *   nothing is lost and nothing is written twice. That is the argument the engine already relied on for a crash
+ *   between a CRM call and its completion; group commit only widens that window from one call to one interval.
+ * - The dedupe index (`event_keys`) and the thread index (`thread_events`) are filled in the same background
+ *   transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed in memory and rebuilt
+ *   from `events` on open, so a duplicate is recognised at every moment, before and after a crash.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { CoexistenceEvent } from '../events/coexistence-event.ts';
@@ -41,6 +57,14 @@ export interface SqliteStoreOptions {
 const LOOKUP_CHUNK = 400;
 /** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
 const INSERT_CHUNK = 64;
+/** Longest a completion waits in memory before its group commit. */
+const FLUSH_INTERVAL_MS = 50;
+/** Completed outcomes (or unindexed events) that start a group commit at once. */
+const FLUSH_OUTCOMES = 2048;
+/** Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). */
+const RECENT_EVENTS = 16_384;
+/** Most contact mappings cached per store (the table stays the source of truth). */
+const CONTACT_CACHE = 100_000;
 
 /** `?, ?, …` for `count` values. */
 function placeholders(count: number): string {
@@ -55,6 +79,7 @@ function rows(count: number, columns: number): string {
 
 /** The items in slices of at most `size`. */
 function chunks<T>(items: readonly T[], size: number): T[][] {
+  if (items.length <= size) return items.length === 0 ? [] : [items as T[]];
   const slices: T[][] = [];
   for (let start = 0; start < items.length; start += size) slices.push(items.slice(start, start + size));
   return slices;
@@ -103,6 +128,23 @@ function migrate(database: DatabaseSync): void {
   }
 }
 
+/** A state change of one event waiting for its group commit. */
+interface BufferedState {
+  state: 'done' | 'pending' | 'waiting' | 'dead';
+  attempts?: number;
+  notBefore?: number;
+  dead?: { reason: string; errorKind: string; at: string };
+}
+
+/** An event above the index watermark: indexed in memory until the next group commit writes it. */
+interface UnindexedEvent {
+  seq: number;
+  threadKey: string;
+}
+
+const ENTRY_COLUMNS =
+  'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
+
 class SqliteStore implements CoexistStore {
   readonly backend = 'sqlite';
   readonly #database: DatabaseSync;
@@ -112,14 +154,37 @@ class SqliteStore implements CoexistStore {
   readonly #pending = new PendingQueue();
   /** Rows handed out by `claim` and not completed yet. */
   readonly #claimed = new Map<number, PendingEntry>();
+  /** Events just ingested, by seq: the claim that hands them out needs no read and no `JSON.parse`. */
+  readonly #recent = new Map<number, CoexistenceEvent>();
+  /** Events above the index watermark, by event id. */
+  readonly #unindexed = new Map<string, UnindexedEvent>();
+  #indexedSeq = 0;
+  /** Contact mappings read or written (`connectionId \0 key`); bounded, the table is the source of truth. */
+  readonly #contactCache = new Map<string, ContactMapping>();
+
+  // ---- the group-commit buffer: applied in memory, written by the next flush ----
+  readonly #bufferedStates = new Map<number, BufferedState>();
+  /** Buffered `waiting` rows by `connectionId \0 targetKey`, so a message written before the flush unparks them. */
+  readonly #bufferedWaits = new Map<string, Set<number>>();
+  readonly #bufferedMessages = new Map<string, { connectionId: string; key: string; crmId: string }>();
+  readonly #bufferedHeads = new Map<string, { connectionId: string; threadKey: string; crmId: string }>();
+  readonly #bufferedContacts = new Map<string, { connectionId: string; key: string } & ContactMapping>();
+  readonly #bufferedCounters = new Map<string, number>();
+  readonly #bufferedDocuments = new Map<string, string>();
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushSoon = false;
 
   constructor(database: DatabaseSync) {
     this.#database = database;
-    const rows = this.#sql(
-      `SELECT seq, connection_id, kind, lane, thread_key, sort_key, not_before FROM events WHERE state = 'pending'
-       ORDER BY sort_key, seq`,
-    ).all();
-    for (const row of rows) this.#pending.add(toEntry(row as Row));
+    for (const row of this.#sql(`SELECT ${ENTRY_COLUMNS} FROM events WHERE state = 'pending'`).all()) {
+      this.#pending.add(toEntry(row as Row));
+    }
+    this.#indexedSeq = Number(
+      (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
+    );
+    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ?').all(this.#indexedSeq)) {
+      this.#unindexed.set(String(row.event_id), { seq: Number(row.seq), threadKey: String(row.thread_key) });
+    }
   }
 
   /** A cached prepared statement. */
@@ -132,13 +197,12 @@ class SqliteStore implements CoexistStore {
     return statement;
   }
 
-  #read<T>(work: () => T): T {
+  #check(): void {
     if (this.#closed) throw new CoexistStoreError('store', 'the store is closed');
-    return work();
   }
 
   #transaction<T>(work: () => T): T {
-    if (this.#closed) throw new CoexistStoreError('store', 'the store is closed');
+    this.#check();
     this.#database.exec('BEGIN IMMEDIATE');
     try {
       const result = work();
@@ -151,15 +215,24 @@ class SqliteStore implements CoexistStore {
   }
 
   async ingest(input: IngestInput): Promise<IngestResult> {
-    const added: PendingEntry[] = [];
+    this.#check();
+    const added: { entry: PendingEntry; event: CoexistenceEvent; routed: boolean }[] = [];
     const result = this.#transaction(() => {
+      const fresh: PlannedEvent[] = [];
+      // Dedupe: in memory above the watermark, `event_keys` below it.
       const known = new Set<string>();
-      const ids = [...new Set(input.events.map((planned) => planned.event.id))];
-      for (const chunk of chunks(ids, LOOKUP_CHUNK)) {
-        const statement = this.#sql(`SELECT event_id FROM events WHERE event_id IN (${placeholders(chunk.length)})`);
+      const lookup: string[] = [];
+      for (const planned of input.events) {
+        const id = planned.event.id;
+        if (this.#unindexed.has(id)) known.add(id);
+        else lookup.push(id);
+      }
+      for (const chunk of chunks([...new Set(lookup)], LOOKUP_CHUNK)) {
+        const statement = this.#sql(
+          `SELECT event_id FROM event_keys WHERE event_id IN (${placeholders(chunk.length)})`,
+        );
         for (const row of statement.all(...chunk)) known.add(String(row.event_id));
       }
-      const fresh: PlannedEvent[] = [];
       for (const planned of input.events) {
         if (known.has(planned.event.id)) continue;
         known.add(planned.event.id);
@@ -182,6 +255,7 @@ class SqliteStore implements CoexistStore {
       const connectionIds = new Set<string>();
       for (const chunk of chunks(fresh, INSERT_CHUNK)) {
         const values: SQLInputValue[] = [];
+        const bodies: SQLInputValue[] = [];
         for (const planned of chunk) {
           const event = planned.event;
           const routed = planned.kind === 'meta' || planned.connectionId !== null;
@@ -208,21 +282,30 @@ class SqliteStore implements CoexistStore {
         ).run(...values);
         // Rowids of one multi-row insert are consecutive: the last one names them all.
         const first = Number(inserted.lastInsertRowid) - chunk.length + 1;
-        this.#sql(`INSERT INTO event_bodies (seq, body) VALUES ${rows(chunk.length, 2)}`).run(
-          ...chunk.flatMap((planned, index) => [first + index, JSON.stringify(planned.event)]),
-        );
-        chunk.forEach((planned, index) => {
-          if (planned.kind !== 'meta' && planned.connectionId === null) return;
+        for (let index = 0; index < chunk.length; index++) {
+          bodies.push(first + index, JSON.stringify(chunk[index]!.event));
+        }
+        this.#sql(`INSERT INTO event_bodies (seq, body) VALUES ${rows(chunk.length, 2)}`).run(...bodies);
+        for (let index = 0; index < chunk.length; index++) {
+          const planned = chunk[index]!;
+          const routed = planned.kind === 'meta' || planned.connectionId !== null;
           added.push({
-            seq: first + index,
-            connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
-            kind: planned.kind,
-            lane: planned.lane,
-            threadKey: planned.threadKey,
-            sortKey: planned.sortKey,
-            notBefore: 0,
+            event: planned.event,
+            entry: {
+              seq: first + index,
+              connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
+              kind: planned.kind,
+              lane: planned.lane,
+              threadKey: planned.threadKey,
+              sortKey: planned.sortKey,
+              notBefore: 0,
+              attempts: 0,
+              targetKey: planned.targetKey,
+              payloadId,
+            },
+            routed,
           });
-        });
+        }
       }
       const counter = this.#sql(
         'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
@@ -233,7 +316,16 @@ class SqliteStore implements CoexistStore {
       }
       return { payloadId, inserted: fresh.length, duplicates, connectionIds: [...connectionIds] };
     });
-    for (const entry of added) this.#pending.add(entry);
+    // Committed: index the new events in memory, queue the routed ones, and keep their objects for the claim
+    // (the store hands each one out once; callers do not mutate events after ingest).
+    for (const { event, entry, routed } of added) {
+      this.#unindexed.set(event.id, { seq: entry.seq, threadKey: entry.threadKey });
+      if (!routed) continue;
+      this.#pending.add(entry);
+      this.#recent.set(entry.seq, event);
+    }
+    while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
+    this.#scheduleFlush(this.#unindexed.size >= FLUSH_OUTCOMES);
     return result;
   }
 
@@ -254,6 +346,7 @@ class SqliteStore implements CoexistStore {
   }
 
   async listInvalidPayloads(options: { includeReplayed?: boolean } = {}): Promise<InvalidPayload[]> {
+    this.#check();
     const rows = options.includeReplayed
       ? this.#sql(
           "SELECT * FROM payloads WHERE status = 'invalid' OR (status = 'replayed' AND error IS NOT NULL) ORDER BY id",
@@ -281,143 +374,358 @@ class SqliteStore implements CoexistStore {
   }
 
   async claim(query: ClaimQuery): Promise<ClaimResult> {
-    // Read-only: claims are kept in memory (a crash loses nothing: the rows are still pending).
-    return this.#read(() => {
-      const { entries, nextDueAt } = this.#pending.take(query, {
-        limit: query.limit,
-        maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
-        now: query.now,
-        blocked: query.blockedThreads,
-        maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
-      });
-      const bySeq = new Map<number, QueuedEvent>();
-      const seqs = entries.map((entry) => entry.seq);
-      for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
-        const select = this.#sql(
-          `SELECT e.*, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.seq IN (${placeholders(chunk.length)})`,
-        );
-        for (const row of select.all(...chunk)) {
-          const event = toQueuedEvent(row as Row);
-          bySeq.set(event.seq, event);
-        }
-      }
-      for (const entry of entries) this.#claimed.set(entry.seq, entry);
-      return { events: seqs.map((seq) => bySeq.get(seq)!), nextDueAt };
+    // Served from memory: claims are not persisted (a crash loses nothing: the rows are still pending).
+    this.#check();
+    const { entries, nextDueAt } = this.#pending.take(query, {
+      limit: query.limit,
+      maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
+      now: query.now,
+      blocked: query.blockedThreads,
+      maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
     });
+    const bodies = new Map<number, CoexistenceEvent>();
+    const missing: number[] = [];
+    for (const entry of entries) {
+      const event = this.#recent.get(entry.seq);
+      if (event === undefined) {
+        missing.push(entry.seq);
+      } else {
+        // Handed out once: a retry reads the stored body again, like any older event.
+        this.#recent.delete(entry.seq);
+        bodies.set(entry.seq, event);
+      }
+    }
+    for (const chunk of chunks(missing, LOOKUP_CHUNK)) {
+      const select = this.#sql(`SELECT seq, body FROM event_bodies WHERE seq IN (${placeholders(chunk.length)})`);
+      for (const row of select.all(...chunk)) {
+        bodies.set(Number(row.seq), JSON.parse(String(row.body)) as CoexistenceEvent);
+      }
+    }
+    const events: QueuedEvent[] = [];
+    for (const entry of entries) {
+      this.#claimed.set(entry.seq, entry);
+      events.push({
+        seq: entry.seq,
+        event: bodies.get(entry.seq)!,
+        connectionId: entry.connectionId,
+        kind: entry.kind as QueueKind,
+        lane: entry.lane as QueueLane,
+        threadKey: entry.threadKey,
+        targetKey: entry.targetKey,
+        sortKey: entry.sortKey,
+        state: 'pending',
+        attempts: entry.attempts,
+        notBefore: entry.notBefore,
+        payloadId: entry.payloadId,
+      });
+    }
+    return { events, nextDueAt };
   }
 
   async complete(completion: Completion): Promise<void> {
+    this.#check();
     const back: PendingEntry[] = [];
     const settled: number[] = [];
-    this.#transaction(() => {
-      const messages = completion.messages ?? [];
-      for (const chunk of chunks(messages, INSERT_CHUNK)) {
-        this.#sql(
-          `INSERT INTO messages (connection_id, key, crm_id) VALUES ${rows(chunk.length, 3)}
-           ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
-        ).run(...chunk.flatMap((message) => [message.connectionId, message.key, message.crmId]));
+    const messages = completion.messages ?? [];
+    // Validate before changing anything, so a bad completion changes nothing.
+    for (const outcome of completion.outcomes ?? []) {
+      if ((outcome.outcome === 'retry' || outcome.outcome === 'release') && !this.#claimed.has(outcome.seq)) {
+        this.#entryOf(outcome.seq, 0);
       }
-      // Only the last message of each thread in the batch becomes its head.
-      const heads = new Map<string, (typeof messages)[number]>();
-      for (const message of messages) heads.set(`${message.connectionId}\u0000${message.threadKey}`, message);
-      for (const chunk of chunks([...heads.values()], INSERT_CHUNK)) {
-        this.#sql(
-          `INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES ${rows(chunk.length, 3)}
-           ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id`,
-        ).run(...chunk.flatMap((message) => [message.connectionId, message.threadKey, message.crmId]));
+    }
+    for (const message of messages) {
+      this.#bufferedMessages.set(`${message.connectionId}\u0000${message.key}`, {
+        connectionId: message.connectionId,
+        key: message.key,
+        crmId: message.crmId,
+      });
+      // The last message of each thread in the batch becomes its head.
+      this.#bufferedHeads.set(`${message.connectionId}\u0000${message.threadKey}`, {
+        connectionId: message.connectionId,
+        threadKey: message.threadKey,
+        crmId: message.crmId,
+      });
+    }
+    this.#bufferContacts(completion.contacts ?? []);
+    let outcomes = 0;
+    for (const outcome of completion.outcomes ?? []) {
+      outcomes++;
+      switch (outcome.outcome) {
+        case 'done':
+          this.#bufferState(outcome.seq, { state: 'done' });
+          settled.push(outcome.seq);
+          break;
+        case 'retry':
+          this.#bufferState(outcome.seq, {
+            state: 'pending',
+            attempts: outcome.attempts,
+            notBefore: outcome.notBefore,
+          });
+          back.push({ ...this.#entryOf(outcome.seq, outcome.notBefore), attempts: outcome.attempts });
+          break;
+        case 'release': {
+          const entry = this.#entryOf(outcome.seq, outcome.notBefore ?? 0);
+          this.#bufferState(outcome.seq, {
+            state: 'pending',
+            attempts: entry.attempts,
+            notBefore: outcome.notBefore ?? 0,
+          });
+          back.push(entry);
+          break;
+        }
+        case 'wait': {
+          const key = `${outcome.connectionId}\u0000${outcome.targetKey}`;
+          if (this.#messageWritten(outcome.connectionId, outcome.targetKey)) {
+            this.#bufferState(outcome.seq, { state: 'pending' });
+            back.push(this.#entryOf(outcome.seq, 0));
+          } else {
+            this.#bufferState(outcome.seq, { state: 'waiting' });
+            let waits = this.#bufferedWaits.get(key);
+            if (waits === undefined) {
+              waits = new Set();
+              this.#bufferedWaits.set(key, waits);
+            }
+            waits.add(outcome.seq);
+            settled.push(outcome.seq);
+          }
+          break;
+        }
+        case 'dead':
+          this.#bufferState(outcome.seq, {
+            state: 'dead',
+            dead: { reason: outcome.reason, errorKind: outcome.errorKind, at: outcome.at },
+          });
+          settled.push(outcome.seq);
+          break;
       }
-      this.#saveContacts(completion.contacts ?? []);
-      const done: number[] = [];
-      for (const outcome of completion.outcomes ?? []) {
-        switch (outcome.outcome) {
-          case 'done':
-            done.push(outcome.seq);
-            settled.push(outcome.seq);
-            break;
-          case 'retry':
-            this.#sql("UPDATE events SET state = 'pending', attempts = ?, not_before = ? WHERE seq = ?").run(
-              outcome.attempts,
-              outcome.notBefore,
-              outcome.seq,
-            );
-            back.push(this.#entryOf(outcome.seq, outcome.notBefore));
-            break;
-          case 'release':
-            this.#sql("UPDATE events SET state = 'pending', not_before = ? WHERE seq = ?").run(
-              outcome.notBefore ?? 0,
-              outcome.seq,
-            );
-            back.push(this.#entryOf(outcome.seq, outcome.notBefore ?? 0));
-            break;
-          case 'wait': {
-            const written = this.#sql('SELECT 1 AS found FROM messages WHERE connection_id = ? AND key = ?').get(
-              outcome.connectionId,
-              outcome.targetKey,
-            );
-            this.#sql('UPDATE events SET state = ? WHERE seq = ?').run(
-              written === undefined ? 'waiting' : 'pending',
-              outcome.seq,
-            );
-            if (written === undefined) settled.push(outcome.seq);
-            else back.push(this.#entryOf(outcome.seq, 0));
-            break;
-          }
-          case 'dead': {
-            settled.push(outcome.seq);
-            this.#sql("UPDATE events SET state = 'dead' WHERE seq = ?").run(outcome.seq);
-            this.#sql(
-              `INSERT INTO dead_letters (seq, event_id, event_type, connection_id, phone_number_id, reason, error_kind, created_at)
-               SELECT seq, event_id, event_type, connection_id, phone_number_id, ?, ?, ? FROM events WHERE seq = ?`,
-            ).run(outcome.reason, outcome.errorKind, outcome.at, outcome.seq);
-            this.#countDead(outcome.seq, 1);
-            break;
-          }
+    }
+    // Written messages unpark the updates waiting for them: those waiting in the buffer, then those in the file.
+    const byConnection = new Map<string, string[]>();
+    for (const message of messages) {
+      const key = `${message.connectionId}\u0000${message.key}`;
+      const waits = this.#bufferedWaits.get(key);
+      if (waits !== undefined) {
+        this.#bufferedWaits.delete(key);
+        for (const seq of waits) {
+          this.#bufferState(seq, { state: 'pending' });
+          back.push(this.#entryOf(seq, 0));
         }
       }
-      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
-        this.#sql(`UPDATE events SET state = 'done' WHERE seq IN (${placeholders(chunk.length)})`).run(...chunk);
-      }
-      const byConnection = new Map<string, string[]>();
-      for (const message of messages) {
-        const keys = byConnection.get(message.connectionId) ?? [];
-        keys.push(message.key);
-        byConnection.set(message.connectionId, keys);
-      }
-      for (const [connectionId, keys] of byConnection) {
-        for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
-          const unparked = this.#sql(
-            `UPDATE events SET state = 'pending'
-             WHERE state = 'waiting' AND connection_id = ? AND target_key IN (${placeholders(chunk.length)})
-             RETURNING seq, connection_id, kind, lane, thread_key, sort_key, not_before`,
-          ).all(connectionId, ...chunk);
-          for (const row of unparked) back.push(toEntry(row as Row));
+      const keys = byConnection.get(message.connectionId) ?? [];
+      keys.push(message.key);
+      byConnection.set(message.connectionId, keys);
+    }
+    for (const [connectionId, keys] of byConnection) {
+      for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
+        const parked = this.#sql(
+          `SELECT ${ENTRY_COLUMNS} FROM events
+           WHERE state = 'waiting' AND connection_id = ? AND target_key IN (${placeholders(chunk.length)})`,
+        ).all(connectionId, ...chunk);
+        for (const row of parked) {
+          const entry = toEntry(row as Row);
+          // A row whose state changed in the buffer is not waiting any more (or waits in the buffer, seen above).
+          if (this.#bufferedStates.has(entry.seq)) continue;
+          this.#bufferState(entry.seq, { state: 'pending' });
+          back.push(entry);
         }
       }
-      const counter = this.#sql(
-        'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
-      );
-      for (const { scope, name, delta } of completion.counters ?? []) counter.run(scope, name, delta);
-      const saveDocument = this.#sql(
-        'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      );
-      for (const { key, value } of completion.documents ?? []) saveDocument.run(key, JSON.stringify(value));
-    });
+    }
+    for (const { scope, name, delta } of completion.counters ?? []) {
+      const key = `${scope}\u0000${name}`;
+      this.#bufferedCounters.set(key, (this.#bufferedCounters.get(key) ?? 0) + delta);
+    }
+    for (const { key, value } of completion.documents ?? []) this.#bufferedDocuments.set(key, JSON.stringify(value));
     for (const seq of settled) this.#claimed.delete(seq);
     for (const entry of back) {
       this.#claimed.delete(entry.seq);
       this.#pending.add(entry);
     }
+    this.#scheduleFlush(this.#bufferedStates.size >= FLUSH_OUTCOMES || outcomes === 0);
+  }
+
+  /** Buffers a state change; a retry's attempts and delay survive later changes of the same flush. */
+  #bufferState(seq: number, change: BufferedState): void {
+    const previous = this.#bufferedStates.get(seq);
+    if (change.attempts === undefined && previous?.attempts !== undefined) {
+      change.attempts = previous.attempts;
+      change.notBefore ??= change.state === 'pending' ? 0 : previous.notBefore;
+    }
+    this.#bufferedStates.set(seq, change);
+  }
+
+  /** Whether a message's CRM id is known (buffered or stored). */
+  #messageWritten(connectionId: string, key: string): boolean {
+    if (this.#bufferedMessages.has(`${connectionId}\u0000${key}`)) return true;
+    return (
+      this.#sql('SELECT 1 AS found FROM messages WHERE connection_id = ? AND key = ?').get(connectionId, key) !==
+      undefined
+    );
   }
 
   /** The index entry of a claimed (or, failing that, stored) row, with a new delay. */
   #entryOf(seq: number, notBefore: number): PendingEntry {
     const claimed = this.#claimed.get(seq);
     if (claimed !== undefined) return { ...claimed, notBefore };
-    const row = this.#sql(
-      'SELECT seq, connection_id, kind, lane, thread_key, sort_key, not_before FROM events WHERE seq = ?',
-    ).get(seq) as Row | undefined;
+    const row = this.#sql(`SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`).get(seq) as Row | undefined;
     if (row === undefined) throw new CoexistStoreError('outcomes.seq', `no event ${seq}`);
-    return { ...toEntry(row), notBefore };
+    const buffered = this.#bufferedStates.get(seq);
+    const entry = toEntry(row);
+    if (buffered?.attempts !== undefined) entry.attempts = buffered.attempts;
+    return { ...entry, notBefore };
+  }
+
+  // ---- group commit ----
+
+  /** Arms the flush: at once (next turn of the event loop) when `soon`, else within `FLUSH_INTERVAL_MS`. */
+  #scheduleFlush(soon: boolean): void {
+    if (this.#closed) return;
+    if (soon && !this.#flushSoon) {
+      this.#flushSoon = true;
+      setImmediate(() => {
+        this.#flushSoon = false;
+        this.#backgroundFlush();
+      });
+    }
+    if (this.#flushTimer === undefined) {
+      this.#flushTimer = setTimeout(() => {
+        this.#flushTimer = undefined;
+        this.#backgroundFlush();
+      }, FLUSH_INTERVAL_MS);
+    }
+  }
+
+  #backgroundFlush(): void {
+    if (this.#closed) return;
+    try {
+      this.#flush();
+    } catch {
+      // Kept buffered (the file lock may be held a moment); the next flush, a read or `close` tries again and
+      // reports the error if it persists.
+      this.#scheduleFlush(false);
+    }
+  }
+
+  /** Whether anything waits for the next group commit. */
+  #dirty(): boolean {
+    return (
+      this.#bufferedStates.size > 0 ||
+      this.#bufferedMessages.size > 0 ||
+      this.#bufferedHeads.size > 0 ||
+      this.#bufferedContacts.size > 0 ||
+      this.#bufferedCounters.size > 0 ||
+      this.#bufferedDocuments.size > 0 ||
+      this.#unindexed.size > 0
+    );
+  }
+
+  /** Writes everything buffered, and the in-memory index, in one transaction; clears the buffer once committed. */
+  #flush(): void {
+    this.#check();
+    if (!this.#dirty()) return;
+    let watermark = this.#indexedSeq;
+    this.#transaction(() => {
+      const done: number[] = [];
+      const setState = this.#sql('UPDATE events SET state = ? WHERE seq = ?');
+      const setRetry = this.#sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
+      for (const [seq, change] of this.#bufferedStates) {
+        if (change.state === 'done') {
+          done.push(seq);
+        } else if (change.state === 'dead') {
+          if (change.attempts === undefined) setState.run('dead', seq);
+          else setRetry.run('dead', change.attempts, change.notBefore ?? 0, seq);
+          const dead = change.dead!;
+          this.#sql(
+            `INSERT INTO dead_letters (seq, event_id, event_type, connection_id, phone_number_id, reason, error_kind, created_at)
+             SELECT seq, event_id, event_type, connection_id, phone_number_id, ?, ?, ? FROM events WHERE seq = ?`,
+          ).run(dead.reason, dead.errorKind, dead.at, seq);
+          this.#countDead(seq, 1);
+        } else if (change.attempts !== undefined) {
+          setRetry.run(change.state, change.attempts, change.notBefore ?? 0, seq);
+        } else {
+          setState.run(change.state, seq);
+        }
+      }
+      done.sort((left, right) => left - right);
+      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
+        this.#sql(`UPDATE events SET state = 'done' WHERE seq IN (${placeholders(chunk.length)})`).run(...chunk);
+      }
+      // Sorted keys touch the B-trees' pages in order.
+      this.#insertRows(
+        'INSERT INTO messages (connection_id, key, crm_id) VALUES',
+        'ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id',
+        3,
+        [...this.#bufferedMessages.entries()]
+          .sort(byKey)
+          .map(([, message]) => [message.connectionId, message.key, message.crmId]),
+      );
+      this.#insertRows(
+        'INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES',
+        'ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id',
+        3,
+        [...this.#bufferedHeads.entries()]
+          .sort(byKey)
+          .map(([, head]) => [head.connectionId, head.threadKey, head.crmId]),
+      );
+      this.#insertRows(
+        'INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES',
+        'ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id',
+        4,
+        [...this.#bufferedContacts.entries()]
+          .sort(byKey)
+          .map(([, contact]) => [contact.connectionId, contact.key, contact.crmId, contact.parentId ?? null]),
+      );
+      const counter = this.#sql(
+        'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
+      );
+      for (const [key, delta] of this.#bufferedCounters) {
+        const [scope, name] = key.split('\u0000') as [string, string];
+        counter.run(scope, name, delta);
+      }
+      const saveDocument = this.#sql(
+        'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      );
+      for (const [key, value] of this.#bufferedDocuments) saveDocument.run(key, value);
+      if (this.#unindexed.size > 0) {
+        const indexed = [...this.#unindexed.entries()];
+        this.#insertRows(
+          'INSERT INTO event_keys (event_id, seq) VALUES',
+          '',
+          2,
+          indexed.sort(byKey).map(([eventId, event]) => [eventId, event.seq]),
+        );
+        this.#insertRows(
+          'INSERT INTO thread_events (thread_key, seq) VALUES',
+          '',
+          2,
+          indexed
+            .map(([, event]) => event)
+            .sort((left, right) =>
+              left.threadKey < right.threadKey ? -1 : left.threadKey > right.threadKey ? 1 : left.seq - right.seq,
+            )
+            .map((event) => [event.threadKey, event.seq]),
+        );
+        for (const [, event] of indexed) watermark = Math.max(watermark, event.seq);
+        this.#sql("INSERT OR REPLACE INTO store_state (name, value) VALUES ('indexed_seq', ?)").run(watermark);
+      }
+    });
+    // Committed: the buffer is in the file now.
+    for (const contact of this.#bufferedContacts.values()) this.#cacheContact(contact);
+    this.#bufferedStates.clear();
+    this.#bufferedWaits.clear();
+    this.#bufferedMessages.clear();
+    this.#bufferedHeads.clear();
+    this.#bufferedContacts.clear();
+    this.#bufferedCounters.clear();
+    this.#bufferedDocuments.clear();
+    this.#unindexed.clear();
+    this.#indexedSeq = watermark;
+  }
+
+  /** Multi-row inserts of `columns`-wide rows, `INSERT_CHUNK` rows per statement. */
+  #insertRows(head: string, tail: string, columns: number, values: SQLInputValue[][]): void {
+    for (const chunk of chunks(values, INSERT_CHUNK)) {
+      this.#sql(`${head} ${rows(chunk.length, columns)} ${tail}`).run(...chunk.flat());
+    }
   }
 
   /** Counts a dead (or replayed) event in `<kind>.<lane>.dead` of its number. */
@@ -430,12 +738,13 @@ class SqliteStore implements CoexistStore {
   }
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {
+    this.#flush();
     const routed: PendingEntry[] = [];
     this.#transaction(() => {
       const route = this.#sql(
         `UPDATE events SET state = 'pending', connection_id = ?
          WHERE state IN ('waiting', 'unrouted', 'dead') AND state = 'unrouted' AND phone_number_id = ?
-         RETURNING seq, connection_id, kind, lane, thread_key, sort_key, not_before`,
+         RETURNING ${ENTRY_COLUMNS}`,
       );
       for (const id of phoneNumberIds) for (const row of route.all(connectionId, id)) routed.push(toEntry(row as Row));
     });
@@ -443,37 +752,81 @@ class SqliteStore implements CoexistStore {
     return routed.length;
   }
 
-  #saveContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {
-    const save = this.#sql(
-      'INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES (?, ?, ?, ?) ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id',
-    );
-    for (const entry of entries) save.run(entry.connectionId, entry.key, entry.crmId, entry.parentId ?? null);
+  #bufferContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {
+    for (const entry of entries) {
+      const mapping: ContactMapping = { crmId: entry.crmId };
+      if (entry.parentId !== undefined) mapping.parentId = entry.parentId;
+      this.#bufferedContacts.set(`${entry.connectionId}\u0000${entry.key}`, {
+        connectionId: entry.connectionId,
+        key: entry.key,
+        ...mapping,
+      });
+    }
+  }
+
+  #cacheContact(contact: { connectionId: string; key: string } & ContactMapping): void {
+    if (this.#contactCache.size >= CONTACT_CACHE) this.#contactCache.clear();
+    const mapping: ContactMapping = { crmId: contact.crmId };
+    if (contact.parentId !== undefined) mapping.parentId = contact.parentId;
+    this.#contactCache.set(`${contact.connectionId}\u0000${contact.key}`, mapping);
   }
 
   async getContacts(connectionId: string, keys: readonly string[]): Promise<Map<string, ContactMapping>> {
+    this.#check();
     const found = new Map<string, ContactMapping>();
-    for (const row of this.#lookup('contacts', 'key', connectionId, keys)) {
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      const cacheKey = `${connectionId}\u0000${key}`;
+      const mapping = this.#bufferedContacts.get(cacheKey) ?? this.#contactCache.get(cacheKey);
+      if (mapping === undefined) missing.push(key);
+      else
+        found.set(
+          key,
+          mapping.parentId === undefined
+            ? { crmId: mapping.crmId }
+            : { crmId: mapping.crmId, parentId: mapping.parentId },
+        );
+    }
+    for (const row of this.#lookup('contacts', 'key', connectionId, missing)) {
       const mapping: ContactMapping = { crmId: String(row.crm_id) };
       if (row.parent_id !== null) mapping.parentId = String(row.parent_id);
       found.set(String(row.key), mapping);
+      this.#cacheContact({ connectionId, key: String(row.key), ...mapping });
     }
     return found;
   }
 
   async saveContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): Promise<void> {
-    this.#transaction(() => this.#saveContacts(entries));
+    this.#check();
+    this.#bufferContacts(entries);
+    this.#scheduleFlush(false);
   }
 
   async getMessages(connectionId: string, keys: readonly string[]): Promise<Map<string, string>> {
+    this.#check();
     const found = new Map<string, string>();
-    for (const row of this.#lookup('messages', 'key', connectionId, keys))
+    const missing: string[] = [];
+    for (const key of new Set(keys)) {
+      const buffered = this.#bufferedMessages.get(`${connectionId}\u0000${key}`);
+      if (buffered === undefined) missing.push(key);
+      else found.set(key, buffered.crmId);
+    }
+    for (const row of this.#lookup('messages', 'key', connectionId, missing)) {
       found.set(String(row.key), String(row.crm_id));
+    }
     return found;
   }
 
   async getThreadHeads(connectionId: string, threadKeys: readonly string[]): Promise<Map<string, string>> {
+    this.#check();
     const found = new Map<string, string>();
-    for (const row of this.#lookup('threads', 'thread_key', connectionId, threadKeys)) {
+    const missing: string[] = [];
+    for (const key of new Set(threadKeys)) {
+      const buffered = this.#bufferedHeads.get(`${connectionId}\u0000${key}`);
+      if (buffered === undefined) missing.push(key);
+      else found.set(key, buffered.crmId);
+    }
+    for (const row of this.#lookup('threads', 'thread_key', connectionId, missing)) {
       found.set(String(row.thread_key), String(row.last_crm_id));
     }
     return found;
@@ -481,44 +834,46 @@ class SqliteStore implements CoexistStore {
 
   /** Rows of a `(connection_id, key)` table for many keys, in chunks of `IN (…)` lookups. */
   #lookup(table: string, column: string, connectionId: string, keys: readonly string[]): Row[] {
-    const rows: Row[] = [];
-    const unique = [...new Set(keys)];
-    for (let start = 0; start < unique.length; start += LOOKUP_CHUNK) {
-      const chunk = unique.slice(start, start + LOOKUP_CHUNK);
+    const found: Row[] = [];
+    for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
       const statement = this.#sql(
-        `SELECT * FROM ${table} WHERE connection_id = ? AND ${column} IN (${chunk.map(() => '?').join(',')})`,
+        `SELECT * FROM ${table} WHERE connection_id = ? AND ${column} IN (${placeholders(chunk.length)})`,
       );
-      rows.push(...(statement.all(connectionId, ...chunk) as Row[]));
+      for (const row of statement.all(connectionId, ...chunk)) found.push(row as Row);
     }
-    return rows;
+    return found;
   }
 
   async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
-    return this.#read(() => {
-      const rows: Row[] = [];
-      for (const chunk of chunks([...new Set(threadKeys)], LOOKUP_CHUNK)) {
-        const statement = this.#sql(
-          `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq
-           WHERE e.thread_key IN (${placeholders(chunk.length)})`,
-        );
-        rows.push(...(statement.all(...chunk) as Row[]));
-      }
-      rows.sort(
-        (left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq),
+    this.#check();
+    const wanted = new Set(threadKeys);
+    const seqs: number[] = [];
+    for (const chunk of chunks([...wanted], LOOKUP_CHUNK)) {
+      const statement = this.#sql(`SELECT seq FROM thread_events WHERE thread_key IN (${placeholders(chunk.length)})`);
+      for (const row of statement.all(...chunk)) seqs.push(Number(row.seq));
+    }
+    for (const event of this.#unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
+    const found: Row[] = [];
+    for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
+      const statement = this.#sql(
+        `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq
+         WHERE e.seq IN (${placeholders(chunk.length)})`,
       );
-      return rows.map((row) => JSON.parse(String(row.body)) as CoexistenceEvent);
-    });
+      for (const row of statement.all(...chunk)) found.push(row as Row);
+    }
+    found.sort((left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq));
+    return found.map((row) => JSON.parse(String(row.body)) as CoexistenceEvent);
   }
 
   async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
-    return this.#read(() =>
-      this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND (crm_id = ? OR parent_id = ?) ORDER BY key')
-        .all(connectionId, crmId, crmId)
-        .map((row) => String(row.key)),
-    );
+    this.#flush();
+    return this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND (crm_id = ? OR parent_id = ?) ORDER BY key')
+      .all(connectionId, crmId, crmId)
+      .map((row) => String(row.key));
   }
 
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
+    this.#flush();
     const limit = options.limit ?? 1000;
     const rows = options.includeReplayed
       ? this.#sql('SELECT * FROM dead_letters ORDER BY id LIMIT ?').all(limit)
@@ -527,6 +882,7 @@ class SqliteStore implements CoexistStore {
   }
 
   async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
+    this.#flush();
     const back: PendingEntry[] = [];
     const letter = this.#transaction(() => {
       const row = this.#sql('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
@@ -538,7 +894,7 @@ class SqliteStore implements CoexistStore {
       ).run(Number(row.seq));
       if (Number(changed.changes) > 0) {
         this.#countDead(Number(row.seq), -1);
-        back.push(this.#entryOf(Number(row.seq), 0));
+        back.push({ ...this.#entryOf(Number(row.seq), 0), attempts: 0 });
       }
       return toDeadLetter({ ...row, replayed_at: at });
     });
@@ -547,8 +903,9 @@ class SqliteStore implements CoexistStore {
   }
 
   async countOpen(): Promise<QueueCount[]> {
+    this.#flush();
     const pending = this.#sql(
-      `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events WHERE state = 'pending'
+      `SELECT phone_number_id, kind, lane, 'pending' AS state, count(*) AS count FROM events WHERE state = 'pending'
        GROUP BY phone_number_id, kind, lane`,
     ).all();
     const parked = this.#sql(
@@ -565,6 +922,7 @@ class SqliteStore implements CoexistStore {
   }
 
   async readCounters(): Promise<Record<string, Record<string, number>>> {
+    this.#flush();
     const counters: Record<string, Record<string, number>> = {};
     for (const row of this.#sql('SELECT scope, name, value FROM counters').all()) {
       const scope = String(row.scope);
@@ -575,11 +933,13 @@ class SqliteStore implements CoexistStore {
   }
 
   async getDocument<T>(key: string): Promise<T | undefined> {
+    this.#flush();
     const row = this.#sql('SELECT value FROM documents WHERE key = ?').get(key) as Row | undefined;
     return row === undefined ? undefined : (JSON.parse(String(row.value)) as T);
   }
 
   async listDocuments<T>(prefix: string): Promise<{ key: string; value: T }[]> {
+    this.#flush();
     const rows = this.#sql('SELECT key, value FROM documents WHERE key >= ? AND key < ? ORDER BY key').all(
       prefix,
       `${prefix}\uffff`,
@@ -589,28 +949,22 @@ class SqliteStore implements CoexistStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
-    this.#statements.clear();
-    this.#database.close();
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    try {
+      this.#flush();
+    } finally {
+      this.#closed = true;
+      this.#statements.clear();
+      this.#recent.clear();
+      this.#database.close();
+    }
   }
 }
 
-function toQueuedEvent(row: Row): QueuedEvent {
-  const connectionId = row.connection_id === null ? null : String(row.connection_id);
-  return {
-    seq: Number(row.seq),
-    event: JSON.parse(String(row.body)) as CoexistenceEvent,
-    connectionId,
-    kind: String(row.kind) as QueueKind,
-    lane: String(row.lane) as QueueLane,
-    threadKey: String(row.thread_key),
-    targetKey: row.target_key === null ? null : String(row.target_key),
-    sortKey: Number(row.sort_key),
-    state: String(row.state) as QueueState,
-    attempts: Number(row.attempts),
-    notBefore: Number(row.not_before),
-    payloadId: row.payload_id === null ? null : Number(row.payload_id),
-  };
+/** Orders `[key, value]` pairs by key. */
+function byKey(left: [string, unknown], right: [string, unknown]): number {
+  return left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0;
 }
 
 function toEntry(row: Row): PendingEntry {
@@ -622,6 +976,9 @@ function toEntry(row: Row): PendingEntry {
     threadKey: String(row.thread_key),
     sortKey: Number(row.sort_key),
     notBefore: Number(row.not_before),
+    attempts: Number(row.attempts),
+    targetKey: row.target_key === null ? null : String(row.target_key),
+    payloadId: row.payload_id === null ? null : Number(row.payload_id),
   };
 }
 

@@ -117,6 +117,15 @@ const whatsAppE164Field: SalesforceFieldDefinition = {
   externalId: true,
 };
 
+/** The business-scoped user id (BSUID) of a WhatsApp user whose phone Meta does not share (domain.md, Identity). */
+const whatsAppUserIdField: SalesforceFieldDefinition = {
+  name: 'WhatsApp_User_Id__c',
+  label: 'WhatsApp User ID',
+  type: 'string',
+  length: 100,
+  externalId: true,
+};
+
 function text(name: string, label: string, length: number, extra: Partial<SalesforceFieldDefinition> = {}) {
   return { name, label, type: 'string', length, ...extra } satisfies SalesforceFieldDefinition;
 }
@@ -158,6 +167,7 @@ export const salesforceObjectDefinitions: readonly SalesforceObjectDefinition[] 
     reference('AccountId', 'Account ID', ['Account'], 'Account'),
     { name: 'Description', label: 'Contact Description', type: 'textarea', length: 32000 },
     whatsAppE164Field,
+    whatsAppUserIdField,
   ]),
   standardObject({ name: 'Lead', label: 'Lead', labelPlural: 'Leads', keyPrefix: '00Q', searchable: true }, [
     text('FirstName', 'First Name', 40),
@@ -182,6 +192,7 @@ export const salesforceObjectDefinitions: readonly SalesforceObjectDefinition[] 
     { ...reference('ConvertedAccountId', 'Converted Account ID', ['Account'], 'ConvertedAccount'), updateable: false },
     { name: 'Description', label: 'Description', type: 'textarea', length: 32000 },
     whatsAppE164Field,
+    whatsAppUserIdField,
   ]),
   standardObject({ name: 'Task', label: 'Task', labelPlural: 'Tasks', keyPrefix: '00T' }, [
     text('Subject', 'Subject', 255, { nameField: true }),

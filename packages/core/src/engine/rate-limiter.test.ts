@@ -1,0 +1,218 @@
+/**
+ * The rate limiter on a fake clock (vitest's fake timers drive both `Date.now` and `setTimeout`): every figure
+ * below is exact, none depends on the machine's speed.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RateLimitPolicy } from '../adapter/crm-capabilities.ts';
+import { defaultSafetyMarginMs, RateLimiter, type RateLimitPermit } from './rate-limiter.ts';
+
+const search: RateLimitPolicy = {
+  buckets: [{ name: 'search', limit: 5, intervalMs: 1_000, operations: ['findContacts'] }],
+};
+const tenSecondly: RateLimitPolicy = {
+  buckets: [{ name: 'ten-secondly', limit: 10, intervalMs: 10_000, operations: ['writeMessages'] }],
+};
+
+/** A deterministic pseudo-random sequence (LCG), so "random" latencies are the same on every run. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+/** The most requests any window of `intervalMs` holds, counting each at `time` as the CRM's `RollingWindow` does. */
+function busiestWindow(times: readonly number[], intervalMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    // RollingWindow evicts stamps `<= now - intervalMs`: a window is (t - interval, t].
+    while (sorted[start]! <= sorted[end]! - intervalMs) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
+}
+
+/** Granted-at times of the acquisitions that resolved so far. */
+function track(limiter: RateLimiter, count: number, operation: 'findContacts' | 'writeMessages', priority = 0) {
+  const granted: number[] = [];
+  const permits: RateLimitPermit[] = [];
+  for (let index = 0; index < count; index++) {
+    void limiter.acquire(operation, priority).then((permit) => {
+      granted.push(Date.now());
+      permits.push(permit);
+    });
+  }
+  return { granted, permits };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ now: 1_000_000 });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('RateLimiter', () => {
+  it('never lets a rolling window of the CRM hold more than the limit, whatever the send and answer delays', async () => {
+    const limiter = new RateLimiter(search);
+    const random = seeded(7);
+    const arrivals: number[] = [];
+    const answers: number[] = [];
+    // Six callers in parallel; each request reaches the CRM 0–300 ms after its grant (event-loop lag, sockets)
+    // and is answered 0–400 ms after that. The CRM counts it at arrival.
+    const caller = async (requests: number) => {
+      for (let index = 0; index < requests; index++) {
+        const permit = await limiter.acquire('findContacts');
+        await vi.advanceTimersByTimeAsync(0);
+        const sendDelay = Math.floor(random() * 300);
+        const answerDelay = Math.floor(random() * 400);
+        await new Promise((resolve) => setTimeout(resolve, sendDelay));
+        arrivals.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, answerDelay));
+        answers.push(Date.now());
+        permit.release();
+      }
+    };
+    const callers = Promise.all(Array.from({ length: 6 }, () => caller(20)));
+    while (answers.length < 120) await vi.advanceTimersByTimeAsync(10);
+    await callers;
+    expect(arrivals).toHaveLength(120);
+    expect(busiestWindow(arrivals, 1_000)).toBeLessThanOrEqual(5);
+    // And it is not trivially slow: 120 requests at 5/s need 24 s; latency and the margin may add to that.
+    const elapsed = Math.max(...answers) - 1_000_000;
+    expect(elapsed).toBeLessThan(24_000 * 1.5);
+  });
+
+  it('spaces unreleased requests by the interval plus the safety margin', async () => {
+    const limiter = new RateLimiter(search);
+    const { granted } = track(limiter, 11, 'findContacts');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(5);
+    const margin = defaultSafetyMarginMs(1_000);
+    expect(margin).toBe(25);
+    await vi.advanceTimersByTimeAsync(1_000 + margin);
+    expect(granted).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toHaveLength(10);
+    expect(granted.slice(5).every((time) => time === 1_000_000 + 1_000 + margin + 1)).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_000 + margin + 1);
+    expect(granted).toHaveLength(11);
+    expect(busiestWindow(granted, 1_000)).toBeLessThanOrEqual(5);
+  });
+
+  it('counts a released request at its answer, so a slow send cannot leave our window before the CRM’s', async () => {
+    const limiter = new RateLimiter(search, { safetyMarginMs: 0 });
+    const first = track(limiter, 5, 'findContacts');
+    await vi.advanceTimersByTimeAsync(0);
+    await vi.advanceTimersByTimeAsync(300);
+    // Answered 300 ms after the grant: the CRM may have counted them as late as that.
+    for (const permit of first.permits) permit.release();
+    const second = track(limiter, 1, 'findContacts');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(second.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(301);
+    expect(second.granted).toEqual([1_000_000 + 1_300 + 1]);
+    // Releasing twice changes nothing.
+    for (const permit of first.permits) permit.release();
+    expect(limiter.snapshot()[0]).toMatchObject({ used: 1 });
+  });
+
+  it('believes the CRM when it reports less room than we counted (X-HubSpot-RateLimit-Remaining)', async () => {
+    const limiter = new RateLimiter(tenSecondly);
+    // Another integration used 7 of the 10 requests: the response says 3 remain.
+    limiter.observe({ bucket: 'ten-secondly', remaining: 3, limit: 10 });
+    const { granted } = track(limiter, 4, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(3);
+    expect(limiter.snapshot()[0]).toMatchObject({ used: 10, limit: 10 });
+    // The unknown requests are counted at the latest time they can have happened: now.
+    await vi.advanceTimersByTimeAsync(10_000 + defaultSafetyMarginMs(10_000));
+    expect(granted).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toHaveLength(4);
+  });
+
+  it('takes the real limit and window length from the signal (Max, Interval-Milliseconds)', async () => {
+    const limiter = new RateLimiter(tenSecondly);
+    limiter.observe({ bucket: 'ten-secondly', limit: 2, intervalMs: 2_000, remaining: 2 });
+    expect(limiter.snapshot()[0]).toMatchObject({ limit: 2, intervalMs: 2_000 });
+    const { granted } = track(limiter, 3, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(2_000 + defaultSafetyMarginMs(2_000) + 1);
+    expect(granted).toHaveLength(3);
+  });
+
+  it('pauses the bucket when the CRM reports nothing remaining, until its reset', async () => {
+    const limiter = new RateLimiter(tenSecondly);
+    limiter.observe({ bucket: 'ten-secondly', remaining: 0, resetAfterMs: 4_000 });
+    const { granted } = track(limiter, 1, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(3_999);
+    expect(granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(granted).toHaveLength(1);
+  });
+
+  it('honours Retry-After on a 429, for the named bucket only', async () => {
+    // A daily allocation governs every operation; with room left it must not couple the other two buckets.
+    const limiter = new RateLimiter({
+      buckets: [...tenSecondly.buckets, ...search.buckets],
+      dailyAllocation: { limit: 1_000, reset: 'midnight' },
+    });
+    expect(limiter.penalize('writeMessages', 'ten-secondly', 1_500)).toBe(1_500);
+    const writes = track(limiter, 1, 'writeMessages');
+    const searches = track(limiter, 1, 'findContacts');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(searches.granted).toEqual([1_000_000]);
+    expect(writes.granted).toHaveLength(0);
+    expect(limiter.snapshot()[0]!.pausedUntil).toBe(1_001_500);
+    await vi.advanceTimersByTimeAsync(1_499);
+    expect(writes.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(writes.granted).toEqual([1_001_500]);
+    // The same through a signal (the adapter reports the 429's Retry-After).
+    limiter.observe({ bucket: 'search', retryAfterMs: 700 });
+    expect(limiter.delayFor('findContacts')).toBe(700);
+  });
+
+  it('backs off exponentially, jittered and bounded by the interval, on 429s without Retry-After', () => {
+    const limiter = new RateLimiter(search, { random: () => 0.5 });
+    const pauses = [1, 2, 3, 4, 5].map(() => limiter.penalize('findContacts', 'search'));
+    expect(pauses[0]).toBeGreaterThan(0);
+    expect(pauses.every((pause, index) => index === 0 || pause >= pauses[index - 1]!)).toBe(true);
+    expect(Math.max(...pauses)).toBeLessThanOrEqual(2_000);
+    limiter.succeeded('findContacts');
+    expect(limiter.penalize('findContacts', 'search')).toBe(pauses[0]);
+  });
+
+  it('serves live (priority 0) before history (priority 1) when a slot frees', async () => {
+    const limiter = new RateLimiter(search);
+    track(limiter, 5, 'findContacts');
+    const order: string[] = [];
+    void limiter.acquire('findContacts', 1).then(() => order.push('history'));
+    void limiter.acquire('findContacts', 0).then(() => order.push('live'));
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(order).toEqual(['live', 'history']);
+  });
+
+  it('rejects a waiter whose signal aborts, and every waiter on close', async () => {
+    const limiter = new RateLimiter(search);
+    track(limiter, 5, 'findContacts');
+    const controller = new AbortController();
+    const aborted = limiter.acquire('findContacts', 0, controller.signal);
+    const closed = limiter.acquire('findContacts');
+    controller.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrow('stop');
+    limiter.close(new Error('closed'));
+    await expect(closed).rejects.toThrow('closed');
+  });
+
+  it('refuses a bucket without a positive limit, naming it', () => {
+    expect(() => new RateLimiter({ buckets: [{ name: 'broken', limit: 0, intervalMs: 1_000 }] })).toThrow(
+      /\[coexist\/core\] capabilities\.rateLimits\.buckets\["broken"\]/,
+    );
+  });
+});
