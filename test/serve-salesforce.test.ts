@@ -187,23 +187,19 @@ describe('coexist serve → Salesforce (end to end, jsforce against the emulator
 
     // The allocation is back (a new day, or the admin bought more): the sync finishes by itself.
     org.limits.setDailyAllocation(100_000);
-    console.info('DEBUG paused', JSON.stringify((await readStatus(serve.url) as any).connections), org.stats);
-    await waitForDrained(serve.url, 15_000).catch(async (error) => { console.info('DEBUG', JSON.stringify((await readStatus(serve!.url) as any).connections), org.stats.requests); throw error; });
+    await waitForDrained(serve.url, 30_000);
     const final = await readStatus(serve.url);
     expect(final.deadLetters).toBe(0);
     expect(final.invalidPayloads).toBe(0);
 
     assertOrgState(org, expected, seededKeys, decoyId, owner);
-    console.info(
-      `[serve-salesforce] paused at ${writtenWhenPaused}/${expected.messages.size} messages; ` +
-        `${requestsDuringPause} requests in ${windowMs} ms of pause; ${org.stats.requests} requests in all; ` +
-        `${org.stats.byTag['rate-limited'] ?? 0} answered REQUEST_LIMIT_EXCEEDED`,
-    );
+    // Refused requests are the probes of the pause, not a storm.
+    expect(org.stats.byTag['rate-limited'] ?? 0).toBeLessThanOrEqual(requestsDuringPause + 2 * CONCURRENCY);
 
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);
     const log = serve.log();
-    for (const secret of Object.values(env)) expect(log).not.toContain(secret);
+    for (const secret of Object.values(env).filter((value) => value !== '')) expect(log).not.toContain(secret);
     serve = undefined;
   });
 });

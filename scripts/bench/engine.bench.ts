@@ -22,6 +22,9 @@ import { generateTraffic } from '@coexist/sandbox';
 
 const messagesArgument = process.argv.indexOf('--messages');
 const MESSAGES = messagesArgument > 0 ? Number(process.argv[messagesArgument + 1]) : 50_000;
+/** `--phase throughput` or `--phase ack` runs one half only (for profiling). */
+const phaseArgument = process.argv.indexOf('--phase');
+const PHASE = phaseArgument > 0 ? process.argv[phaseArgument + 1] : 'all';
 const GOAL_EVENTS_PER_SECOND = 20_000;
 const GOAL_PEAK_RSS_MB = 300;
 const GOAL_ACK_P99_MS = 100;
