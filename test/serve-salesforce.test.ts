@@ -51,7 +51,13 @@ interface SeededPerson {
   contactKey: string;
 }
 
-function writeConfig(options: { port: number; instanceUrl: string; phoneNumberId: string; owner: string; businessPhone: string }) {
+function writeConfig(options: {
+  port: number;
+  instanceUrl: string;
+  phoneNumberId: string;
+  owner: string;
+  businessPhone: string;
+}) {
   const path = join(directory, 'coexist.config.json');
   const config = {
     port: options.port,
@@ -97,7 +103,12 @@ function seedExistingPeople(org: SalesforceEmulator, expected: ExpectedState, co
     const record =
       index % 2 === 0
         ? org.state.insert('Contact', { FirstName: 'Existing', LastName: `Contact ${index}`, [field]: stored })
-        : org.state.insert('Lead', { FirstName: 'Existing', LastName: `Lead ${index}`, Company: 'Acme', [field]: stored });
+        : org.state.insert('Lead', {
+            FirstName: 'Existing',
+            LastName: `Lead ${index}`,
+            Company: 'Acme',
+            [field]: stored,
+          });
     return { id: String(record.Id), contactKey: `phone:${phone}` };
   });
   // A converted Lead with the first phone: Salesforce keeps it, but it must never receive messages.
@@ -251,7 +262,10 @@ function assertOrgState(
     expect(keyOf.get(person!), `person of ${wamid}`).toBe(message.contactKey);
     expect(Date.parse(String(record.Sent_At__c)), `Sent_At__c of ${wamid}`).toBe(Date.parse(message.occurredAt));
     const conversation = String(record.Conversation__c);
-    timelines.set(conversation, [...(timelines.get(conversation) ?? []), { at: Date.parse(message.occurredAt), wamid }]);
+    timelines.set(conversation, [
+      ...(timelines.get(conversation) ?? []),
+      { at: Date.parse(message.occurredAt), wamid },
+    ]);
   }
   // In order per conversation: sorting the org's records by Sent_At__c gives the conversation's order.
   for (const [conversation, expectedTimeline] of timelines) {

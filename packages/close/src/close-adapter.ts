@@ -167,7 +167,15 @@ const DAY_MS = 86_400_000;
 const DEFAULT_GROUP_LIMIT = 20;
 const SEARCH_GROUP_LIMIT = 16;
 
-/** The buckets the adapter declares: one per endpoint group, with the operations that call it. */
+/**
+ * The buckets the adapter declares: one per endpoint group. The engine's limiter charges every call of an operation
+ * one token in each bucket that governs it, so a group governs only the operations whose every call reaches it
+ * (a `writeMessages` call always looks up, then POSTs). Binding a group a call only sometimes reaches would pace the
+ * operation to that group's limit, which Close never reports while the group goes unused: the declared 20/s would cap
+ * message writes even where Close allows more. Groups reached only now and then (media uploads, the contact's lead,
+ * replays) govern nothing: they follow a paced request of the same call, and a 429 there still pauses the item for
+ * `rate_reset`.
+ */
 export const CLOSE_RATE_LIMIT_BUCKETS: readonly RateLimitBucket[] = (
   [
     {
@@ -176,16 +184,16 @@ export const CLOSE_RATE_LIMIT_BUCKETS: readonly RateLimitBucket[] = (
       intervalMs: 1_000,
       operations: ['findContacts', 'createContacts', 'upsertContacts'],
     },
-    { name: CLOSE_ENDPOINT_GROUPS.createLead, operations: ['createContacts', 'upsertContacts'] },
-    { name: CLOSE_ENDPOINT_GROUPS.getLead, operations: ['upsertContacts'] },
-    { name: CLOSE_ENDPOINT_GROUPS.updateLead, operations: ['upsertContacts'] },
-    { name: CLOSE_ENDPOINT_GROUPS.updateContact, operations: ['upsertContacts'] },
-    { name: CLOSE_ENDPOINT_GROUPS.getContact, operations: ['upsertContacts', 'writeMessages'] },
-    { name: CLOSE_ENDPOINT_GROUPS.listActivities, operations: ['writeMessages', 'updateMessages'] },
+    { name: CLOSE_ENDPOINT_GROUPS.createLead, operations: ['createContacts'] },
+    { name: CLOSE_ENDPOINT_GROUPS.getLead, operations: [] },
+    { name: CLOSE_ENDPOINT_GROUPS.updateLead, operations: [] },
+    { name: CLOSE_ENDPOINT_GROUPS.updateContact, operations: [] },
+    { name: CLOSE_ENDPOINT_GROUPS.getContact, operations: ['upsertContacts'] },
+    { name: CLOSE_ENDPOINT_GROUPS.listActivities, operations: ['writeMessages'] },
     { name: CLOSE_ENDPOINT_GROUPS.createActivity, operations: ['writeMessages'] },
     { name: CLOSE_ENDPOINT_GROUPS.getActivity, operations: ['updateMessages'] },
-    { name: CLOSE_ENDPOINT_GROUPS.updateActivity, operations: ['writeMessages', 'updateMessages'] },
-    { name: CLOSE_ENDPOINT_GROUPS.uploadFile, operations: ['writeMessages', 'updateMessages'] },
+    { name: CLOSE_ENDPOINT_GROUPS.updateActivity, operations: ['updateMessages'] },
+    { name: CLOSE_ENDPOINT_GROUPS.uploadFile, operations: [] },
   ] satisfies Array<Partial<RateLimitBucket> & Pick<RateLimitBucket, 'name' | 'operations'>>
 ).map((bucket): RateLimitBucket => ({ limit: DEFAULT_GROUP_LIMIT, intervalMs: 1_000, ...bucket, dynamic: true }));
 

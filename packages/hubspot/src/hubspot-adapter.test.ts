@@ -302,7 +302,7 @@ describe('errors and rate limits', () => {
     const [ok] = await hubspot.writeMessages([message(contactId, 0)], context(signals));
     expect(ok?.ok).toBe(true);
     expect(signals).toEqual([
-      { bucket: 'ten-secondly', remaining: 1, limit: 2 },
+      { bucket: 'ten-secondly', remaining: 1, limit: 2, intervalMs: 10_000 },
       { bucket: 'daily', remaining: expect.any(Number), limit: 250_000 },
     ]);
     await hubspot.writeMessages([message(contactId, 1)], context(signals));

@@ -46,8 +46,19 @@ export interface HubSpotTransportOptions {
 
 /** Creates the transport over a configured `Client`. */
 export function createHubSpotTransport(options: HubSpotTransportOptions): HubSpotTransport {
+  /** Requests sent per engine call: the engine counted the first, later ones ask it for a slot. */
+  const sent = new WeakMap<OperationContext, number>();
   return async (request) => {
     request.context?.signal.throwIfAborted();
+    const context = request.context;
+    if (context !== undefined) {
+      const count = sent.get(context) ?? 0;
+      sent.set(context, count + 1);
+      if (count > 0 && context.acquireRequestSlot !== undefined) {
+        await context.acquireRequestSlot();
+        context.signal.throwIfAborted();
+      }
+    }
     const headers: Record<string, string> = {};
     let authType: string | undefined;
     if (options.getAccessToken !== undefined) {

@@ -117,7 +117,7 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     const again = await salesforce.findContacts(requests.slice(0, 2), context());
     expect(again.map((result) => result.ok && result.matches[0]?.crmId)).toEqual([contactId, leadId]);
     expect(routeCount(harness, '/search')).toBe(1);
-    expect(signals.at(-1)).toMatchObject({ bucket: 'daily', limit: 90_000 });
+    expect(signals.at(-1)).toMatchObject({ bucket: 'daily', limit: 90_000, resetAfterMs: 1_800_000 });
   });
 
   it('creates missing contacts as Leads with Company and the owner, or as Contacts', async () => {

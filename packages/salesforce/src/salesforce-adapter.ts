@@ -504,7 +504,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
           rank[left.field] - rank[right.field] ||
           Number(left.record.attributes.type !== 'Contact') - Number(right.record.attributes.type !== 'Contact'),
       );
-      const matchedOn = phone === undefined && userId !== undefined ? 'userId' : item.phone === undefined ? 'waId' : 'phone';
+      const matchedOn =
+        phone === undefined && userId !== undefined ? 'userId' : item.phone === undefined ? 'waId' : 'phone';
       results[index] = {
         key: item.key,
         ok: true,

@@ -116,7 +116,13 @@ function writtenFields(): Map<string, Set<string>> {
     ...Object.keys(applyMessageChange(stored, { kind: 'reaction', actor: 'customer', emoji: '👍', at: 'x' }).fields),
     ...Object.keys(applyMessageChange(stored, { kind: 'edit', content: message.content, at: 'x' }).fields),
   ]);
-  const lead = { key: 'k', phone: '+16505551234', userId: 'US.13491208655302741918', name: 'Ada Lovelace', ownerId: '005' };
+  const lead = {
+    key: 'k',
+    phone: '+16505551234',
+    userId: 'US.13491208655302741918',
+    name: 'Ada Lovelace',
+    ownerId: '005',
+  };
   return new Map([
     ['WhatsApp_Message__c', messageFields],
     [

@@ -6,6 +6,7 @@ import type { SyncProgress } from '@coexist/core';
 import { type DeliveryStats, deliverTraffic, generateTraffic, type HubSpotTier } from '@coexist/sandbox';
 import type { CoexistConfig } from '../serve/coexist-config.ts';
 import { type CoexistServer, startCoexistServer } from '../serve/create-coexist-server.ts';
+import { createCloseDemoTarget } from './close-demo-target.ts';
 import type { DemoCrm, DemoTarget } from './demo-target.ts';
 import { createHubSpotDemoTarget } from './hubspot-demo-target.ts';
 import { ProgressView } from './progress-view.ts';
@@ -145,6 +146,8 @@ function createTarget(crm: DemoCrm, options: DemoOptions, seed: number | string)
       return createHubSpotDemoTarget({ tier: options.hubspotTier ?? 'pro', seed });
     case 'salesforce':
       return createSalesforceDemoTarget({ seed });
+    case 'close':
+      return createCloseDemoTarget({ seed });
     default:
       throw new Error(`[coexist/cli] the demo cannot sync into ${crm} yet`);
   }

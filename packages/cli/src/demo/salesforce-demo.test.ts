@@ -45,12 +45,19 @@ describe('coexist demo --crm salesforce', () => {
   });
 
   it('states the floor arithmetic of the latency model and the concurrency', () => {
-    const floor = salesforceFloor({ requests: 260, records: 52_000, latency: SALESFORCE_DEMO_LATENCY, maxConcurrency: 25 });
+    const floor = salesforceFloor({
+      requests: 260,
+      records: 52_000,
+      latency: SALESFORCE_DEMO_LATENCY,
+      maxConcurrency: 25,
+    });
     // (260 × 150 + 52,000 × 4) ÷ 25 = (39,000 + 208,000) ÷ 25 = 9,880 ms
     expect(floor.floorMs).toBe(9_880);
     expect(floor.arithmetic).toBe(
       'max((260 requests × 150 ms + 52000 records × 4 ms) ÷ 25 in parallel = 9.9 s, 7 calls in sequence × 150 ms = 1.1 s)',
     );
-    expect(salesforceFloor({ requests: 3, records: 3, latency: { baseMs: 200 }, maxConcurrency: 25 }).floorMs).toBe(1_400);
+    expect(salesforceFloor({ requests: 3, records: 3, latency: { baseMs: 200 }, maxConcurrency: 25 }).floorMs).toBe(
+      1_400,
+    );
   });
 });

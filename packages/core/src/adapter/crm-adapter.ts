@@ -58,6 +58,12 @@ export interface OperationContext {
   signal: AbortSignal;
   /** Receives rate-limit observations so the engine's limiter adapts; adapters call it after every response that has them. */
   onRateLimitSignal?: (signal: RateLimitSignal) => void;
+  /**
+   * Waits until the engine's rate limiter allows one more request for this call. The engine counts one request per
+   * call; an adapter whose call sends several (read then update, paging) awaits this before each one after the
+   * first, so every request is paced and counted.
+   */
+  acquireRequestSlot?: () => Promise<void>;
 }
 
 /** A CRM adapter, contract v1. */

@@ -118,8 +118,13 @@ export class ConnectionWorker {
     this.maxConcurrency = Math.max(1, connection.maxConcurrency ?? policy.maxConcurrency ?? 4);
     this.#owners = normalizeOwnerMap(connection.owners ?? {});
     for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
+    // Lingering for company saves search requests only when something limits them; unlimited, it only waits.
+    const searchesLimited =
+      policy.dailyAllocation !== undefined ||
+      policy.buckets.some((bucket) => bucket.operations === undefined || bucket.operations.includes('findContacts'));
     this.#finder = new ContactFindBatcher({
       batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
+      ...(searchesLimited ? {} : { lingerMs: { live: 0, history: 0 } }),
       send: (lane, take) =>
         this.#call('findContacts', lane, async (context) => {
           const requests = take();
@@ -356,9 +361,10 @@ export class ConnectionWorker {
     call: (context: OperationContext) => Promise<T>,
   ): Promise<T> {
     const shutdown = this.#abort.signal;
-    let permit: RateLimitPermit;
+    const priority = lane === 'live' ? 0 : 1;
+    const permits: RateLimitPermit[] = [];
     try {
-      permit = await this.limiter.acquire(operation, lane === 'live' ? 0 : 1, shutdown);
+      permits.push(await this.limiter.acquire(operation, priority, shutdown));
     } catch (error) {
       throw shutdown.aborted ? new ShutdownSignal('[coexist/core] engine stopped') : error;
     }
@@ -368,6 +374,10 @@ export class ConnectionWorker {
       connectionId: this.connection.id,
       signal,
       onRateLimitSignal: (observed) => this.limiter.observe(observed),
+      // Further requests of a call already started go ahead of new calls of its lane.
+      acquireRequestSlot: async () => {
+        permits.push(await this.limiter.acquire(operation, priority - 0.5, signal));
+      },
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -397,8 +407,8 @@ export class ConnectionWorker {
       });
     } finally {
       clearTimeout(timer);
-      // The CRM counted the request when it arrived, at the latest now.
-      permit.release();
+      // The CRM counted the requests when they arrived, at the latest now.
+      for (const permit of permits) permit.release();
     }
   }
 

@@ -144,11 +144,16 @@ interface UnindexedEvent {
 
 const ENTRY_COLUMNS =
   'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
+const SELECT_PENDING = `SELECT ${ENTRY_COLUMNS} FROM events WHERE state = 'pending'`;
+const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`;
+const SELECT_WAITING = `SELECT ${ENTRY_COLUMNS} FROM events
+  WHERE state = 'waiting' AND connection_id = ? AND target_key IN ($IN)`;
 
 class SqliteStore implements CoexistStore {
   readonly backend = 'sqlite';
   readonly #database: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #manyStatements = new Map<string, StatementSync[]>();
   #closed = false;
   /** Pending rows, mirrored in memory so claims never scan the table. */
   readonly #pending = new PendingQueue();
@@ -176,7 +181,7 @@ class SqliteStore implements CoexistStore {
 
   constructor(database: DatabaseSync) {
     this.#database = database;
-    for (const row of this.#sql(`SELECT ${ENTRY_COLUMNS} FROM events WHERE state = 'pending'`).all()) {
+    for (const row of this.#sql(SELECT_PENDING).all()) {
       this.#pending.add(toEntry(row as Row));
     }
     this.#indexedSeq = Number(
@@ -185,6 +190,26 @@ class SqliteStore implements CoexistStore {
     for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ?').all(this.#indexedSeq)) {
       this.#unindexed.set(String(row.event_id), { seq: Number(row.seq), threadKey: String(row.thread_key) });
     }
+  }
+
+  /**
+   * A cached prepared statement for `count` items: `$IN` becomes `?,?,…` and `$ROWS` `(?,…),(?,…),…` of `columns`
+   * values. Cached by template, then count, so a lookup never hashes a long generated text.
+   */
+  #sqlMany(template: string, count: number, columns = 1): StatementSync {
+    let byCount = this.#manyStatements.get(template);
+    if (byCount === undefined) {
+      byCount = [];
+      this.#manyStatements.set(template, byCount);
+    }
+    let statement = byCount[count];
+    if (statement === undefined) {
+      statement = this.#database.prepare(
+        template.replace('$IN', placeholders(count)).replace('$ROWS', rows(count, columns)),
+      );
+      byCount[count] = statement;
+    }
+    return statement;
   }
 
   /** A cached prepared statement. */
@@ -228,9 +253,7 @@ class SqliteStore implements CoexistStore {
         else lookup.push(id);
       }
       for (const chunk of chunks([...new Set(lookup)], LOOKUP_CHUNK)) {
-        const statement = this.#sql(
-          `SELECT event_id FROM event_keys WHERE event_id IN (${placeholders(chunk.length)})`,
-        );
+        const statement = this.#sqlMany(`SELECT event_id FROM event_keys WHERE event_id IN ($IN)`, chunk.length);
         for (const row of statement.all(...chunk)) known.add(String(row.event_id));
       }
       for (const planned of input.events) {
@@ -276,16 +299,18 @@ class SqliteStore implements CoexistStore {
           const countKey = `${event.phoneNumberId ?? ''}\u0000${planned.kind}.${planned.lane}.received`;
           counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
         }
-        const inserted = this.#sql(
+        const inserted = this.#sqlMany(
           `INSERT INTO events (event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane, thread_key,
-             target_key, sort_key, state) VALUES ${rows(chunk.length, 11)}`,
+             target_key, sort_key, state) VALUES $ROWS`,
+          chunk.length,
+          11,
         ).run(...values);
         // Rowids of one multi-row insert are consecutive: the last one names them all.
         const first = Number(inserted.lastInsertRowid) - chunk.length + 1;
         for (let index = 0; index < chunk.length; index++) {
           bodies.push(first + index, JSON.stringify(chunk[index]!.event));
         }
-        this.#sql(`INSERT INTO event_bodies (seq, body) VALUES ${rows(chunk.length, 2)}`).run(...bodies);
+        this.#sqlMany(`INSERT INTO event_bodies (seq, body) VALUES $ROWS`, chunk.length, 2).run(...bodies);
         for (let index = 0; index < chunk.length; index++) {
           const planned = chunk[index]!;
           const routed = planned.kind === 'meta' || planned.connectionId !== null;
@@ -396,7 +421,7 @@ class SqliteStore implements CoexistStore {
       }
     }
     for (const chunk of chunks(missing, LOOKUP_CHUNK)) {
-      const select = this.#sql(`SELECT seq, body FROM event_bodies WHERE seq IN (${placeholders(chunk.length)})`);
+      const select = this.#sqlMany(`SELECT seq, body FROM event_bodies WHERE seq IN ($IN)`, chunk.length);
       for (const row of select.all(...chunk)) {
         bodies.set(Number(row.seq), JSON.parse(String(row.body)) as CoexistenceEvent);
       }
@@ -517,10 +542,7 @@ class SqliteStore implements CoexistStore {
     }
     for (const [connectionId, keys] of byConnection) {
       for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
-        const parked = this.#sql(
-          `SELECT ${ENTRY_COLUMNS} FROM events
-           WHERE state = 'waiting' AND connection_id = ? AND target_key IN (${placeholders(chunk.length)})`,
-        ).all(connectionId, ...chunk);
+        const parked = this.#sqlMany(SELECT_WAITING, chunk.length).all(connectionId, ...chunk);
         for (const row of parked) {
           const entry = toEntry(row as Row);
           // A row whose state changed in the buffer is not waiting any more (or waits in the buffer, seen above).
@@ -566,7 +588,7 @@ class SqliteStore implements CoexistStore {
   #entryOf(seq: number, notBefore: number): PendingEntry {
     const claimed = this.#claimed.get(seq);
     if (claimed !== undefined) return { ...claimed, notBefore };
-    const row = this.#sql(`SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`).get(seq) as Row | undefined;
+    const row = this.#sql(SELECT_ENTRY).get(seq) as Row | undefined;
     if (row === undefined) throw new CoexistStoreError('outcomes.seq', `no event ${seq}`);
     const buffered = this.#bufferedStates.get(seq);
     const entry = toEntry(row);
@@ -647,32 +669,33 @@ class SqliteStore implements CoexistStore {
       }
       done.sort((left, right) => left - right);
       for (const chunk of chunks(done, LOOKUP_CHUNK)) {
-        this.#sql(`UPDATE events SET state = 'done' WHERE seq IN (${placeholders(chunk.length)})`).run(...chunk);
+        this.#sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
       }
-      // Sorted keys touch the B-trees' pages in order.
+      const values: SQLInputValue[][] = [];
+      for (const message of this.#bufferedMessages.values()) {
+        values.push([message.connectionId, message.key, message.crmId]);
+      }
       this.#insertRows(
-        'INSERT INTO messages (connection_id, key, crm_id) VALUES',
-        'ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id',
+        `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
+         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
         3,
-        [...this.#bufferedMessages.entries()]
-          .sort(byKey)
-          .map(([, message]) => [message.connectionId, message.key, message.crmId]),
+        values.splice(0),
       );
+      for (const head of this.#bufferedHeads.values()) values.push([head.connectionId, head.threadKey, head.crmId]);
       this.#insertRows(
-        'INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES',
-        'ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id',
+        `INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES $ROWS
+         ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id`,
         3,
-        [...this.#bufferedHeads.entries()]
-          .sort(byKey)
-          .map(([, head]) => [head.connectionId, head.threadKey, head.crmId]),
+        values.splice(0),
       );
+      for (const contact of this.#bufferedContacts.values()) {
+        values.push([contact.connectionId, contact.key, contact.crmId, contact.parentId ?? null]);
+      }
       this.#insertRows(
-        'INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES',
-        'ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id',
+        `INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES $ROWS
+         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id`,
         4,
-        [...this.#bufferedContacts.entries()]
-          .sort(byKey)
-          .map(([, contact]) => [contact.connectionId, contact.key, contact.crmId, contact.parentId ?? null]),
+        values.splice(0),
       );
       const counter = this.#sql(
         'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
@@ -686,25 +709,13 @@ class SqliteStore implements CoexistStore {
       );
       for (const [key, value] of this.#bufferedDocuments) saveDocument.run(key, value);
       if (this.#unindexed.size > 0) {
-        const indexed = [...this.#unindexed.entries()];
-        this.#insertRows(
-          'INSERT INTO event_keys (event_id, seq) VALUES',
-          '',
-          2,
-          indexed.sort(byKey).map(([eventId, event]) => [eventId, event.seq]),
-        );
-        this.#insertRows(
-          'INSERT INTO thread_events (thread_key, seq) VALUES',
-          '',
-          2,
-          indexed
-            .map(([, event]) => event)
-            .sort((left, right) =>
-              left.threadKey < right.threadKey ? -1 : left.threadKey > right.threadKey ? 1 : left.seq - right.seq,
-            )
-            .map((event) => [event.threadKey, event.seq]),
-        );
-        for (const [, event] of indexed) watermark = Math.max(watermark, event.seq);
+        for (const [eventId, event] of this.#unindexed) values.push([eventId, event.seq]);
+        this.#insertRows('INSERT INTO event_keys (event_id, seq) VALUES $ROWS', 2, values.splice(0));
+        for (const event of this.#unindexed.values()) {
+          values.push([event.threadKey, event.seq]);
+          watermark = Math.max(watermark, event.seq);
+        }
+        this.#insertRows('INSERT INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values.splice(0));
         this.#sql("INSERT OR REPLACE INTO store_state (name, value) VALUES ('indexed_seq', ?)").run(watermark);
       }
     });
@@ -722,9 +733,9 @@ class SqliteStore implements CoexistStore {
   }
 
   /** Multi-row inserts of `columns`-wide rows, `INSERT_CHUNK` rows per statement. */
-  #insertRows(head: string, tail: string, columns: number, values: SQLInputValue[][]): void {
+  #insertRows(statement: string, columns: number, values: SQLInputValue[][]): void {
     for (const chunk of chunks(values, INSERT_CHUNK)) {
-      this.#sql(`${head} ${rows(chunk.length, columns)} ${tail}`).run(...chunk.flat());
+      this.#sqlMany(statement, chunk.length, columns).run(...chunk.flat());
     }
   }
 
@@ -787,7 +798,11 @@ class SqliteStore implements CoexistStore {
             : { crmId: mapping.crmId, parentId: mapping.parentId },
         );
     }
-    for (const row of this.#lookup('contacts', 'key', connectionId, missing)) {
+    for (const row of this.#lookup(
+      'SELECT * FROM contacts WHERE connection_id = ? AND key IN ($IN)',
+      connectionId,
+      missing,
+    )) {
       const mapping: ContactMapping = { crmId: String(row.crm_id) };
       if (row.parent_id !== null) mapping.parentId = String(row.parent_id);
       found.set(String(row.key), mapping);
@@ -811,7 +826,11 @@ class SqliteStore implements CoexistStore {
       if (buffered === undefined) missing.push(key);
       else found.set(key, buffered.crmId);
     }
-    for (const row of this.#lookup('messages', 'key', connectionId, missing)) {
+    for (const row of this.#lookup(
+      'SELECT * FROM messages WHERE connection_id = ? AND key IN ($IN)',
+      connectionId,
+      missing,
+    )) {
       found.set(String(row.key), String(row.crm_id));
     }
     return found;
@@ -826,19 +845,21 @@ class SqliteStore implements CoexistStore {
       if (buffered === undefined) missing.push(key);
       else found.set(key, buffered.crmId);
     }
-    for (const row of this.#lookup('threads', 'thread_key', connectionId, missing)) {
+    for (const row of this.#lookup(
+      'SELECT * FROM threads WHERE connection_id = ? AND thread_key IN ($IN)',
+      connectionId,
+      missing,
+    )) {
       found.set(String(row.thread_key), String(row.last_crm_id));
     }
     return found;
   }
 
   /** Rows of a `(connection_id, key)` table for many keys, in chunks of `IN (…)` lookups. */
-  #lookup(table: string, column: string, connectionId: string, keys: readonly string[]): Row[] {
+  #lookup(template: string, connectionId: string, keys: readonly string[]): Row[] {
     const found: Row[] = [];
     for (const chunk of chunks(keys, LOOKUP_CHUNK)) {
-      const statement = this.#sql(
-        `SELECT * FROM ${table} WHERE connection_id = ? AND ${column} IN (${placeholders(chunk.length)})`,
-      );
+      const statement = this.#sqlMany(template, chunk.length);
       for (const row of statement.all(connectionId, ...chunk)) found.push(row as Row);
     }
     return found;
@@ -849,15 +870,16 @@ class SqliteStore implements CoexistStore {
     const wanted = new Set(threadKeys);
     const seqs: number[] = [];
     for (const chunk of chunks([...wanted], LOOKUP_CHUNK)) {
-      const statement = this.#sql(`SELECT seq FROM thread_events WHERE thread_key IN (${placeholders(chunk.length)})`);
+      const statement = this.#sqlMany(`SELECT seq FROM thread_events WHERE thread_key IN ($IN)`, chunk.length);
       for (const row of statement.all(...chunk)) seqs.push(Number(row.seq));
     }
     for (const event of this.#unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
     const found: Row[] = [];
     for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
-      const statement = this.#sql(
+      const statement = this.#sqlMany(
         `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq
-         WHERE e.seq IN (${placeholders(chunk.length)})`,
+         WHERE e.seq IN ($IN)`,
+        chunk.length,
       );
       for (const row of statement.all(...chunk)) found.push(row as Row);
     }
@@ -956,15 +978,11 @@ class SqliteStore implements CoexistStore {
     } finally {
       this.#closed = true;
       this.#statements.clear();
+      this.#manyStatements.clear();
       this.#recent.clear();
       this.#database.close();
     }
   }
-}
-
-/** Orders `[key, value]` pairs by key. */
-function byKey(left: [string, unknown], right: [string, unknown]): number {
-  return left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0;
 }
 
 function toEntry(row: Row): PendingEntry {

@@ -308,32 +308,76 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     return { key: contact.key, ok: true, crmId, created: true };
   }
 
-  function findContact(request: ContactFindRequest): ContactFindResult {
-    const matches: { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string; ownerId?: string }[] = [];
+  /** The stored phone of a record, normalized (cached per stored string). */
+  function storedPhone(phone: string): string | undefined {
+    // A real CRM searches the stored strings; the adapter then confirms by normalizing, as here.
+    // Cached per stored string: normalizing every record on every search made large backfills quadratic in libphonenumber calls.
+    let stored = normalizedPhones.get(phone);
+    if (stored === undefined && !normalizedPhones.has(phone)) {
+      stored = normalizePhone(
+        phone,
+        options.defaultCountry === undefined ? {} : { defaultCountry: options.defaultCountry },
+      );
+      normalizedPhones.set(phone, stored);
+    }
+    return stored;
+  }
+
+  /**
+   * Answers a batch of searches in one pass over the records (not one pass per request, which made a large
+   * backfill quadratic): each record is checked only against the requests that name its user id, wa_id or
+   * normalized phone, with the same precedence as before (user id, then wa_id, then phone); matches keep the
+   * records' order.
+   */
+  function findContactsIn(requests: readonly ContactFindRequest[]): ContactFindResult[] {
+    const matches = requests.map(
+      (): { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string; ownerId?: string }[] => [],
+    );
+    const byUserId = new Map<string, number[]>();
+    const byWaId = new Map<string, number[]>();
+    const byPhone = new Map<string, number[]>();
+    const add = (index: Map<string, number[]>, key: string | undefined, position: number): void => {
+      if (key === undefined) return;
+      const positions = index.get(key);
+      if (positions === undefined) index.set(key, [position]);
+      else positions.push(position);
+    };
+    requests.forEach((request, position) => {
+      add(byUserId, request.userId, position);
+      add(byWaId, request.waId, position);
+      add(byPhone, request.phone, position);
+    });
     for (const record of state.contacts.values()) {
-      let matchedOn: 'phone' | 'waId' | 'userId' | undefined;
-      if (request.userId !== undefined && record.userId === request.userId) matchedOn = 'userId';
-      else if (request.waId !== undefined && record.waId === request.waId) matchedOn = 'waId';
-      else if (request.phone !== undefined && record.phone !== undefined) {
-        // A real CRM searches the stored strings; the adapter then confirms by normalizing, as here.
-        // Cached per stored string: normalizing every record on every search made large backfills quadratic in libphonenumber calls.
-        let stored = normalizedPhones.get(record.phone);
-        if (stored === undefined && !normalizedPhones.has(record.phone)) {
-          stored = normalizePhone(record.phone, options.defaultCountry === undefined ? {} : { defaultCountry: options.defaultCountry });
-          normalizedPhones.set(record.phone, stored);
-        }
-        if (stored === request.phone) matchedOn = 'phone';
+      const candidates = new Set<number>([
+        ...(record.userId === undefined ? [] : (byUserId.get(record.userId) ?? [])),
+        ...(record.waId === undefined ? [] : (byWaId.get(record.waId) ?? [])),
+      ]);
+      if (record.phone !== undefined && byPhone.size > 0) {
+        const stored = storedPhone(record.phone);
+        if (stored !== undefined) for (const position of byPhone.get(stored) ?? []) candidates.add(position);
       }
-      if (matchedOn !== undefined) {
-        matches.push({
-          crmId: record.crmId,
-          matchedOn,
-          ...(record.name === undefined ? {} : { name: record.name }),
-          ...(record.ownerId === undefined ? {} : { ownerId: record.ownerId }),
-        });
+      for (const position of [...candidates].sort((left, right) => left - right)) {
+        const request = requests[position]!;
+        let matchedOn: 'phone' | 'waId' | 'userId' | undefined;
+        if (request.userId !== undefined && record.userId === request.userId) matchedOn = 'userId';
+        else if (request.waId !== undefined && record.waId === request.waId) matchedOn = 'waId';
+        else if (
+          request.phone !== undefined &&
+          record.phone !== undefined &&
+          storedPhone(record.phone) === request.phone
+        )
+          matchedOn = 'phone';
+        if (matchedOn !== undefined) {
+          matches[position]!.push({
+            crmId: record.crmId,
+            matchedOn,
+            ...(record.name === undefined ? {} : { name: record.name }),
+            ...(record.ownerId === undefined ? {} : { ownerId: record.ownerId }),
+          });
+        }
       }
     }
-    return { key: request.key, ok: true, matches };
+    return requests.map((request, position) => ({ key: request.key, ok: true, matches: matches[position]! }));
   }
 
   function writeMessage(message: MessageRecord, index: number): CrmWriteResult {
@@ -445,7 +489,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     },
     async findContacts(requests, context) {
       admit('findContacts', requests.length, capabilities.searchBatchSize, 'requests', context);
-      return requests.map(findContact);
+      return findContactsIn(requests);
     },
     async createContacts(contacts, context) {
       admit('createContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);

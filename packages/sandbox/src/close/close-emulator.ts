@@ -85,7 +85,8 @@ export async function startCloseEmulator(options: CloseEmulatorOptions = {}): Pr
       if (!decision.allowed) {
         const headers: Record<string, string> = { RateLimit: decision.header };
         if (options.retryAfterHeader) headers['Retry-After'] = String(Math.ceil(decision.rateResetSeconds));
-        return { status: 429, headers, body: decision.body, tags: ['rate-limited'] };
+        // The second tag counts refusals per endpoint group (`stats.byTag['rate-limited:POST /lead/']`).
+        return { status: 429, headers, body: decision.body, tags: ['rate-limited', `rate-limited:${group}`] };
       }
       const response = await handler(request, principal);
       return { ...response, headers: { ...response.headers, RateLimit: decision.header } };
