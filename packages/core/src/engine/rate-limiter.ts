@@ -6,10 +6,11 @@
  *
  * Why the accounting looks the way it does: a CRM counts a request when it *arrives* (HubSpot's ten-secondly
  * window, the sandbox's `RollingWindow`), and arrival lies somewhere between the moment we grant the request and
- * the moment its answer comes back (event-loop lag, socket queues and the network all sit in between). A request
- * is therefore stamped at its grant while in flight and, once answered (`permit.release()`), re-stamped at its
- * answer: from then on it cannot leave our window before it leaves the CRM's. The window is also widened by a
- * small safety margin, so a grant exactly at the edge never lands one request too many in the CRM's window.
+ * the moment its answer comes back (event-loop lag, socket queues and the network all sit in between). So a
+ * request in flight holds its slot until it is answered (`permit.release()`), and is then stamped at its answer:
+ * it cannot leave our window before it leaves the CRM's. The window is also widened by a small safety margin, so
+ * a grant exactly at the edge never lands one request too many in the CRM's window. A permit never released
+ * (a caller that forgot) falls back to counting at its grant after `maxInFlightMs`.
  */
 import type { RateLimitSignal } from '../adapter/crm-adapter.ts';
 import type { CrmOperationName, RateLimitBucket, RateLimitPolicy } from '../adapter/crm-capabilities.ts';
@@ -29,6 +30,11 @@ export interface RateLimiterOptions {
    * @default 2% of the interval, at least 25 ms and at most 250 ms
    */
   safetyMarginMs?: number | ((bucket: { name: string; intervalMs: number }) => number);
+  /**
+   * How long an unreleased permit holds its slot; after that it counts as sent at its grant plus this time.
+   * @default 60000
+   */
+  maxInFlightMs?: number;
 }
 
 /** A granted request: call `release()` once its answer (or failure) is in, so it is counted at that time. */
@@ -56,8 +62,10 @@ interface BucketState {
   /** Whether `marginMs` was derived from the interval (and follows it when a signal changes the interval). */
   derivedMargin: boolean;
   operations: ReadonlySet<CrmOperationName> | null;
-  /** Stamps of requests in the rolling window, ascending from `head`: grant time in flight, answer time after. */
+  /** Answer stamps of released requests (and requests the CRM reported) in the window, ascending from `head`. */
   times: number[];
+  /** Grant times of requests in flight: each holds a slot until released. */
+  inFlight: number[];
   head: number;
   pausedUntil: number;
   /** 429s in a row without a `Retry-After`, for the exponential pause. */
@@ -87,6 +95,7 @@ export class RateLimiter {
   readonly #clock: RateLimiterClock;
   readonly #random: () => number;
   readonly #margin: RateLimiterOptions['safetyMarginMs'];
+  readonly #maxInFlightMs: number;
   readonly #waiters: Waiter[] = [];
   #order = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -97,6 +106,7 @@ export class RateLimiter {
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#random = options.random ?? Math.random;
     this.#margin = options.safetyMarginMs;
+    this.#maxInFlightMs = options.maxInFlightMs ?? 60_000;
     this.#buckets = policy.buckets.map((bucket) => this.#toState(bucket));
     if (policy.dailyAllocation !== undefined) {
       // A rolling 24 h window approximates both reset styles; a signal's reset time corrects the midnight style.
@@ -161,7 +171,7 @@ export class RateLimiter {
         // The CRM counts requests we did not (other clients, calls that sent several requests): never believe we
         // have more room than it says. The missing requests are stamped now, the latest they can have arrived.
         this.#prune(bucket, now);
-        const used = bucket.times.length - bucket.head;
+        const used = bucket.times.length - bucket.head + bucket.inFlight.length;
         const room = bucket.limit - used;
         if (signal.remaining < room) {
           const stamp =
@@ -213,7 +223,7 @@ export class RateLimiter {
         name: bucket.name,
         limit: bucket.limit,
         intervalMs: bucket.intervalMs,
-        used: bucket.times.length - bucket.head,
+        used: bucket.times.length - bucket.head + bucket.inFlight.length,
         pausedUntil: bucket.pausedUntil > now ? bucket.pausedUntil : null,
       };
     });
@@ -253,6 +263,7 @@ export class RateLimiter {
       derivedMargin: typeof this.#margin !== 'number',
       operations: bucket.operations === undefined ? null : new Set(bucket.operations),
       times: [],
+      inFlight: [],
       head: 0,
       pausedUntil: 0,
       strikes: 0,
@@ -268,6 +279,15 @@ export class RateLimiter {
   }
 
   #prune(bucket: BucketState, now: number): void {
+    if (bucket.inFlight.length > 0) {
+      const stale = now - this.#maxInFlightMs;
+      for (let index = bucket.inFlight.length - 1; index >= 0; index--) {
+        const granted = bucket.inFlight[index]!;
+        if (granted > stale) continue;
+        bucket.inFlight.splice(index, 1);
+        insertSorted(bucket.times, granted + this.#maxInFlightMs, bucket.head);
+      }
+    }
     const horizon = now - bucket.intervalMs - bucket.marginMs;
     while (bucket.head < bucket.times.length && bucket.times[bucket.head]! <= horizon) bucket.head++;
     if (bucket.head > 1024 && bucket.head * 2 > bucket.times.length) {
@@ -287,10 +307,13 @@ export class RateLimiter {
   #bucketDelay(bucket: BucketState, now: number): number {
     let delay = bucket.pausedUntil > now ? bucket.pausedUntil - now : 0;
     this.#prune(bucket, now);
-    const used = bucket.times.length - bucket.head;
+    const answered = bucket.times.length - bucket.head;
+    const used = answered + bucket.inFlight.length;
     if (used >= bucket.limit) {
-      // The request that frees a slot is the one `used - limit` places after the oldest.
-      const freeing = bucket.times[bucket.head + (used - bucket.limit)]!;
+      // The answered request that frees a slot is the one `used - limit` places after the oldest; when only
+      // requests in flight could free one, it frees an interval after their release at the earliest (which pumps).
+      const index = used - bucket.limit;
+      const freeing = index < answered ? bucket.times[bucket.head + index]! : now;
       delay = Math.max(delay, freeing + bucket.intervalMs + bucket.marginMs - now + 1);
     }
     return delay;
@@ -299,20 +322,20 @@ export class RateLimiter {
   #take(operation: CrmOperationName): RateLimitPermit {
     const granted = this.#clock.now();
     const buckets = this.#governing(operation);
-    for (const bucket of buckets) insertSorted(bucket.times, granted, bucket.head);
+    for (const bucket of buckets) bucket.inFlight.push(granted);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
-        const answered = this.#clock.now();
-        if (answered <= granted) return;
+        const answered = Math.max(granted, this.#clock.now());
         for (const bucket of buckets) {
-          // A call slower than the window may have had its grant stamp pruned already: count it at its answer anyway.
-          const index = lastIndexOf(bucket.times, granted, bucket.head);
-          if (index >= 0) bucket.times.splice(index, 1);
+          const index = bucket.inFlight.lastIndexOf(granted);
+          if (index >= 0) bucket.inFlight.splice(index, 1);
+          // Past `maxInFlightMs` it was already counted at its grant plus that time; counting again is the safe side.
           insertSorted(bucket.times, answered, bucket.head);
         }
+        this.#pump();
       },
     };
   }
@@ -369,14 +392,4 @@ function insertSorted(times: number[], value: number, head: number): void {
   let index = times.length;
   while (index > head && times[index - 1]! > value) index--;
   times.splice(index, 0, value);
-}
-
-/** The last index of `value` in the ascending `times` from `head`, or -1. */
-function lastIndexOf(times: number[], value: number, head: number): number {
-  for (let index = times.length - 1; index >= head; index--) {
-    const time = times[index]!;
-    if (time === value) return index;
-    if (time < value) return -1;
-  }
-  return -1;
 }
