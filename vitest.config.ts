@@ -15,5 +15,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The default report, then one plain `Tests: N passed, N failed, N skipped` line for CI logs.
+    reporters: ['default', './scripts/vitest-summary-reporter.ts'],
   },
 });
