@@ -93,13 +93,16 @@ async function measureThroughput() {
   const phoneNumberId = first.value.events.find((event) => event.phoneNumberId)!.phoneNumberId!;
   const engine = createSyncEngine({ store, connections: [{ id: 'bench', adapter, phoneNumberIds: [phoneNumberId] }] });
   sourceMs = 0;
-  peakRss = process.memoryUsage().rss;
+  const baselineRss = process.memoryUsage().rss;
+  peakRss = baselineRss;
   const cpuStarted = cpuMs();
   const started = performance.now();
   let totalEvents = first.value.events.length;
   await engine.ingest(first.value.events, { rawBody: first.value.rawBody });
   for (const payload of payloads) {
     totalEvents += payload.events.length;
+    // Each webhook arrives as its own I/O event: give the event loop (the workers) a turn between deliveries.
+    await new Promise((resolve) => setImmediate(resolve));
     await engine.ingest(payload.events, { rawBody: payload.rawBody });
   }
   const ingested = performance.now();
@@ -125,6 +128,7 @@ async function measureThroughput() {
     writeCalls: adapter.state.calls.filter((call) => call.operation === 'writeMessages').length,
     deadLetters: status.deadLetters,
     peakRssMb: Math.round(peakRssBytes() / 1024 / 1024),
+    baselineRssMb: Math.round(baselineRss / 1024 / 1024),
   };
 }
 
@@ -140,11 +144,13 @@ async function measureAck() {
       engine = createSyncEngine({ store, connections: [{ id: 'ack', adapter, phoneNumberIds: [phoneNumberId] }] });
     }
     const rawBody = JSON.stringify({ object: 'whatsapp_business_account', entry: slice });
-    const before = performance.now();
-    await engine.ingest(slice, { rawBody });
-    latencies.push(performance.now() - before);
-    // Deliveries arrive over time; the workers run in between.
+    // Deliveries arrive over time, the workers running in between. A delivery "arrives" when its timer is due: the
+    // latency counts from then, so time the event loop spent blocked (a batch, a group commit) before it could
+    // serve the delivery counts too, as it would for an HTTP request waiting to be read.
+    const arrival = performance.now() + 5;
     await new Promise((resolve) => setTimeout(resolve, 5));
+    await engine.ingest(slice, { rawBody });
+    latencies.push(performance.now() - arrival);
   }
   let pending: CoexistenceEvent[] = [];
   for (const payload of stream(2)) {
@@ -188,7 +194,10 @@ try {
         `${throughput.wallEventsPerSecond} events/s wall including generation; ingest alone ${throughput.ingestEventsPerSecond} events/s`,
     );
     console.log(`  ${throughput.writeCalls} writeMessages calls, ${throughput.deadLetters} dead letters`);
-    console.log(`  peak RSS ${throughput.peakRssMb} MB (goal < ${GOAL_PEAK_RSS_MB}: ${verdict(goals.peakRss)})`);
+    console.log(
+      `  peak RSS ${throughput.peakRssMb} MB (goal < ${GOAL_PEAK_RSS_MB}: ${verdict(goals.peakRss)}); ` +
+        `${throughput.baselineRssMb} MB before the run (Node, modules, the generator's plan)`,
+    );
   }
   if (ack !== undefined) {
     goals.ackP99 = ack.p99Ms < GOAL_ACK_P99_MS;

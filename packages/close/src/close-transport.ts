@@ -3,7 +3,7 @@
  * OAuth Bearer token refreshed once on a 401), the `RateLimit` header reported per endpoint group, and every failure
  * mapped to a typed `CrmError`. No retries here: the engine owns retries and pacing.
  */
-import type { OperationContext } from '@coexist/core';
+import type { OperationContext, RateLimitSignal } from '@coexist/core';
 import { CrmAuthError, CrmTransientError } from '@coexist/core';
 import { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
 import type { z } from 'zod';
@@ -149,7 +149,7 @@ export function createCloseTransport(options: CloseTransportOptions): CloseTrans
         }
         throw error;
       }
-      if (signal !== undefined) call.context.onRateLimitSignal?.(signal);
+      if (signal !== undefined) call.context.onRateLimitSignal?.(answeredSignal(signal));
       const parsed = call.schema.safeParse(response.data);
       if (!parsed.success) {
         // The call was applied but its answer is unreadable: transient, so a retry looks the record up first.
@@ -171,4 +171,17 @@ function headerOf(response: AxiosResponse, name: string): string | undefined {
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.join(', ');
   return undefined;
+}
+
+/**
+ * The signal of an answered (2xx) request. `remaining=0` there means this request took the window's last slot, not
+ * that the group refuses: Close's `reset` is in whole seconds, so pausing until it would idle the group for up to a
+ * second more than a rolling window needs on every full window. The engine's own window already holds the next
+ * request until a slot frees, and a 429's `rate_reset` (fractional) says exactly how long to wait when another client
+ * of the key filled it. So only the limit is reported then.
+ */
+function answeredSignal(signal: RateLimitSignal): RateLimitSignal {
+  if (signal.remaining === undefined || signal.remaining > 0) return signal;
+  const { remaining: _remaining, resetAfterMs: _resetAfterMs, ...rest } = signal;
+  return rest;
 }

@@ -284,6 +284,36 @@ describe('writeMessages', () => {
   });
 });
 
+describe('pacing of calls that send several requests', () => {
+  it('asks the engine for a slot before every request after the first, naming the bucket it counts against', async () => {
+    const { emulator, adapter } = await start();
+    const hubspot = adapter();
+    await hubspot.setup();
+    const contactId = await createContact(hubspot);
+    const record = message(contactId, 0, { direction: 'outbound', actor: 'business_app', status: 'sent' });
+    await hubspot.writeMessages([record], context());
+    const slots: (string | undefined)[] = [];
+    const paced: OperationContext = {
+      ...context(),
+      acquireRequestSlot: async (bucket) => {
+        slots.push(bucket);
+      },
+    };
+    const before = emulator.stats.requests;
+    // An update reads the record, then writes it: two requests, the second paced.
+    await hubspot.updateMessages(
+      [{ key: 'u1', messageKey: record.key, change: { kind: 'status', status: 'read', at: '2026-03-01T09:01:00Z' } }],
+      paced,
+    );
+    expect(emulator.stats.requests - before).toBe(2);
+    expect(slots).toEqual(['ten-secondly']);
+    // A search call whose phones need one request asks for nothing more.
+    slots.length = 0;
+    await hubspot.findContacts([{ key: 'phone:+16505550111', phone: '+16505550111' }], paced);
+    expect(slots).toEqual([]);
+  });
+});
+
 describe('errors and rate limits', () => {
   it('maps a ten-secondly 429 to CrmRateLimitedError with the interval, or Retry-After when sent', async () => {
     // The clock jumps a window per request during setup, then stands still.

@@ -6,7 +6,7 @@
 import type { OperationContext } from '@coexist/core';
 import { CrmAuthError, CrmRateLimitedError, CrmTransientError, isCrmError } from '@coexist/core';
 import type { Client } from '@hubspot/api-client';
-import { HUBSPOT_CRM, readRateLimitSignals, toHubSpotError } from './hubspot-errors.ts';
+import { HUBSPOT_BUCKETS, HUBSPOT_CRM, readRateLimitSignals, toHubSpotError } from './hubspot-errors.ts';
 
 /** One request to HubSpot. */
 export interface HubSpotRequest {
@@ -55,7 +55,9 @@ export function createHubSpotTransport(options: HubSpotTransportOptions): HubSpo
       const count = sent.get(context) ?? 0;
       sent.set(context, count + 1);
       if (count > 0 && context.acquireRequestSlot !== undefined) {
-        await context.acquireRequestSlot();
+        await context.acquireRequestSlot(
+          request.search === true ? HUBSPOT_BUCKETS.search : HUBSPOT_BUCKETS.tenSecondly,
+        );
         context.signal.throwIfAborted();
       }
     }

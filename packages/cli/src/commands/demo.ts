@@ -61,7 +61,7 @@ export const demoCommand: Command = {
       await writeText(io.stdout, `${JSON.stringify(summary)}\n`);
     }
     const complete = results.every(
-      (result) => result.messagesWritten === result.messagesGenerated && result.duplicates === 0,
+      (result) => result.messagesWritten === result.messagesExpected && result.duplicates === 0,
     );
     return complete ? 0 : 1;
   },

@@ -94,6 +94,8 @@ export function createCloseDemoTarget(options: CloseDemoTargetOptions): DemoTarg
 
   return {
     crm: 'close',
+    // Close's WhatsApp activity requires `remote_phone` and contacts are found by phone.
+    needsPhone: true,
     async start() {
       emulator = await startCloseEmulator({
         seed: options.seed,

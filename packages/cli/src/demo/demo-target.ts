@@ -30,6 +30,11 @@ export interface DemoFloor {
 /** One CRM in the demo: its emulator, the seeded "existing" contacts, the connection, and the counts. */
 export interface DemoTarget {
   readonly crm: DemoCrm;
+  /**
+   * Whether the CRM finds and records customers by phone only (Close: `remote_phone` is required), so the messages
+   * of customers known only by a BSUID cannot be written and are not expected. @default false
+   */
+  readonly needsPhone?: boolean;
   /** Starts the CRM's emulator. */
   start(): Promise<void>;
   /** Creates contacts that "already existed" in the CRM, stored in other phone formats than E.164. */

@@ -7,8 +7,14 @@ import {
 } from '@coexist/sandbox';
 import type { DemoCrmCounts, DemoFloor, DemoTarget, SeededCustomer } from './demo-target.ts';
 
+/** The HubSpot demo target, with its running emulator (for benchmarks that watch its state). */
+export interface HubSpotDemoTarget extends DemoTarget {
+  /** The running emulator; throws before `start()`. */
+  readonly emulator: HubSpotEmulator;
+}
+
 /** The HubSpot half of the demo: the emulator at a tier, seeded contacts, and counts from its state. */
-export function createHubSpotDemoTarget(options: { tier: HubSpotTier; seed: number | string }): DemoTarget {
+export function createHubSpotDemoTarget(options: { tier: HubSpotTier; seed: number | string }): HubSpotDemoTarget {
   let emulator: HubSpotEmulator | undefined;
   const seededIds = new Set<string>();
   const running = (): HubSpotEmulator => {
@@ -18,6 +24,9 @@ export function createHubSpotDemoTarget(options: { tier: HubSpotTier; seed: numb
 
   return {
     crm: 'hubspot',
+    get emulator() {
+      return running();
+    },
     async start() {
       emulator = await startHubSpotEmulator({
         tier: options.tier,

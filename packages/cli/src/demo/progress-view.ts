@@ -71,7 +71,10 @@ export class ProgressView {
 
   /** Draws the rows now (in place on a terminal; throttled plain lines otherwise). */
   render(): void {
-    const lines = [...this.#rows.values()].map(formatProgressRow);
+    // Grouped by CRM, then number, so several CRMs syncing at once read as one block each.
+    const lines = [...this.#rows.entries()]
+      .sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+      .map(([, row]) => formatProgressRow(row));
     if (this.#stream.isTTY) {
       const up = this.#drawnLines > 0 ? `\u001b[${this.#drawnLines}F` : '';
       this.#stream.write(`${up}${lines.map((line) => `\u001b[2K${line}`).join('\n')}\n`);

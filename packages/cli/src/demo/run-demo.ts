@@ -7,6 +7,7 @@ import { type DeliveryStats, deliverTraffic, generateTraffic, type HubSpotTier }
 import type { CoexistConfig } from '../serve/coexist-config.ts';
 import { type CoexistServer, startCoexistServer } from '../serve/create-coexist-server.ts';
 import { createCloseDemoTarget } from './close-demo-target.ts';
+import { countMessagesWithoutPhone } from './count-messages-without-phone.ts';
 import type { DemoCrm, DemoTarget } from './demo-target.ts';
 import { createHubSpotDemoTarget } from './hubspot-demo-target.ts';
 import { ProgressView } from './progress-view.ts';
@@ -38,6 +39,8 @@ export interface DemoOptions {
 export interface DemoResult {
   crm: DemoCrm;
   messagesGenerated: number;
+  /** The messages this CRM can hold: all generated, less those of BSUID-only customers when it needs a phone. */
+  messagesExpected: number;
   messagesWritten: number;
   duplicates: number;
   contactsMatched: number;
@@ -64,6 +67,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult[]> 
   const businessPhones = traffic.plan.numbers.map((number) => `+${number.display.digits}`);
   const expectedByNumber = new Map(manifest.numbers.map((number) => [number.phoneNumberId, number]));
   const existing = pickExistingContacts(traffic.plan);
+  const withoutPhone = countMessagesWithoutPhone(payloads);
+  const expectedMessages = (target: DemoTarget, phoneNumberId?: string): number => {
+    const generated =
+      phoneNumberId === undefined ? manifest.totals.messages : (expectedByNumber.get(phoneNumberId)?.messages ?? 0);
+    if (target.needsPhone !== true) return generated;
+    const missing =
+      phoneNumberId === undefined
+        ? [...withoutPhone.values()].reduce((sum, count) => sum + count, 0)
+        : (withoutPhone.get(phoneNumberId) ?? 0);
+    return generated - missing;
+  };
 
   const targets = crms.map((crm) => createTarget(crm, options, seed));
   const servers: CoexistServer[] = [];
@@ -94,7 +108,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult[]> 
           chunksSeen: progress.history.chunksSeen,
           metaProgress: progress.history.metaProgress,
           written: progress.messagesWritten,
-          expected: expected?.messages ?? 0,
+          expected: expectedMessages(target, progress.phoneNumberId),
           ratePerSecond: progress.ratePerSecond,
           etaSeconds: progress.etaSeconds,
         });
@@ -122,6 +136,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult[]> 
         return {
           crm: target.crm,
           messagesGenerated: manifest.totals.messages,
+          messagesExpected: expectedMessages(target),
           ...counts,
           deadLettered: status.deadLetters,
           elapsedMs,

@@ -60,10 +60,12 @@ export interface OperationContext {
   onRateLimitSignal?: (signal: RateLimitSignal) => void;
   /**
    * Waits until the engine's rate limiter allows one more request for this call. The engine counts one request per
-   * call; an adapter whose call sends several (read then update, paging) awaits this before each one after the
-   * first, so every request is paced and counted.
+   * call; an adapter whose call sends several, one after another (read then update, paging), awaits this before
+   * each one after the first, so every request is paced and counted. Never call it with a request still in flight.
+   * `bucket` names the `RateLimitBucket` the request counts against when it is not the operation's (HubSpot: a
+   * property read during a search call); by default, every bucket governing the operation.
    */
-  acquireRequestSlot?: () => Promise<void>;
+  acquireRequestSlot?: (bucket?: string) => Promise<void>;
 }
 
 /** A CRM adapter, contract v1. */

@@ -68,6 +68,9 @@ class ShutdownSignal extends Error {
   override readonly name = 'ShutdownSignal';
 }
 
+/** Batches that may wait for a pooled contact search at once, per call slot. */
+const PARKED_PER_SLOT = 4;
+
 /** Queues in the order a free slot serves them: live first, contacts before messages before updates. */
 const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane }[] = [
   { kind: 'contact', lane: 'live' },
@@ -97,6 +100,8 @@ export class ConnectionWorker {
   readonly #running = new Set<Promise<void>>();
   #abort = new AbortController();
   #inFlight = 0;
+  /** Batches waiting for a pooled contact search; they hold no call slot meanwhile. */
+  #parked = 0;
   #stopping = false;
   #idle = false;
   #woken = false;
@@ -140,12 +145,12 @@ export class ConnectionWorker {
 
   /** Calls in flight now. */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#inFlight + this.#parked;
   }
 
   /** Whether nothing is in flight and the last look found nothing runnable. */
   get idle(): boolean {
-    return this.#idle && this.#inFlight === 0;
+    return this.#idle && this.#inFlight === 0 && this.#parked === 0;
   }
 
   /** Epoch ms until which the connection is paused, or 0. */
@@ -216,7 +221,7 @@ export class ConnectionWorker {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       this.#woken = false;
-      if (this.#inFlight >= this.maxConcurrency) {
+      if (this.#inFlight >= this.maxConcurrency || this.#parked >= this.maxConcurrency * PARKED_PER_SLOT) {
         await this.#sleep(null);
         continue;
       }
@@ -264,6 +269,9 @@ export class ConnectionWorker {
           this.#host.onActivity();
         });
       this.#running.add(running);
+      // One batch per turn of the event loop: with a fast (or in-memory) adapter the batches would otherwise chain
+      // in microtasks and starve timers and I/O, i.e. the webhook acks and the store's group commits.
+      await yieldToEventLoop();
     }
   }
 
@@ -362,9 +370,9 @@ export class ConnectionWorker {
   ): Promise<T> {
     const shutdown = this.#abort.signal;
     const priority = lane === 'live' ? 0 : 1;
-    const permits: RateLimitPermit[] = [];
+    let permit: RateLimitPermit;
     try {
-      permits.push(await this.limiter.acquire(operation, priority, shutdown));
+      permit = await this.limiter.acquire(operation, priority, shutdown);
     } catch (error) {
       throw shutdown.aborted ? new ShutdownSignal('[coexist/core] engine stopped') : error;
     }
@@ -374,9 +382,11 @@ export class ConnectionWorker {
       connectionId: this.connection.id,
       signal,
       onRateLimitSignal: (observed) => this.limiter.observe(observed),
-      // Further requests of a call already started go ahead of new calls of its lane.
-      acquireRequestSlot: async () => {
-        permits.push(await this.limiter.acquire(operation, priority - 0.5, signal));
+      // A call's requests are sequential: the previous one is answered when the next asks, so its slot is
+      // released first (a call never waits while holding one). Calls already started go ahead of new ones.
+      acquireRequestSlot: async (bucket) => {
+        permit.release();
+        permit = await this.limiter.acquire(bucket === undefined ? operation : { bucket }, priority - 0.5, signal);
       },
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -407,8 +417,8 @@ export class ConnectionWorker {
       });
     } finally {
       clearTimeout(timer);
-      // The CRM counted the requests when they arrived, at the latest now.
-      for (const permit of permits) permit.release();
+      // The CRM counted the request when it arrived, at the latest now.
+      permit.release();
     }
   }
 
@@ -490,6 +500,22 @@ export class ConnectionWorker {
     return businessPhone === undefined ? undefined : this.#owners.get(businessPhone);
   }
 
+  /**
+   * Waits for a pooled contact search without holding a call slot: while the search bucket (HubSpot: 5/s) is the
+   * bottleneck, other batches — a live message first — start meanwhile, and their contacts fill the next search.
+   */
+  async #parkWhile<T>(waiting: Promise<T>): Promise<T> {
+    this.#inFlight--;
+    this.#parked++;
+    this.#wakeNow();
+    try {
+      return await waiting;
+    } finally {
+      this.#parked--;
+      this.#inFlight++;
+    }
+  }
+
   /** Finds, then creates in batches, the CRM contacts of these keys; returns a mapping or an error per key. */
   async #resolveContacts(
     wanted: Map<string, { ref: ContactRef; businessPhone: string | undefined }>,
@@ -505,9 +531,11 @@ export class ConnectionWorker {
 
     const toCreate: string[] = [];
     // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
-    const searched = await this.#finder.find(
-      missing.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
-      lane,
+    const searched = await this.#parkWhile(
+      this.#finder.find(
+        missing.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
+        lane,
+      ),
     );
     for (const key of missing) {
       const result = searched.get(key)!;
@@ -702,7 +730,7 @@ export class ConnectionWorker {
       const event = latest.get(key)!.event;
       return toContactFindRequest(key, event.type === 'contact.synced' ? event.contact : {});
     });
-    const results = await this.#finder.find(requests, lane);
+    const results = await this.#parkWhile(this.#finder.find(requests, lane));
     for (const key of keys) {
       const result = results.get(key)!;
       if (!('ok' in result)) throw result;
@@ -789,6 +817,11 @@ export class ConnectionWorker {
     }
     return { outcomes, contacts, counters: this.#counters(job.events, outcomes) };
   }
+}
+
+/** Resolves after pending I/O and timers had their turn (`setImmediate`). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function isMapping(value: unknown): value is ContactMapping {

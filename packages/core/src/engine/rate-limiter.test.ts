@@ -35,14 +35,20 @@ function busiestWindow(times: readonly number[], intervalMs: number): number {
   return most;
 }
 
-/** Granted-at times of the acquisitions that resolved so far. */
-function track(limiter: RateLimiter, count: number, operation: 'findContacts' | 'writeMessages', priority = 0) {
+/** Granted-at times of the acquisitions that resolved so far; `answer: true` releases each permit at once. */
+function track(
+  limiter: RateLimiter,
+  count: number,
+  operation: 'findContacts' | 'writeMessages',
+  { priority = 0, answer = true }: { priority?: number; answer?: boolean } = {},
+) {
   const granted: number[] = [];
   const permits: RateLimitPermit[] = [];
   for (let index = 0; index < count; index++) {
     void limiter.acquire(operation, priority).then((permit) => {
       granted.push(Date.now());
       permits.push(permit);
+      if (answer) permit.release();
     });
   }
   return { granted, permits };
@@ -86,7 +92,7 @@ describe('RateLimiter', () => {
     expect(elapsed).toBeLessThan(24_000 * 1.5);
   });
 
-  it('spaces unreleased requests by the interval plus the safety margin', async () => {
+  it('spaces requests answered at once by the interval plus the safety margin', async () => {
     const limiter = new RateLimiter(search);
     const { granted } = track(limiter, 11, 'findContacts');
     await vi.advanceTimersByTimeAsync(0);
@@ -103,9 +109,26 @@ describe('RateLimiter', () => {
     expect(busiestWindow(granted, 1_000)).toBeLessThanOrEqual(5);
   });
 
+  it('holds a slot while its request is in flight, whatever the interval, up to maxInFlightMs', async () => {
+    const limiter = new RateLimiter(search, { maxInFlightMs: 5_000 });
+    const first = track(limiter, 5, 'findContacts', { answer: false });
+    const second = track(limiter, 2, 'findContacts');
+    await vi.advanceTimersByTimeAsync(3_000);
+    // Three seconds in flight (event-loop lag, a slow socket): the CRM may not even have counted them yet.
+    expect(second.granted).toHaveLength(0);
+    first.permits[0]!.release();
+    await vi.advanceTimersByTimeAsync(1_025);
+    expect(second.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(second.granted).toEqual([1_000_000 + 4_026]);
+    // A permit nobody releases counts as sent at grant + maxInFlightMs, so a forgetful caller cannot wedge the bucket.
+    await vi.advanceTimersByTimeAsync(5_000 + 1_025 - 4_026 + 1);
+    expect(second.granted).toHaveLength(2);
+  });
+
   it('counts a released request at its answer, so a slow send cannot leave our window before the CRM’s', async () => {
     const limiter = new RateLimiter(search, { safetyMarginMs: 0 });
-    const first = track(limiter, 5, 'findContacts');
+    const first = track(limiter, 5, 'findContacts', { answer: false });
     await vi.advanceTimersByTimeAsync(0);
     await vi.advanceTimersByTimeAsync(300);
     // Answered 300 ms after the grant: the CRM may have counted them as late as that.
@@ -192,8 +215,14 @@ describe('RateLimiter', () => {
     const limiter = new RateLimiter(search);
     track(limiter, 5, 'findContacts');
     const order: string[] = [];
-    void limiter.acquire('findContacts', 1).then(() => order.push('history'));
-    void limiter.acquire('findContacts', 0).then(() => order.push('live'));
+    void limiter.acquire('findContacts', 1).then((permit) => {
+      order.push('history');
+      permit.release();
+    });
+    void limiter.acquire('findContacts', 0).then((permit) => {
+      order.push('live');
+      permit.release();
+    });
     await vi.advanceTimersByTimeAsync(1_100);
     expect(order).toEqual(['live', 'history']);
   });

@@ -72,8 +72,11 @@ interface BucketState {
   strikes: number;
 }
 
+/** What a request counts against: every bucket governing an operation, or one named bucket (plus `daily`). */
+export type RateLimitTarget = CrmOperationName | { bucket: string };
+
 interface Waiter {
-  operation: CrmOperationName;
+  operation: RateLimitTarget;
   priority: number;
   order: number;
   resolve: (permit: RateLimitPermit) => void;
@@ -118,7 +121,7 @@ export class RateLimiter {
    * Waits until a request of `operation` may start and counts it; lower `priority` is served first. The permit's
    * `release()` should be called when the request is answered (it is counted at its grant time until then).
    */
-  acquire(operation: CrmOperationName, priority = 0, signal?: AbortSignal): Promise<RateLimitPermit> {
+  acquire(operation: RateLimitTarget, priority = 0, signal?: AbortSignal): Promise<RateLimitPermit> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#delayFor(operation) === 0) {
       return Promise.resolve(this.#take(operation));
@@ -149,7 +152,7 @@ export class RateLimiter {
   }
 
   /** Milliseconds until a request of `operation` could start (0 when it could now). */
-  delayFor(operation: CrmOperationName): number {
+  delayFor(operation: RateLimitTarget): number {
     return this.#delayFor(operation);
   }
 
@@ -274,8 +277,11 @@ export class RateLimiter {
     return this.#buckets.filter((bucket) => bucket.name === name);
   }
 
-  #governing(operation: CrmOperationName): BucketState[] {
-    return this.#buckets.filter((bucket) => bucket.operations === null || bucket.operations.has(operation));
+  #governing(target: RateLimitTarget): BucketState[] {
+    if (typeof target === 'object') {
+      return this.#buckets.filter((bucket) => bucket.operations === null || bucket.name === target.bucket);
+    }
+    return this.#buckets.filter((bucket) => bucket.operations === null || bucket.operations.has(target));
   }
 
   #prune(bucket: BucketState, now: number): void {
@@ -296,7 +302,7 @@ export class RateLimiter {
     }
   }
 
-  #delayFor(operation: CrmOperationName): number {
+  #delayFor(operation: RateLimitTarget): number {
     const now = this.#clock.now();
     let delay = 0;
     for (const bucket of this.#governing(operation)) delay = Math.max(delay, this.#bucketDelay(bucket, now));
@@ -319,7 +325,7 @@ export class RateLimiter {
     return delay;
   }
 
-  #take(operation: CrmOperationName): RateLimitPermit {
+  #take(operation: RateLimitTarget): RateLimitPermit {
     const granted = this.#clock.now();
     const buckets = this.#governing(operation);
     for (const bucket of buckets) bucket.inFlight.push(granted);

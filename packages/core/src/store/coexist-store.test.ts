@@ -320,6 +320,91 @@ describe('createSqliteStore', () => {
     database.close();
   });
 
+  it('migrates a database written before the deferred indexes (schema 2) and keeps deduping its events', async () => {
+    const path = temporaryPath();
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 2).entries()) {
+      old.exec(migration);
+      old.exec(`PRAGMA user_version = ${index + 1}`);
+    }
+    old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
+      target_key, sort_key, state) VALUES ('received:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'pending')`);
+    old.exec(`INSERT INTO event_bodies (seq, body) VALUES (1, '${JSON.stringify(message('w1', 'T', 5).event)}')`);
+    old.close();
+
+    const store = createSqliteStore({ path });
+    const again = await store.ingest({
+      rawBody: 'x',
+      sha256: 'x',
+      receivedAt: 'now',
+      events: [message('w1', 'T', 5), message('w2', 'T', 6)],
+    });
+    expect(again).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect((await store.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['received:w1', 'received:w2']);
+    const claimed = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 10,
+      now: 0,
+      blockedThreads: new Set(),
+    });
+    expect(claimed.events.map((event) => event.targetKey)).toEqual(['w1', 'w2']);
+    await store.close();
+  });
+
+  it('after a crash, finds every committed event (deduped, listed by thread) and resends unflushed completions', async () => {
+    const path = temporaryPath();
+    const store = createSqliteStore({ path });
+    await store.ingest({ rawBody: 'a', sha256: 'a', receivedAt: 'now', events: [message('w1', 'T', 1)] });
+    await store.ingest({ rawBody: 'b', sha256: 'b', receivedAt: 'now', events: [message('w2', 'T', 2)] });
+    const query = {
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 1,
+      now: 0,
+      blockedThreads: new Set<string>(),
+    } as const;
+    const first = await store.claim(query);
+    await store.complete({
+      outcomes: [{ seq: first.events[0]!.seq, outcome: 'done' }],
+      messages: [{ connectionId: 'c1', key: 'w1', crmId: 'm-1', threadKey: 'T' }],
+    });
+    // A read that reports stored state commits the buffered completion first.
+    expect((await store.countOpen()).find((count) => count.state === 'pending')?.count).toBe(1);
+    const second = await store.claim(query);
+    await store.complete({
+      outcomes: [{ seq: second.events[0]!.seq, outcome: 'done' }],
+      messages: [{ connectionId: 'c1', key: 'w2', crmId: 'm-2', threadKey: 'T' }],
+    });
+    expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(
+      new Map([
+        ['w1', 'm-1'],
+        ['w2', 'm-2'],
+      ]),
+    );
+
+    // "Crash": a second process opens the file while the first never flushed nor closed.
+    const restarted = createSqliteStore({ path });
+    const redelivery = await restarted.ingest({
+      rawBody: 'c',
+      sha256: 'c',
+      receivedAt: 'now',
+      events: [message('w1', 'T', 1), message('w2', 'T', 2)],
+    });
+    expect(redelivery).toMatchObject({ inserted: 0, duplicates: 2 });
+    expect((await restarted.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['received:w1', 'received:w2']);
+    // w1's completion was committed; w2's was not: it is pending again and will be resent (idempotently).
+    expect(await restarted.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'm-1']]));
+    const resend = await restarted.claim({ ...query, limit: 10 });
+    expect(resend.events.map((event) => event.targetKey)).toEqual(['w2']);
+    await restarted.close();
+    await store.close();
+  });
+
   it('names the field of bad options', () => {
     expect(() => createSqliteStore({ path: '' })).toThrow('[coexist/core] store: path: expected a file path');
   });

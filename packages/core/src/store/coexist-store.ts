@@ -178,7 +178,10 @@ export interface CoexistStore {
   /** The backend's name (`sqlite`, `memory`). */
   readonly backend: string;
 
-  /** Stores the raw payload and its events in one transaction, ignoring events whose id is known. */
+  /**
+   * Stores the raw payload and its events in one transaction, durable when the promise resolves, ignoring events
+   * whose id is known. The store may hand the event objects back from `claim`: do not mutate them afterwards.
+   */
   ingest(input: IngestInput): Promise<IngestResult>;
   /** Keeps a payload that failed validation, raw, with its error. */
   recordInvalidPayload(input: { rawBody: string; sha256: string; error: string; receivedAt: string }): Promise<number>;
@@ -189,7 +192,11 @@ export interface CoexistStore {
 
   /** The next runnable events of one connection, kind and lane, skipping blocked and delayed threads. */
   claim(query: ClaimQuery): Promise<ClaimResult>;
-  /** Applies the outcomes of worked events and the maps they produced, atomically. */
+  /**
+   * Applies the outcomes of worked events and the maps they produced, atomically. A backend may group-commit: the
+   * change is visible to every later call at once and durable within a short interval (SQLite: ≤ 50 ms, and before
+   * any read that reports stored state); a crash before then leaves the events pending, to be resent idempotently.
+   */
   complete(completion: Completion): Promise<void>;
   /** Routes `unrouted` events of these numbers to a connection; returns how many. */
   routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number>;

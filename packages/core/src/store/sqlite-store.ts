@@ -40,6 +40,7 @@ import {
   type QueueState,
 } from './coexist-store.ts';
 import { type PendingEntry, PendingQueue } from './pending-queue.ts';
+import { type SqliteCheckpointer, startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 
 /** Options of `createSqliteStore`. */
@@ -62,7 +63,11 @@ const FLUSH_INTERVAL_MS = 50;
 /** Completed outcomes (or unindexed events) that start a group commit at once. */
 const FLUSH_OUTCOMES = 2048;
 /** Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). */
-const RECENT_EVENTS = 16_384;
+const RECENT_EVENTS = 2048;
+/** Events ingested after which checkpoints move to a worker thread (small stores, e.g. in tests, never start one). */
+const CHECKPOINTER_AFTER_EVENTS = 5000;
+/** With the checkpointer running, the main connection checkpoints only past this many WAL pages (a fallback). */
+const FALLBACK_CHECKPOINT_PAGES = 32_768;
 /** Most contact mappings cached per store (the table stays the source of truth). */
 const CONTACT_CACHE = 100_000;
 
@@ -103,8 +108,10 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   database.exec('PRAGMA cache_size = -32768');
   // Checkpoint every ~16 MB of WAL instead of 4 MB: a backfill writes tens of MB, and each checkpoint syncs.
   database.exec('PRAGMA wal_autocheckpoint = 4000');
+  // Keep the WAL file from staying at its high-water mark after a backfill.
+  database.exec('PRAGMA journal_size_limit = 67108864');
   migrate(database);
-  return new SqliteStore(database);
+  return new SqliteStore(database, options.path);
 }
 
 function migrate(database: DatabaseSync): void {
@@ -178,9 +185,13 @@ class SqliteStore implements CoexistStore {
   readonly #bufferedDocuments = new Map<string, string>();
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #flushSoon = false;
+  readonly #path: string;
+  #checkpointer: SqliteCheckpointer | undefined;
+  #ingestedEvents = 0;
 
-  constructor(database: DatabaseSync) {
+  constructor(database: DatabaseSync, path: string) {
     this.#database = database;
+    this.#path = path;
     for (const row of this.#sql(SELECT_PENDING).all()) {
       this.#pending.add(toEntry(row as Row));
     }
@@ -350,6 +361,8 @@ class SqliteStore implements CoexistStore {
       this.#recent.set(entry.seq, event);
     }
     while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
+    this.#ingestedEvents += result.inserted;
+    if (this.#ingestedEvents >= CHECKPOINTER_AFTER_EVENTS) this.#startCheckpointer();
     this.#scheduleFlush(this.#unindexed.size >= FLUSH_OUTCOMES);
     return result;
   }
@@ -594,6 +607,17 @@ class SqliteStore implements CoexistStore {
     const entry = toEntry(row);
     if (buffered?.attempts !== undefined) entry.attempts = buffered.attempts;
     return { ...entry, notBefore };
+  }
+
+  /** Moves WAL checkpoints (copy back and sync, the slowest part of a commit) to a worker thread, once. */
+  #startCheckpointer(): void {
+    if (this.#checkpointer !== undefined || this.#path === ':memory:' || this.#path.startsWith('file:')) return;
+    this.#checkpointer = startSqliteCheckpointer(this.#path);
+    if (this.#checkpointer !== undefined) {
+      this.#database.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+    } else {
+      this.#ingestedEvents = Number.NEGATIVE_INFINITY;
+    }
   }
 
   // ---- group commit ----
@@ -976,6 +1000,9 @@ class SqliteStore implements CoexistStore {
     try {
       this.#flush();
     } finally {
+      // The checkpointer's connection first, so closing the last connection checkpoints and removes the WAL.
+      await this.#checkpointer?.close();
+      this.#checkpointer = undefined;
       this.#closed = true;
       this.#statements.clear();
       this.#manyStatements.clear();

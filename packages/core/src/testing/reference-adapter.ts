@@ -348,15 +348,13 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       add(byPhone, request.phone, position);
     });
     for (const record of state.contacts.values()) {
-      const candidates = new Set<number>([
-        ...(record.userId === undefined ? [] : (byUserId.get(record.userId) ?? [])),
-        ...(record.waId === undefined ? [] : (byWaId.get(record.waId) ?? [])),
-      ]);
-      if (record.phone !== undefined && byPhone.size > 0) {
-        const stored = storedPhone(record.phone);
-        if (stored !== undefined) for (const position of byPhone.get(stored) ?? []) candidates.add(position);
-      }
-      for (const position of [...candidates].sort((left, right) => left - right)) {
+      const byUser = record.userId === undefined ? undefined : byUserId.get(record.userId);
+      const byWa = record.waId === undefined ? undefined : byWaId.get(record.waId);
+      const stored = record.phone === undefined || byPhone.size === 0 ? undefined : storedPhone(record.phone);
+      const byStoredPhone = stored === undefined ? undefined : byPhone.get(stored);
+      if (byUser === undefined && byWa === undefined && byStoredPhone === undefined) continue;
+      const candidates = new Set<number>([...(byUser ?? []), ...(byWa ?? []), ...(byStoredPhone ?? [])]);
+      for (const position of candidates) {
         const request = requests[position]!;
         let matchedOn: 'phone' | 'waId' | 'userId' | undefined;
         if (request.userId !== undefined && record.userId === request.userId) matchedOn = 'userId';

@@ -109,15 +109,19 @@ export function registerCloseWhatsAppRoutes(context: CloseRouteContext, options:
     }
     const query = request.query;
     const ids = query.get('id__in')?.split(',').filter(Boolean);
+    // Filters read once, not per activity: a backfill looks every message up, so this runs tens of thousands of times.
+    const leadId = query.get('lead_id');
+    const contactId = query.get('contact_id');
+    const userId = query.get('user_id');
+    const externalId = query.get('external_whatsapp_message_id');
     const activities = [...state.activities.values()]
       .filter(
         (activity) =>
           activity.organization_id === principal.organizationId &&
-          (query.get('lead_id') === null || activity.lead_id === query.get('lead_id')) &&
-          (query.get('contact_id') === null || activity.contact_id === query.get('contact_id')) &&
-          (query.get('user_id') === null || activity.user_id === query.get('user_id')) &&
-          (query.get('external_whatsapp_message_id') === null ||
-            activity.external_whatsapp_message_id === query.get('external_whatsapp_message_id')) &&
+          (leadId === null || activity.lead_id === leadId) &&
+          (contactId === null || activity.contact_id === contactId) &&
+          (userId === null || activity.user_id === userId) &&
+          (externalId === null || activity.external_whatsapp_message_id === externalId) &&
           (ids === undefined || ids.includes(activity.id)),
       )
       // Close lists activities newest first; ties keep the newest creation first.
