@@ -240,9 +240,10 @@ function assertCloseState(
     expect(activity.direction, `direction of ${wamid}`).toBe(message.direction);
   }
   for (const lead of seeded) {
-    expect(activities.some((activity) => activity.contact_id === lead.contactId), `seeded ${lead.contactKey}`).toBe(
-      true,
-    );
+    expect(
+      activities.some((activity) => activity.contact_id === lead.contactId),
+      `seeded ${lead.contactKey}`,
+    ).toBe(true);
   }
 
   // Threads: one `response_to_id` chain per lead. The engine writes each thread oldest first among what has arrived,
@@ -259,9 +260,10 @@ function assertCloseState(
           const newer = entries[later]!;
           // `older` was chained after `newer`: allowed only if it arrived later or in the other lane.
           if (older.occurredAtMs < newer.occurredAtMs && older.lane === newer.lane) {
-            expect(older.firstSequence, 'an older message chained after a newer one that arrived later').toBeGreaterThan(
-              newer.firstSequence,
-            );
+            expect(
+              older.firstSequence,
+              'an older message chained after a newer one that arrived later',
+            ).toBeGreaterThan(newer.firstSequence);
           }
           pairsChecked++;
         }
@@ -359,7 +361,8 @@ describe('coexist serve → Close (end to end, axios against the emulator)', () 
         expect(letter.reason).toMatch(/phone/i);
       }
       const dead = new Set(letters.map((letter) => letter.eventId));
-      for (const id of phonelessMessages) expect(dead.has(id), `message event ${id} of a BSUID-only customer`).toBe(true);
+      for (const id of phonelessMessages)
+        expect(dead.has(id), `message event ${id} of a BSUID-only customer`).toBe(true);
     } finally {
       await store.close();
     }

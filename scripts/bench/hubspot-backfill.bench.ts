@@ -233,7 +233,9 @@ const minimumArithmetic =
   `${SEARCH_PER_SECOND}/s = ${seconds(minimumSearchMs)}) = ${seconds(minimumFloorMs)}`;
 
 const verdict = (met: boolean) => (met ? 'met' : 'NOT met');
-console.log(`HubSpot backfill benchmark (${TIER}, ${NUMBERS} numbers, seed ${SEED}; load average ${loadavg()[0]!.toFixed(2)})`);
+console.log(
+  `HubSpot backfill benchmark (${TIER}, ${NUMBERS} numbers, seed ${SEED}; load average ${loadavg()[0]!.toFixed(2)})`,
+);
 console.log(
   `  messages: ${messagesInCrm.toLocaleString('en-US')} in HubSpot of ${(expectedBackfill + liveSent - liveFailed).toLocaleString('en-US')} ` +
     `(${expectedBackfill.toLocaleString('en-US')} backfill + ${liveSent - liveFailed} live), ${counts.duplicates} duplicates, ` +
@@ -250,9 +252,7 @@ for (const [route, count] of Object.entries(byRoute).sort((a, b) => b[1] - a[1])
 console.log(
   `  elapsed: ${seconds(elapsedMs)}; floor for the requests made: ${floorArithmetic}; ${ratio.toFixed(2)}× the floor — goal ≤ ${GOALS.floorRatio}×: ${verdict(ratio <= GOALS.floorRatio)}`,
 );
-console.log(
-  `  least requests: ${minimumArithmetic}; elapsed is ${(elapsedMs / minimumFloorMs).toFixed(2)}× that`,
-);
+console.log(`  least requests: ${minimumArithmetic}; elapsed is ${(elapsedMs / minimumFloorMs).toFixed(2)}× that`);
 console.log(
   `  429s: ${counts.rateLimited} of ${counts.requests} requests = ${(rateLimitedShare * 100).toFixed(2)}% (ten-secondly ${usage.rejected.tenSecondly}, search ${usage.rejected.search}, daily ${usage.rejected.daily}) — goal < 1%: ${verdict(rateLimitedShare < GOALS.rateLimitedShare)}`,
 );

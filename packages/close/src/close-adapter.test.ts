@@ -248,6 +248,20 @@ describe('createCloseAdapter against the Close emulator', () => {
     }
   });
 
+  it('reports only the limit when an answered request took the last slot (whole-second reset overstates the wait)', async () => {
+    const harness = await harnessWith({ limits: { groups: { 'POST /data/search/': { limit: 2, windowMs: 1_000 } } } });
+    const adapter = adapterFor(harness);
+    const signals: RateLimitSignal[] = [];
+    for (const phone of ['+16505554000', '+16505554001']) {
+      await adapter.findContacts([{ key: `phone:${phone}`, phone }], context(signals));
+    }
+    expect(signals).toEqual([
+      { bucket: 'POST /data/search/', limit: 2, remaining: 1, resetAfterMs: 1000 },
+      // `remaining=0, reset=1` on a 2xx: the engine's own window holds the next request; a 429 would say how long.
+      { bucket: 'POST /data/search/', limit: 2 },
+    ]);
+  });
+
   it('maps a 429 to CrmRateLimitedError for that group with rate_reset', async () => {
     const clock = Date.parse('2026-03-01T00:00:00Z');
     const harness = await harnessWith({

@@ -559,7 +559,7 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
     const leadId = await leadOf(record, index, context);
 
     // Exactly once: an earlier attempt may have been applied without the engine learning its id.
-    const existing = undefined as CloseWireWhatsAppActivity | undefined; void lookupActivity;
+    const existing = await lookupActivity(record.key, field, context);
     if (existing !== undefined) uncertain.delete(`message:${record.key}`);
     else checkNotInFlight(`message:${record.key}`, field);
     if (existing !== undefined) {

@@ -293,23 +293,24 @@ describe('pacing of calls that send several requests', () => {
     const record = message(contactId, 0, { direction: 'outbound', actor: 'business_app', status: 'sent' });
     await hubspot.writeMessages([record], context());
     const slots: (string | undefined)[] = [];
-    const paced: OperationContext = {
+    // One context per call, as the engine gives.
+    const paced = (): OperationContext => ({
       ...context(),
       acquireRequestSlot: async (bucket) => {
         slots.push(bucket);
       },
-    };
+    });
     const before = emulator.stats.requests;
     // An update reads the record, then writes it: two requests, the second paced.
     await hubspot.updateMessages(
       [{ key: 'u1', messageKey: record.key, change: { kind: 'status', status: 'read', at: '2026-03-01T09:01:00Z' } }],
-      paced,
+      paced(),
     );
     expect(emulator.stats.requests - before).toBe(2);
     expect(slots).toEqual(['ten-secondly']);
     // A search call whose phones need one request asks for nothing more.
     slots.length = 0;
-    await hubspot.findContacts([{ key: 'phone:+16505550111', phone: '+16505550111' }], paced);
+    await hubspot.findContacts([{ key: 'phone:+16505550111', phone: '+16505550111' }], paced());
     expect(slots).toEqual([]);
   });
 });

@@ -1,9 +1,24 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { generateTraffic } from '@coexist/sandbox';
 import { describe, expect, it } from 'vitest';
 import { CLOSE_DEMO_SPEEDUP, closeDemoLimits, closeFloor, createCloseDemoTarget } from './close-demo-target.ts';
 import { countMessagesWithoutPhone } from './count-messages-without-phone.ts';
 import { runDemo } from './run-demo.ts';
 import { pickExistingContacts } from './seed-existing-contacts.ts';
+
+const bin = fileURLToPath(new URL('../bin.ts', import.meta.url));
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--conditions=@coexist/source', bin, ...args], { stdio: 'pipe' });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 describe('coexist demo --crm close', () => {
   it('mirrors a generated onboarding into the Close emulator exactly once, counted from its activities', async () => {
@@ -121,5 +136,46 @@ describe('coexist demo --crm close', () => {
       arithmetic: '3 × POST /lead/ ÷ 1.5/s = 2.0 s',
     });
     expect(closeFloor([])).toEqual({ floorMs: 0, arithmetic: 'no requests' });
+  });
+
+  it('--crm all syncs the same traffic into HubSpot, Salesforce and Close at once, one JSON line for all three', async () => {
+    const { code, stdout, stderr } = await runCli([
+      'demo',
+      '--crm',
+      'all',
+      '--messages',
+      '200',
+      '--numbers',
+      '1',
+      '--json',
+    ]);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      crm: string;
+      results: {
+        crm: string;
+        messagesGenerated: number;
+        messagesExpected: number;
+        messagesWritten: number;
+        duplicates: number;
+      }[];
+    };
+    expect(summary.crm).toBe('all');
+    expect(summary.results.map((result) => result.crm)).toEqual(['hubspot', 'salesforce', 'close']);
+    for (const result of summary.results) {
+      expect(result.messagesGenerated).toBe(200);
+      expect(result.messagesWritten, result.crm).toBe(result.messagesExpected);
+      expect(result.duplicates, result.crm).toBe(0);
+    }
+    // HubSpot and Salesforce hold BSUID-only customers; Close cannot (no phone), and says so.
+    expect(summary.results[0]!.messagesExpected).toBe(200);
+    expect(summary.results[1]!.messagesExpected).toBe(200);
+    const close = summary.results[2]!;
+    if (close.messagesExpected < 200) expect(stdout).toMatch(/which close cannot log/);
+    for (const crm of ['hubspot', 'salesforce', 'close']) {
+      expect(stdout).toContain(`${crm}: `);
+      // A progress row per CRM and number, ending at 100%.
+      expect(stderr).toMatch(new RegExp(`^${crm} +\\+\\d+ .*100%`, 'm'));
+    }
+    expect(code).toBe(0);
   });
 });

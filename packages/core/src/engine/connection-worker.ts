@@ -730,7 +730,9 @@ export class ConnectionWorker {
       const event = latest.get(key)!.event;
       return toContactFindRequest(key, event.type === 'contact.synced' ? event.contact : {});
     });
-    const results = await this.#parkWhile(this.#finder.find(requests, lane));
+    // Address-book syncs (Business App contacts, thousands at onboarding) search behind the contacts of live
+    // messages: a customer writing now must not wait for the whole address book to be looked up.
+    const results = await this.#parkWhile(this.#finder.find(requests, lane === 'live' ? 'history' : lane));
     for (const key of keys) {
       const result = results.get(key)!;
       if (!('ok' in result)) throw result;

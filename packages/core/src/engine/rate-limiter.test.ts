@@ -169,6 +169,18 @@ describe('RateLimiter', () => {
     expect(granted).toHaveLength(3);
   });
 
+  it('reads "nothing remaining" without a reset as a full rolling window, not as a pause', async () => {
+    const limiter = new RateLimiter(tenSecondly);
+    const first = track(limiter, 10, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(5_000);
+    // Our own ten requests filled the window: the slot frees when the oldest leaves it, not 10 s from now.
+    limiter.observe({ bucket: 'ten-secondly', remaining: 0, limit: 10 });
+    const second = track(limiter, 1, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(5_000 + defaultSafetyMarginMs(10_000) + 1);
+    expect(first.granted).toHaveLength(10);
+    expect(second.granted).toEqual([1_000_000 + 10_000 + defaultSafetyMarginMs(10_000) + 1]);
+  });
+
   it('pauses the bucket when the CRM reports nothing remaining, until its reset', async () => {
     const limiter = new RateLimiter(tenSecondly);
     limiter.observe({ bucket: 'ten-secondly', remaining: 0, resetAfterMs: 4_000 });

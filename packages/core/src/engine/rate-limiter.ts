@@ -167,10 +167,11 @@ export class RateLimiter {
       }
       if (signal.retryAfterMs !== undefined)
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.retryAfterMs);
-      if (signal.remaining !== undefined && signal.remaining <= 0) {
-        const reset = signal.resetAfterMs ?? bucket.intervalMs;
-        bucket.pausedUntil = Math.max(bucket.pausedUntil, now + reset);
+      if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAfterMs !== undefined) {
+        bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.resetAfterMs);
       } else if (signal.remaining !== undefined) {
+        // Nothing remaining without a reset time is a full rolling window, not a pause: a slot frees when the
+        // oldest request leaves it, which our own stamps (plus fillers for requests we did not count) tell.
         // The CRM counts requests we did not (other clients, calls that sent several requests): never believe we
         // have more room than it says. The missing requests are stamped now, the latest they can have arrived.
         this.#prune(bucket, now);

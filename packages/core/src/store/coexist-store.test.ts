@@ -387,7 +387,8 @@ describe('createSqliteStore', () => {
       ]),
     );
 
-    // "Crash": a second process opens the file while the first never flushed nor closed.
+    // "Crash": a second process opens the file while the first never flushed nor closed. (The first store's flush
+    // timer cannot fire in between: every await here resolves in microtasks, which run before any timer.)
     const restarted = createSqliteStore({ path });
     const redelivery = await restarted.ingest({
       rawBody: 'c',

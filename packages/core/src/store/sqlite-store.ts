@@ -734,13 +734,18 @@ class SqliteStore implements CoexistStore {
       for (const [key, value] of this.#bufferedDocuments) saveDocument.run(key, value);
       if (this.#unindexed.size > 0) {
         for (const [eventId, event] of this.#unindexed) values.push([eventId, event.seq]);
-        this.#insertRows('INSERT INTO event_keys (event_id, seq) VALUES $ROWS', 2, values.splice(0));
+        // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not wedge
+        // every later flush on a key the first one already wrote).
+        this.#insertRows('INSERT OR IGNORE INTO event_keys (event_id, seq) VALUES $ROWS', 2, values.splice(0));
         for (const event of this.#unindexed.values()) {
           values.push([event.threadKey, event.seq]);
           watermark = Math.max(watermark, event.seq);
         }
-        this.#insertRows('INSERT INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values.splice(0));
-        this.#sql("INSERT OR REPLACE INTO store_state (name, value) VALUES ('indexed_seq', ?)").run(watermark);
+        this.#insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values.splice(0));
+        this.#sql(
+          `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
+           ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
+        ).run(watermark);
       }
     });
     // Committed: the buffer is in the file now.
