@@ -111,7 +111,7 @@ const server = await startCoexistServer(config);
 const webhookUrl = `${server.url}/webhooks/meta`;
 
 // 4. Live inbound messages: customers with a visible phone write while the backfill runs.
-const random = new SeededRandom(`live:${SEED}`);
+const random = SeededRandom.from(SEED, 'live');
 const writers = traffic.plan.numbers.flatMap((number) =>
   number.customers.filter((customer) => customer.phoneVisible).map((customer) => ({ number, customer })),
 );

@@ -99,17 +99,50 @@ export function toMessageChange(event: CoexistenceEvent): MessageChange | undefi
   }
 }
 
+/** Bound of the phone memos below (cleared whole when full, like the planner's key cache). */
+const PHONE_MEMO_CAPACITY = 20_000;
+const phoneMemo = new Map<string, string | null>();
+const variantsMemo = new Map<string, readonly string[] | null>();
+
+/**
+ * The E.164 phone of a reference, memoized: libphonenumber parsing is the costliest step of building contact
+ * requests, and a backfill builds a find request and an input for the same contact.
+ */
+export function memoizedContactPhone(ref: ContactRef): string | undefined {
+  const memoKey = `${ref.phone ?? ''}\u0000${ref.waId ?? ''}`;
+  const cached = phoneMemo.get(memoKey);
+  if (cached !== undefined) return cached ?? undefined;
+  const phone = contactPhone(ref);
+  if (phoneMemo.size >= PHONE_MEMO_CAPACITY) phoneMemo.clear();
+  phoneMemo.set(memoKey, phone ?? null);
+  return phone;
+}
+
+/** `phoneVariants` of an E.164 number, memoized; `undefined` when it cannot be parsed. */
+function memoizedPhoneVariants(phone: string): readonly string[] | undefined {
+  let variants = variantsMemo.get(phone);
+  if (variants === undefined) {
+    try {
+      variants = phoneVariants(phone);
+    } catch {
+      // A possible-but-unparseable number still searches by its E.164 form.
+      variants = null;
+    }
+    if (variantsMemo.size >= PHONE_MEMO_CAPACITY) variantsMemo.clear();
+    variantsMemo.set(phone, variants);
+  }
+  return variants ?? undefined;
+}
+
 /** The find request of a contact key and reference. */
 export function toContactFindRequest(key: string, ref: ContactRef): ContactFindRequest {
   const request: ContactFindRequest = { key };
-  const phone = contactPhone(ref);
+  const phone = memoizedContactPhone(ref);
   if (phone !== undefined) {
     request.phone = phone;
-    try {
-      request.phoneVariants = phoneVariants(phone);
-    } catch {
-      // A possible-but-unparseable number still searches by its E.164 form.
-    }
+    const variants = memoizedPhoneVariants(phone);
+    // Shared with the memo: `phoneVariants` is read-only in the contract.
+    if (variants !== undefined) request.phoneVariants = variants;
   }
   if (ref.waId !== undefined) request.waId = ref.waId;
   if (ref.userId !== undefined) request.userId = ref.userId;
@@ -123,7 +156,7 @@ export function toContactInput(
   extra: { crmId?: string; ownerId?: string } = {},
 ): ContactInput {
   const input: ContactInput = { key };
-  const phone = contactPhone(ref);
+  const phone = memoizedContactPhone(ref);
   if (phone !== undefined) input.phone = phone;
   if (ref.waId !== undefined) input.waId = ref.waId;
   if (ref.userId !== undefined) input.userId = ref.userId;

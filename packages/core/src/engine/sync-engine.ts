@@ -203,12 +203,23 @@ class Engine implements SyncEngine {
 
   #wakeFor(planned: readonly { kind: string; lane: QueueLane; connectionId: string | null }[]): void {
     const woken = new Set<string>();
+    // A payload's events mostly share connection, kind and lane: skip the key for a repeat of the previous one.
+    let previous: { kind: string; lane: QueueLane; connectionId: string | null } | undefined;
     for (const item of planned) {
       if (item.kind === 'meta') {
         this.#wakeMeta();
         continue;
       }
       if (item.connectionId === null) continue;
+      if (
+        previous !== undefined &&
+        previous.connectionId === item.connectionId &&
+        previous.kind === item.kind &&
+        previous.lane === item.lane
+      ) {
+        continue;
+      }
+      previous = item;
       const key = `${item.connectionId}\u0000${item.kind}\u0000${item.lane}`;
       if (woken.has(key)) continue;
       woken.add(key);

@@ -150,4 +150,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO store_state (name, value) VALUES ('indexed_seq', (SELECT coalesce(max(seq), 0) FROM events));
   `,
+  // 4: the dedupe index on a 53-bit hash of the event id instead of the id itself (`coexist_event_hash`, registered
+  // by the store before migrating; see `event-id-hash.ts`). A row is 2 integers instead of a ~60-character wamid,
+  // so a group commit's catch-up dirties a fraction of the pages. A hit is confirmed against `events.event_id`
+  // (same `seq`), so a hash collision never hides a new event.
+  `
+  CREATE TABLE event_hashes (
+    hash INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (hash, seq)
+  ) WITHOUT ROWID;
+  INSERT INTO event_hashes (hash, seq) SELECT coexist_event_hash(event_id), seq FROM event_keys ORDER BY 1, 2;
+  DROP TABLE event_keys;
+  `,
 ];

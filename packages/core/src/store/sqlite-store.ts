@@ -15,8 +15,8 @@
  *   again, and the adapters' idempotent writes (by wamid, by contact key) answer with the records already there:
  *   nothing is lost and nothing is written twice. That is the argument the engine already relied on for a crash
  *   between a CRM call and its completion; group commit only widens that window from one call to one interval.
- * - The dedupe index (`event_keys`) and the thread index (`thread_events`) are filled in the same background
- *   transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed in memory and rebuilt
+ * - The dedupe index (`event_hashes`, on a hash of the event id) and the thread index (`thread_events`) are filled
+ *   in the same background transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed in memory and rebuilt
  *   from `events` on open, so a duplicate is recognised at every moment, before and after a crash.
  */
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
@@ -39,6 +39,7 @@ import {
   type QueueLane,
   type QueueState,
 } from './coexist-store.ts';
+import { eventIdHash } from './event-id-hash.ts';
 import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 import { type SqliteCheckpointer, startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
@@ -92,6 +93,19 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 type Row = Record<string, unknown>;
 
+/**
+ * Orders rows by their leading (key) columns, so a batch of random keys walks a B-tree left to right: each page is
+ * found once, next to the last, instead of every insert descending to a random leaf.
+ */
+function byKeyColumns(left: SQLInputValue[], right: SQLInputValue[]): number {
+  for (let index = 0; index < left.length; index++) {
+    const a = left[index]!;
+    const b = right[index]!;
+    if (a !== b) return a! < b! ? -1 : 1;
+  }
+  return 0;
+}
+
 /** Opens (creating and migrating when needed) a SQLite-backed store. */
 export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -110,6 +124,8 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   database.exec('PRAGMA wal_autocheckpoint = 4000');
   // Keep the WAL file from staying at its high-water mark after a backfill.
   database.exec('PRAGMA journal_size_limit = 67108864');
+  // Migration 4 fills the hashed dedupe index from SQL.
+  database.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
   migrate(database);
   return new SqliteStore(database, options.path);
 }
@@ -255,7 +271,7 @@ class SqliteStore implements CoexistStore {
     const added: { entry: PendingEntry; event: CoexistenceEvent; routed: boolean }[] = [];
     const result = this.#transaction(() => {
       const fresh: PlannedEvent[] = [];
-      // Dedupe: in memory above the watermark, `event_keys` below it.
+      // Dedupe: in memory above the watermark, `event_hashes` below it (a hash hit is confirmed by the stored id).
       const known = new Set<string>();
       const lookup: string[] = [];
       for (const planned of input.events) {
@@ -263,8 +279,14 @@ class SqliteStore implements CoexistStore {
         if (this.#unindexed.has(id)) known.add(id);
         else lookup.push(id);
       }
-      for (const chunk of chunks([...new Set(lookup)], LOOKUP_CHUNK)) {
-        const statement = this.#sqlMany(`SELECT event_id FROM event_keys WHERE event_id IN ($IN)`, chunk.length);
+      const hashes = new Set<number>();
+      for (const id of lookup) hashes.add(eventIdHash(id));
+      for (const chunk of chunks([...hashes], LOOKUP_CHUNK)) {
+        const statement = this.#sqlMany(
+          `SELECT e.event_id FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash IN ($IN)`,
+          chunk.length,
+        );
+        // A colliding stored id lands in `known` too, harmlessly: only ids of this input are looked up in it.
         for (const row of statement.all(...chunk)) known.add(String(row.event_id));
       }
       for (const planned of input.events) {
@@ -699,6 +721,7 @@ class SqliteStore implements CoexistStore {
       for (const message of this.#bufferedMessages.values()) {
         values.push([message.connectionId, message.key, message.crmId]);
       }
+      values.sort(byKeyColumns);
       this.#insertRows(
         `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
          ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
@@ -733,14 +756,16 @@ class SqliteStore implements CoexistStore {
       );
       for (const [key, value] of this.#bufferedDocuments) saveDocument.run(key, value);
       if (this.#unindexed.size > 0) {
-        for (const [eventId, event] of this.#unindexed) values.push([eventId, event.seq]);
+        for (const [eventId, event] of this.#unindexed) values.push([eventIdHash(eventId), event.seq]);
+        values.sort(byKeyColumns);
         // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not wedge
         // every later flush on a key the first one already wrote).
-        this.#insertRows('INSERT OR IGNORE INTO event_keys (event_id, seq) VALUES $ROWS', 2, values.splice(0));
+        this.#insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
         for (const event of this.#unindexed.values()) {
           values.push([event.threadKey, event.seq]);
           watermark = Math.max(watermark, event.seq);
         }
+        values.sort(byKeyColumns);
         this.#insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values.splice(0));
         this.#sql(
           `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
