@@ -197,7 +197,6 @@ for (const [route, count] of Object.entries(stats.byRoute)) {
   else otherRequests += count;
 }
 const usage = emulator.usage();
-const rejected = usage.rejected.tenSecondly + usage.rejected.search + usage.rejected.daily;
 const tenSecondly = HUBSPOT_TEN_SECONDLY_LIMITS[TIER];
 // Requests refused with 429 did no work: the floor counts the answered ones.
 const answeredOther = otherRequests - usage.rejected.tenSecondly - usage.rejected.daily;

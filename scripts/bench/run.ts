@@ -21,7 +21,12 @@ for (const name of wanted.length > 0 ? wanted : all) {
   console.log(`\n=== ${name}`);
   const result = spawnSync(
     process.execPath,
-    ['--conditions=@coexist/source', '--disable-warning=ExperimentalWarning', '--expose-gc', join(here, `${name}.bench.ts`)],
+    [
+      '--conditions=@coexist/source',
+      '--disable-warning=ExperimentalWarning',
+      '--expose-gc',
+      join(here, `${name}.bench.ts`),
+    ],
     { stdio: 'inherit' },
   );
   if (result.status !== 0) failed++;

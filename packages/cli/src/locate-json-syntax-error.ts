@@ -43,11 +43,11 @@ export function locateJsonSyntaxError(text: string): TextPosition | undefined {
       }
       if (character === '\\') {
         index += 1;
-        const escape = text[index];
-        if (escape === 'u') {
+        const escaped = text[index];
+        if (escaped === 'u') {
           for (let digit = 1; digit <= 4; digit += 1) if (!/[0-9a-fA-F]/.test(text[index + digit] ?? '')) fail();
           index += 5;
-        } else if (escape !== undefined && ESCAPES.has(escape)) index += 1;
+        } else if (escaped !== undefined && ESCAPES.has(escaped)) index += 1;
         else fail();
       } else if (character < ' ') fail();
       else index += 1;
@@ -95,7 +95,10 @@ export function locateJsonSyntaxError(text: string): TextPosition | undefined {
         expect(',');
       }
     }
-    if (character === '"') return readString();
+    if (character === '"') {
+      readString();
+      return;
+    }
     for (const literal of ['true', 'false', 'null']) {
       if (text.startsWith(literal, index)) {
         index += literal.length;

@@ -22,6 +22,24 @@ export {
   parseCloseSearchQuery,
   startCloseEmulator,
 } from './close/index.ts';
+// Shared emulator building blocks
+export {
+  type EmulatorRequest,
+  type EmulatorResponse,
+  EmulatorRouter,
+  type EmulatorServerOptions,
+  type EmulatorStats,
+  type Fault,
+  FaultInjector,
+  type FaultOptions,
+  LatencyModel,
+  type LatencyOptions,
+  RollingWindow,
+  type RouteHandler,
+  type RunningEmulator,
+  startEmulatorServer,
+  type WindowDecision,
+} from './emulator/index.ts';
 // Traffic generator
 export {
   type DeliverablePayload,
@@ -54,6 +72,7 @@ export {
   type WriteTrafficResult,
   writeTraffic,
 } from './generator/traffic-files.ts';
+export type { NumberPlan, PlannedCustomer, TrafficPlan } from './generator/traffic-plan.ts';
 export { TrafficOptionsError } from './generator/traffic-plan.ts';
 export type {
   HistoryEncoding,
@@ -165,22 +184,3 @@ export {
 } from './salesforce/index.ts';
 // All four at once
 export { type Sandbox, type SandboxOptions, type SandboxUrls, startSandbox } from './start-sandbox.ts';
-// Shared emulator building blocks
-export {
-  EmulatorRouter,
-  type EmulatorRequest,
-  type EmulatorResponse,
-  type EmulatorServerOptions,
-  type EmulatorStats,
-  type Fault,
-  FaultInjector,
-  type FaultOptions,
-  LatencyModel,
-  type LatencyOptions,
-  RollingWindow,
-  type RouteHandler,
-  type RunningEmulator,
-  startEmulatorServer,
-  type WindowDecision,
-} from './emulator/index.ts';
-export type { NumberPlan, PlannedCustomer, TrafficPlan } from './generator/traffic-plan.ts';

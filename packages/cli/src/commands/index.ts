@@ -7,4 +7,11 @@ import { sandboxCommand } from './sandbox.ts';
 import { serveCommand } from './serve.ts';
 
 /** Every `coexist` subcommand, in the order `coexist --help` lists them; add one line per command. */
-export const commands: Command[] = [demoCommand, normalizeCommand, generateCommand, replayCommand, sandboxCommand, serveCommand];
+export const commands: Command[] = [
+  demoCommand,
+  normalizeCommand,
+  generateCommand,
+  replayCommand,
+  sandboxCommand,
+  serveCommand,
+];

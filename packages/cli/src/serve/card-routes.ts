@@ -13,9 +13,9 @@ import {
   renderChatCardHtml,
   type SyncConnection,
 } from '@coexist/core';
+import { verifyHubSpotSignatureV3 } from '@coexist/hubspot';
 import type { CoexistConfig, ConnectionConfig } from './coexist-config.ts';
 import type { CoexistLogger } from './coexist-logger.ts';
-import { verifyHubSpotSignatureV3 } from '@coexist/hubspot';
 import { loadChatCard } from './load-chat-card.ts';
 import { json } from './status-routes.ts';
 

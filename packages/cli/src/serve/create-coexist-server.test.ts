@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { signWebhookBody } from '@coexist/core';
+import { signHubSpotRequestV3 } from '@coexist/hubspot';
 import { type HubSpotEmulator, startHubSpotEmulator } from '@coexist/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCoexistConfig } from './coexist-config.ts';
 import { type CoexistServer, startCoexistServer } from './create-coexist-server.ts';
-import { signHubSpotRequestV3 } from '@coexist/hubspot';
 
 const fixture = readFileSync(
   fileURLToPath(new URL('../../../core/src/webhook/__fixtures__/meta/messages-text.json', import.meta.url)),

@@ -58,7 +58,7 @@ export interface SqliteStoreOptions {
 /** Most keys bound in one `IN (…)` lookup. */
 const LOOKUP_CHUNK = 400;
 /** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
-const INSERT_CHUNK = 256;
+const INSERT_CHUNK = 64;
 /** Longest a completion waits in memory before its group commit. */
 const FLUSH_INTERVAL_MS = 50;
 /** Completed outcomes (or unindexed events) that start a group commit at once. */

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import type { EmulatorRequest, EmulatorResponse, EmulatorRouter } from './emulator-router.ts';
 import { FaultInjector, type FaultOptions } from './fault-injector.ts';
 import { LatencyModel, type LatencyOptions } from './latency-model.ts';
-import type { EmulatorRequest, EmulatorResponse, EmulatorRouter } from './emulator-router.ts';
 
 /** Counters every emulator keeps, readable in-process and at `GET /__admin/stats`. */
 export interface EmulatorStats {
@@ -106,7 +106,10 @@ export async function startEmulatorServer(options: EmulatorServerOptions): Promi
     } else if (match.methodNotAllowed) {
       response = { status: 405, body: { message: `Method ${request.method} not allowed on ${request.path}` } };
     } else {
-      response = options.notFoundResponse?.(request) ?? { status: 404, body: { message: `Not found: ${request.path}` } };
+      response = options.notFoundResponse?.(request) ?? {
+        status: 404,
+        body: { message: `Not found: ${request.path}` },
+      };
     }
     count(stats.byStatus, String(response.status));
     for (const tag of response.tags ?? []) count(stats.byTag, tag);
