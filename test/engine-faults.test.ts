@@ -138,8 +138,9 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     await engine.drain();
     expectExactlyOnce(adapter, 30);
     expect(adapter.state.contacts.size).toBe(3);
-    // The engine could not prove the first writes, so it resent them: written twice, stored once.
-    expect([...adapter.state.messages.values()].some((record) => record.writeCount === 2)).toBe(true);
+    // The engine could not prove the first writes, so it resent them: written more than once, stored once. (Both
+    // injected losses can hit the same batch — its retry takes the second — so a record may be written 3 times.)
+    expect([...adapter.state.messages.values()].some((record) => record.writeCount >= 2)).toBe(true);
   });
 
   it('treats a call that never answers as a timeout and resends it', async () => {
