@@ -135,41 +135,10 @@ function seedExistingLeads(emulator: CloseEmulator, expected: ExpectedState, cou
     (phone: string) => `001 ${phone.slice(2)}`,
     (phone: string) => phone.slice(2),
   ];
-  const state = emulator.state;
-  const userId = state.users[0]!.id;
   return phones.map((phone, index) => {
-    const stored = normalizeClosePhone(formats[index % formats.length]!(phone), 'US');
-    expect(stored?.phone, `seeded format of ${phone}`).toBe(phone);
-    const now = state.timestamp();
-    const common = {
-      organization_id: DEFAULT_CLOSE_ORGANIZATION_ID,
-      created_by: userId,
-      updated_by: userId,
-      date_created: now,
-      date_updated: now,
-    };
-    const lead = {
-      ...common,
-      id: state.nextId('lead'),
-      name: `Existing ${index}`,
-      display_name: `Existing ${index}`,
-      description: '',
-      url: null,
-      status_label: 'Potential',
-      custom: {},
-    };
-    state.leads.set(lead.id, lead);
-    const contact = {
-      ...common,
-      id: state.nextId('cont'),
-      lead_id: lead.id,
-      name: `Existing ${index}`,
-      display_name: `Existing ${index}`,
-      title: '',
-      phones: [{ ...stored!, type: 'office' }],
-      emails: [],
-    };
-    state.contacts.set(contact.id, contact);
+    const typed = formats[index % formats.length]!(phone);
+    expect(normalizeClosePhone(typed, 'US')?.phone, `seeded format of ${phone}`).toBe(phone);
+    const { contact } = emulator.seedLead({ name: `Existing ${index}`, phone: typed });
     return { contactId: contact.id, contactKey: `phone:${phone}` };
   });
 }

@@ -13,6 +13,7 @@ export {
   type CloseRateLimitOptions,
   type CloseRateLimitRule,
   CloseSearchError,
+  type CloseSeedLeadInput,
   type CloseUser,
   type CloseWhatsAppActivity,
   DEFAULT_CLOSE_API_KEY,

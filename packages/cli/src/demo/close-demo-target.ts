@@ -120,44 +120,16 @@ export function createCloseDemoTarget(options: CloseDemoTargetOptions): DemoTarg
     },
     seedExistingContacts(customers: readonly SeededCustomer[]) {
       const target = running();
-      const state = target.state;
-      const userId = state.users[0]!.id;
       for (const { customer, e164, storedAs } of customers) {
         // Close normalizes what a rep types (crm-apis.md §4.3), reading national formats in the org's country (US
         // here). Bare digits of a foreign number do not parse there and Close refuses them, so the rep would have
         // added the `+`.
-        const phone = normalizeClosePhone(storedAs, 'US') ?? normalizeClosePhone(e164, 'US');
-        if (phone === undefined) throw new Error(`[coexist/cli] the Close emulator cannot read a seeded phone number`);
-        const now = state.timestamp();
-        const common = {
-          organization_id: DEFAULT_CLOSE_ORGANIZATION_ID,
-          created_by: userId,
-          updated_by: userId,
-          date_created: now,
-          date_updated: now,
-        };
-        const lead = {
-          ...common,
-          id: state.nextId('lead'),
+        const phone = normalizeClosePhone(storedAs, 'US') ? storedAs : e164;
+        const { contact } = target.seedLead({
           name: customer.fullName,
-          display_name: customer.fullName,
-          description: '',
-          url: null,
-          status_label: 'Potential',
-          custom: {},
-        };
-        state.leads.set(lead.id, lead);
-        const contact = {
-          ...common,
-          id: state.nextId('cont'),
-          lead_id: lead.id,
-          name: customer.fullName,
-          display_name: customer.fullName,
-          title: '',
-          phones: [{ ...phone, type: seededContacts.size % 2 === 0 ? 'mobile' : 'office' }],
-          emails: [],
-        };
-        state.contacts.set(contact.id, contact);
+          phone,
+          phoneType: seededContacts.size % 2 === 0 ? 'mobile' : 'office',
+        });
         seededContacts.add(contact.id);
       }
     },

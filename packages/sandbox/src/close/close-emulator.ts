@@ -7,11 +7,18 @@ import { authenticateClose, type CloseCredential, type ClosePrincipal } from './
 import { registerCloseFileRoutes } from './close-file-routes.ts';
 import { registerCloseIntegrationLinkRoutes } from './close-integration-link-routes.ts';
 import { registerCloseLeadRoutes } from './close-lead-routes.ts';
+import { normalizeClosePhone } from './close-phone.ts';
 import { CloseRateLimiter, type CloseRateLimitOptions } from './close-rate-limiter.ts';
 import { closeUnauthorized } from './close-responses.ts';
 import type { CloseRouteContext, CloseRouteHandler } from './close-route-context.ts';
 import { registerCloseSearchRoute } from './close-search.ts';
-import { type CloseDuplicateGroup, CloseState, type CloseUser } from './close-state.ts';
+import {
+  type CloseContact,
+  type CloseDuplicateGroup,
+  type CloseLead,
+  CloseState,
+  type CloseUser,
+} from './close-state.ts';
 import { registerCloseWhatsAppRoutes } from './close-whatsapp-routes.ts';
 
 /** The API key accepted when `apiKeys` is not given. */
@@ -49,6 +56,17 @@ export interface CloseEmulatorOptions {
   now?: () => number;
 }
 
+/** A lead to seed with `emulator.seedLead`. */
+export interface SeedLeadInput {
+  name: string;
+  /** The phone as a rep typed it, e.g. `(650) 555-1234`. */
+  phone: string;
+  /** @default 'office' */
+  phoneType?: string;
+  /** Country national formats are read in. @default the emulator's `defaultCountry`, else 'US' */
+  defaultCountry?: CountryCode;
+}
+
 /** A running Close emulator. */
 export interface CloseEmulator extends RunningEmulator {
   /** The API base URL, `url + '/api/v1'`, for `axios.create({ baseURL })`. */
@@ -57,6 +75,11 @@ export interface CloseEmulator extends RunningEmulator {
   readonly state: CloseState;
   /** Activities sharing an `external_whatsapp_message_id` (Close does not dedupe; tests use this to catch doubles). */
   findDuplicates(): CloseDuplicateGroup[];
+  /**
+   * Creates a lead with one contact directly (no HTTP, no rate limit), as if a rep had typed it in: the phone is
+   * normalized the way Close stores it, read in `defaultCountry` for national formats.
+   */
+  seedLead(input: SeedLeadInput): { lead: CloseLead; contact: CloseContact };
   /** Empties the data and the rate-limit windows (same as `POST /__admin/reset`). */
   reset(): void;
 }
@@ -133,8 +156,51 @@ export async function startCloseEmulator(options: CloseEmulatorOptions = {}): Pr
     apiUrl: `${running.url}/api/v1`,
     state,
     findDuplicates: () => state.findDuplicates(),
+    seedLead: (input: SeedLeadInput) => seedLead(state, input, options.defaultCountry ?? 'US'),
     reset,
   });
+}
+
+function seedLead(
+  state: CloseState,
+  input: SeedLeadInput,
+  defaultCountry: CountryCode,
+): { lead: CloseLead; contact: CloseContact } {
+  const phone = normalizeClosePhone(input.phone, input.defaultCountry ?? defaultCountry);
+  if (phone === undefined)
+    throw new TypeError(`[coexist/sandbox] seedLead: \`phone\` is not a phone number Close accepts`);
+  const userId = state.users[0]?.id ?? '';
+  const now = state.timestamp();
+  const common = {
+    organization_id: state.users[0]?.organization_id ?? DEFAULT_CLOSE_ORGANIZATION_ID,
+    created_by: userId,
+    updated_by: userId,
+    date_created: now,
+    date_updated: now,
+  };
+  const lead: CloseLead = {
+    ...common,
+    id: state.nextId('lead'),
+    name: input.name,
+    display_name: input.name,
+    description: '',
+    url: null,
+    status_label: 'Potential',
+    custom: {},
+  };
+  state.leads.set(lead.id, lead);
+  const contact: CloseContact = {
+    ...common,
+    id: state.nextId('cont'),
+    lead_id: lead.id,
+    name: input.name,
+    display_name: input.name,
+    title: '',
+    phones: [{ ...phone, type: input.phoneType ?? 'office' }],
+    emails: [],
+  };
+  state.contacts.set(contact.id, contact);
+  return { lead, contact };
 }
 
 function toPrincipals(

@@ -4,6 +4,7 @@ export {
   type CloseEmulatorOptions,
   DEFAULT_CLOSE_API_KEY,
   DEFAULT_CLOSE_ORGANIZATION_ID,
+  type SeedLeadInput as CloseSeedLeadInput,
   startCloseEmulator,
 } from './close-emulator.ts';
 export { type ClosePhone, normalizeClosePhone } from './close-phone.ts';
