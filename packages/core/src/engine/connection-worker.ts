@@ -89,12 +89,8 @@ export class ConnectionWorker {
   readonly maxConcurrency: number;
   readonly #host: WorkerHost;
   readonly #owners: Map<string, string>;
-  readonly #blocked: Record<QueueKind, Set<string>> = {
-    contact: new Set(),
-    message: new Set(),
-    update: new Set(),
-    meta: new Set(),
-  };
+  /** Threads with a call in flight, per queue (see `#blockedSet`). */
+  readonly #blocked = new Map<string, Set<string>>();
   /** Whether a queue may have runnable work; a claim that finds nothing clears it, new work sets it. */
   readonly #hints = new Map<string, boolean>();
   readonly #running = new Set<Promise<void>>();
@@ -250,7 +246,7 @@ export class ConnectionWorker {
       }
       this.#idle = false;
       this.#inFlight++;
-      const blocked = this.#blocked[job.kind];
+      const blocked = this.#blockedSet(job.kind, job.lane);
       for (const event of job.events) blocked.add(event.threadKey);
       const running: Promise<void> = this.#work(job)
         .catch((error: unknown) => {
@@ -275,6 +271,22 @@ export class ConnectionWorker {
     }
   }
 
+  /**
+   * The threads a claim of this queue must skip. A thread is in one call at a time per kind, so it is written in
+   * order; live and history messages of one thread are apart, though (a live message never waits for a backfill
+   * batch of its conversation), unless the CRM chains each message to the previous one (`threadsMessages`).
+   */
+  #blockedSet(kind: QueueKind, lane: QueueLane): Set<string> {
+    const perLane = kind === 'message' && !this.connection.adapter.capabilities.threadsMessages;
+    const key = perLane ? `${kind}:${lane}` : kind;
+    let blocked = this.#blocked.get(key);
+    if (blocked === undefined) {
+      blocked = new Set();
+      this.#blocked.set(key, blocked);
+    }
+    return blocked;
+  }
+
   async #pick(now: number): Promise<{ job: Job | undefined; nextDueAt: number | null }> {
     const capabilities = this.connection.adapter.capabilities;
     let nextDueAt: number | null = null;
@@ -288,8 +300,10 @@ export class ConnectionWorker {
         lane,
         limit: Math.max(1, limit),
         ...(kind === 'message' && capabilities.threadsMessages ? { maxPerThread: 1 } : {}),
+        // A backfill goes thread by thread, longest first: full batches over few threads, no long thread left last.
+        order: lane === 'history' ? 'longest-backlog-first' : 'oldest-first',
         now,
-        blockedThreads: this.#blocked[kind],
+        blockedThreads: this.#blockedSet(kind, lane),
       });
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {

@@ -4,7 +4,8 @@
  * request (HubSpot: 5 per second per account) on a few phones. The batcher pools them: a look-up waits a little
  * (`lingerMs`, short for live traffic) for others to join, a call is dispatched as soon as a batch is full, and a
  * call waiting for its rate-limit token keeps taking newcomers until the moment it may start (late binding). A key
- * already pending or in flight joins that look-up instead of being searched twice.
+ * already pending or in flight joins that look-up instead of being searched twice; a live look-up of a key whose
+ * backfill call is still waiting for its token moves the key to a live call of its own.
  */
 import type { ContactFindRequest, ContactFindResult } from '../adapter/crm-records.ts';
 import type { QueueLane } from '../store/coexist-store.ts';
@@ -63,9 +64,21 @@ export class ContactFindBatcher {
           const known = this.#inFlight.get(request.key) ?? this.#pending.get(request.key);
           if (known !== undefined) {
             known.waiters.push(waiter);
-            if (lane === 'live' && known.lane === 'history' && !known.reserved) {
-              known.lane = 'live';
-              known.due = Math.min(known.due, now + this.#linger.live);
+            if (lane === 'live' && known.lane === 'history' && !this.#inFlight.has(request.key)) {
+              if (known.reserved) {
+                // Held by a backfill call still waiting for its token: a live look-up does not wait behind it.
+                // The new entry replaces it in `#pending`, which is what makes that call's `take()` leave it out.
+                this.#pending.set(request.key, {
+                  request,
+                  lane,
+                  due: now + this.#linger.live,
+                  reserved: false,
+                  waiters: known.waiters,
+                });
+              } else {
+                known.lane = 'live';
+                known.due = Math.min(known.due, now + this.#linger.live);
+              }
             }
             return;
           }

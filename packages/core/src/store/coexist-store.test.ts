@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
-import type { CoexistStore, PlannedEvent } from './coexist-store.ts';
+import type { CoexistStore, PlannedEvent, QueuedEvent } from './coexist-store.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import { createSqliteStore } from './sqlite-store.ts';
@@ -159,6 +159,68 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
       blockedThreads: new Set(),
     });
     expect(due.events[0]).toMatchObject({ targetKey: 'a1', attempts: 1 });
+    await store.close();
+  });
+
+  it('claims a backfill longest backlog first, a thread at a time, and keeps each thread in order', async () => {
+    const store = createStore();
+    const claim = (options: { limit: number; maxPerThread?: number; now?: number; blocked?: string[] }) =>
+      store.claim({
+        connectionId: 'c1',
+        kind: 'message',
+        lane: 'live',
+        limit: options.limit,
+        ...(options.maxPerThread === undefined ? {} : { maxPerThread: options.maxPerThread }),
+        now: options.now ?? 0,
+        blockedThreads: new Set(options.blocked ?? []),
+        order: 'longest-backlog-first',
+      });
+    const release = (events: readonly QueuedEvent[]) =>
+      store.complete({ outcomes: events.map((event) => ({ seq: event.seq, outcome: 'release' as const })) });
+    // Thread A has the oldest message but C the longest backlog; C's events arrive shuffled.
+    await store.ingest({
+      rawBody: 'x',
+      sha256: 'x',
+      receivedAt: '2026-01-01T00:00:00Z',
+      events: [
+        message('a1', 'A', 1000),
+        message('c3', 'C', 3300),
+        message('b1', 'B', 2000),
+        message('c1', 'C', 3100),
+        message('b2', 'B', 2200),
+        message('c2', 'C', 3200),
+      ],
+    });
+    const first = await claim({ limit: 4 });
+    expect(first.events.map((event) => event.targetKey)).toEqual(['c1', 'c2', 'c3', 'b1']);
+    await release(first.events);
+    // One per thread (Close): the longest threads first, then the others by their oldest event.
+    const onePerThread = await claim({ limit: 10, maxPerThread: 1 });
+    expect(onePerThread.events.map((event) => event.targetKey)).toEqual(['c1', 'b1', 'a1']);
+    await release(onePerThread.events);
+    // A blocked thread is skipped whole; a new event makes B the longest.
+    await store.ingest({
+      rawBody: 'y',
+      sha256: 'y',
+      receivedAt: '2026-01-01T00:00:00Z',
+      events: [message('b3', 'B', 2300), message('b0', 'B', 1900)],
+    });
+    const skipping = await claim({ limit: 10, blocked: ['B'] });
+    expect(skipping.events.map((event) => event.targetKey)).toEqual(['c1', 'c2', 'c3', 'a1']);
+    await release(skipping.events);
+    const longest = await claim({ limit: 2 });
+    expect(longest.events.map((event) => event.targetKey)).toEqual(['b0', 'b1']);
+    // A delayed head holds its thread back whole and names when it is due.
+    const b0 = longest.events[0]!;
+    await store.complete({
+      outcomes: [
+        { seq: b0.seq, outcome: 'retry', attempts: 1, notBefore: 5000 },
+        { seq: longest.events[1]!.seq, outcome: 'release' },
+      ],
+    });
+    const delayed = await claim({ limit: 10, now: 100 });
+    expect(delayed.events.map((event) => event.targetKey)).toEqual(['c1', 'c2', 'c3', 'a1']);
+    expect(delayed.nextDueAt).toBe(5000);
     await store.close();
   });
 

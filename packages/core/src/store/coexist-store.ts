@@ -88,6 +88,14 @@ export interface InvalidPayload {
 }
 
 /**
+ * The order a claim serves threads in. `oldest-first` merges threads by `(sortKey, seq)`, so the oldest pending
+ * events go first (live traffic). `longest-backlog-first` serves the thread with the most pending events first and
+ * takes a thread's events together (up to `maxPerThread`), so batches touch few threads and the longest
+ * conversations — the ones that can only be written one call after another — start first (a backfill).
+ */
+export type ClaimOrder = 'oldest-first' | 'longest-backlog-first';
+
+/**
  * A claim request: the next events of one connection, kind and lane that may run now. Claimed events stay
  * `pending` in the store; the caller keeps their threads in `blockedThreads` until it completes them, which is
  * what keeps a second claim from returning them again.
@@ -107,11 +115,13 @@ export interface ClaimQuery {
   blockedThreads: ReadonlySet<string>;
   /** Most pending rows scanned to fill the claim. @default 20 × limit */
   maxScan?: number;
+  /** Which threads go first. @default 'oldest-first' */
+  order?: ClaimOrder;
 }
 
 /** Result of a claim. */
 export interface ClaimResult {
-  /** The claimed events, in `(sortKey, seq)` order. */
+  /** The claimed events, in claim order; the events of one thread in `(sortKey, seq)` order. */
   events: QueuedEvent[];
   /** The earliest `notBefore` among skipped, delayed threads, for the engine's wake-up timer. */
   nextDueAt: number | null;

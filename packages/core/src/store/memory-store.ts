@@ -28,6 +28,8 @@ interface StoredPayload {
   replayedAt: string | null;
 }
 
+/** A queued event as the memory store keeps it: the event's JSON apart, as the SQLite store does. */
+type StoredEvent = QueuedEvent & { body: string };
 /** Creates an empty in-memory store. */
 export function createMemoryStore(): CoexistStore {
   return new MemoryStore();
@@ -37,7 +39,7 @@ class MemoryStore implements CoexistStore {
   readonly backend = 'memory';
   readonly #payloads = new Map<number, StoredPayload>();
   readonly #payloadBySha = new Map<string, number>();
-  readonly #events = new Map<number, QueuedEvent & { body: string }>();
+  readonly #events = new Map<number, StoredEvent>();
   readonly #eventIds = new Set<string>();
   readonly #contacts = new Map<string, ContactMapping>();
   readonly #messages = new Map<string, string>();
@@ -191,24 +193,45 @@ class MemoryStore implements CoexistStore {
     const events: QueuedEvent[] = [];
     let nextDueAt: number | null = null;
     let scanned = 0;
-    for (const event of candidates) {
-      if (events.length >= query.limit || scanned >= maxScan) break;
+    const take = (event: StoredEvent): boolean => {
+      if (events.length >= query.limit || scanned >= maxScan) return false;
       scanned++;
-      if (query.blockedThreads.has(event.threadKey) || skipped.has(event.threadKey)) continue;
+      if (query.blockedThreads.has(event.threadKey) || skipped.has(event.threadKey)) return true;
       if (event.notBefore > query.now) {
         skipped.add(event.threadKey);
         nextDueAt = nextDueAt === null ? event.notBefore : Math.min(nextDueAt, event.notBefore);
-        continue;
+        return true;
       }
       const taken = perThread.get(event.threadKey) ?? 0;
       if (taken >= maxPerThread) {
         skipped.add(event.threadKey);
-        continue;
+        return true;
       }
       perThread.set(event.threadKey, taken + 1);
       this.#claimed.add(event.seq);
       const { body, ...queued } = event;
       events.push({ ...queued, event: JSON.parse(body) });
+      return true;
+    };
+    if ((query.order ?? 'oldest-first') === 'oldest-first') {
+      for (const event of candidates) if (!take(event)) break;
+    } else {
+      // Longest backlog first, a thread's events together (the same order as the SQLite store's index).
+      const threads = new Map<string, StoredEvent[]>();
+      for (const event of candidates) {
+        const thread = threads.get(event.threadKey);
+        if (thread === undefined) threads.set(event.threadKey, [event]);
+        else thread.push(event);
+      }
+      const ordered = [...threads.values()].sort((a, b) => b.length - a.length);
+      outer: for (const thread of ordered) {
+        // A blocked thread counts once, as in the index, however long its backlog.
+        if (query.blockedThreads.has(thread[0]!.threadKey)) {
+          if (!take(thread[0]!)) break;
+          continue;
+        }
+        for (const event of thread) if (!take(event)) break outer;
+      }
     }
     return { events, nextDueAt };
   }

@@ -1,9 +1,11 @@
 /**
  * An in-memory index of pending queue rows, mirrored from the store's table so a claim never scans SQL:
- * per queue (connection, kind, lane), one sorted list per thread and a heap of threads ordered by their oldest
- * row. A claim merges threads in `(sortKey, seq)` order and skips blocked or delayed threads whole, so its cost
- * grows with what it returns, not with the backlog. Rebuilt from the table when the store opens.
+ * per queue (connection, kind, lane), one sorted list per thread and a heap of threads in claim order. An
+ * `oldest-first` claim merges threads in `(sortKey, seq)` order; a `longest-backlog-first` claim takes a thread's
+ * run whole, longest backlog first. Both skip blocked or delayed threads whole, so a claim's cost grows with what it
+ * returns, not with the backlog. Rebuilt from the table when the store opens.
  */
+import type { ClaimOrder } from './coexist-store.ts';
 
 /** The light part of a pending row the index keeps: everything of a queued event but its body. */
 export interface PendingEntry {
@@ -24,13 +26,14 @@ interface ThreadList {
   /** Sorted by `(sortKey, seq)`; `head` is the first not taken. */
   entries: PendingEntry[];
   head: number;
-  /** Whether the thread is in the queue's heap. */
-  queued: boolean;
+  /** Position in the queue's heap, or -1 when not in it. */
+  index: number;
 }
 
 interface Queue {
   threads: Map<string, ThreadList>;
   heap: ThreadList[];
+  order: ClaimOrder;
 }
 
 function before(left: PendingEntry, right: PendingEntry): boolean {
@@ -52,7 +55,7 @@ export class PendingQueue {
     const queue = this.#queue(`${entry.connectionId}\u0000${entry.kind}\u0000${entry.lane}`);
     let thread = queue.threads.get(entry.threadKey);
     if (thread === undefined) {
-      thread = { key: entry.threadKey, entries: [], head: 0, queued: false };
+      thread = { key: entry.threadKey, entries: [], head: 0, index: -1 };
       queue.threads.set(entry.threadKey, thread);
     }
     const entries = thread.entries;
@@ -69,24 +72,35 @@ export class PendingQueue {
         else high = middle;
       }
       entries.splice(low, 0, entry);
-      if (low === thread.head && thread.queued) this.#reposition(queue, thread);
     }
     this.#size++;
-    if (!thread.queued) this.#push(queue, thread);
+    // A new head moves a thread up in oldest-first order, a longer backlog in longest-first order: never down.
+    if (thread.index < 0) this.#push(queue, thread);
+    else this.#up(queue, thread.index);
   }
 
   /**
    * Takes the next rows of one queue: at most `limit`, at most `maxPerThread` per thread, skipping threads in
-   * `blocked` and threads whose oldest row is delayed past `now`. Taken rows leave the index; `add` them back to
-   * retry. Returns the rows and the earliest delay among skipped threads.
+   * `blocked` and threads whose oldest row is delayed past `now`, in `order` (see `ClaimOrder`). Taken rows leave
+   * the index; `add` them back to retry. Returns the rows and the earliest delay among skipped threads.
    */
   take(
     queueKey: { connectionId: string; kind: string; lane: string },
-    options: { limit: number; maxPerThread: number; now: number; blocked: ReadonlySet<string>; maxScan: number },
+    options: {
+      limit: number;
+      maxPerThread: number;
+      now: number;
+      blocked: ReadonlySet<string>;
+      maxScan: number;
+      order: ClaimOrder;
+    },
   ): { entries: PendingEntry[]; nextDueAt: number | null } {
     const queue = this.#queues.get(`${queueKey.connectionId}\u0000${queueKey.kind}\u0000${queueKey.lane}`);
     const taken: PendingEntry[] = [];
     if (queue === undefined) return { entries: taken, nextDueAt: null };
+    if (queue.order !== options.order) this.#reorder(queue, options.order);
+    // Oldest-first interleaves threads (one row, then back into the heap); longest-first takes a thread's run whole.
+    const runs = options.order === 'longest-backlog-first';
     const setAside: ThreadList[] = [];
     const perThread = new Map<string, number>();
     let nextDueAt: number | null = null;
@@ -94,31 +108,39 @@ export class PendingQueue {
     while (taken.length < options.limit && queue.heap.length > 0 && scanned < options.maxScan) {
       scanned++;
       const thread = this.#pop(queue);
-      const head = thread.entries[thread.head]!;
       if (options.blocked.has(thread.key)) {
         setAside.push(thread);
         continue;
       }
-      if (head.notBefore > options.now) {
-        nextDueAt = nextDueAt === null ? head.notBefore : Math.min(nextDueAt, head.notBefore);
-        setAside.push(thread);
-        continue;
-      }
-      taken.push(head);
-      thread.head++;
-      this.#size--;
-      const count = (perThread.get(thread.key) ?? 0) + 1;
+      let count = perThread.get(thread.key) ?? 0;
+      do {
+        const head = thread.entries[thread.head]!;
+        if (head.notBefore > options.now) {
+          nextDueAt = nextDueAt === null ? head.notBefore : Math.min(nextDueAt, head.notBefore);
+          break;
+        }
+        taken.push(head);
+        thread.head++;
+        this.#size--;
+        count++;
+      } while (
+        runs &&
+        thread.head < thread.entries.length &&
+        taken.length < options.limit &&
+        count < options.maxPerThread
+      );
       perThread.set(thread.key, count);
       if (thread.head >= thread.entries.length) {
         queue.threads.delete(thread.key);
-      } else {
-        if (thread.head > 64 && thread.head * 2 > thread.entries.length) {
-          thread.entries = thread.entries.slice(thread.head);
-          thread.head = 0;
-        }
-        if (count >= options.maxPerThread) setAside.push(thread);
-        else this.#push(queue, thread);
+        continue;
       }
+      if (thread.head > 64 && thread.head * 2 > thread.entries.length) {
+        thread.entries = thread.entries.slice(thread.head);
+        thread.head = 0;
+      }
+      const delayed = thread.entries[thread.head]!.notBefore > options.now;
+      if (runs || delayed || count >= options.maxPerThread) setAside.push(thread);
+      else this.#push(queue, thread);
     }
     for (const thread of setAside) this.#push(queue, thread);
     return { entries: taken, nextDueAt };
@@ -127,23 +149,40 @@ export class PendingQueue {
   #queue(key: string): Queue {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      queue = { threads: new Map(), heap: [] };
+      queue = { threads: new Map(), heap: [], order: 'oldest-first' };
       this.#queues.set(key, queue);
     }
     return queue;
   }
 
-  // ---- a binary min-heap of threads by their head entry ----
+  /** Rebuilds a queue's heap for another claim order (a queue is normally always claimed in one order). */
+  #reorder(queue: Queue, order: ClaimOrder): void {
+    queue.order = order;
+    const heap = queue.heap;
+    heap.forEach((thread, index) => {
+      thread.index = index;
+    });
+    for (let index = (heap.length >>> 1) - 1; index >= 0; index--) this.#down(queue, index);
+  }
 
-  #less(left: ThreadList, right: ThreadList): boolean {
-    return before(left.entries[left.head]!, right.entries[right.head]!);
+  // ---- a binary heap of threads: the first is the one a claim serves next ----
+
+  #first(queue: Queue, left: ThreadList, right: ThreadList): boolean {
+    const leftHead = left.entries[left.head]!;
+    const rightHead = right.entries[right.head]!;
+    if (queue.order === 'longest-backlog-first') {
+      const leftBacklog = left.entries.length - left.head;
+      const rightBacklog = right.entries.length - right.head;
+      if (leftBacklog !== rightBacklog) return leftBacklog > rightBacklog;
+    }
+    return before(leftHead, rightHead);
   }
 
   #push(queue: Queue, thread: ThreadList): void {
-    thread.queued = true;
     const heap = queue.heap;
+    thread.index = heap.length;
     heap.push(thread);
-    this.#up(heap, heap.length - 1);
+    this.#up(queue, thread.index);
   }
 
   #pop(queue: Queue): ThreadList {
@@ -152,39 +191,44 @@ export class PendingQueue {
     const last = heap.pop()!;
     if (heap.length > 0) {
       heap[0] = last;
-      this.#down(heap, 0);
+      last.index = 0;
+      this.#down(queue, 0);
     }
-    top.queued = false;
+    top.index = -1;
     return top;
   }
 
-  /** Restores heap order after a thread's head moved earlier. */
-  #reposition(queue: Queue, thread: ThreadList): void {
-    const index = queue.heap.indexOf(thread);
-    if (index >= 0) this.#up(queue.heap, index);
+  #swap(heap: ThreadList[], left: number, right: number): void {
+    const thread = heap[left]!;
+    heap[left] = heap[right]!;
+    heap[right] = thread;
+    heap[left]!.index = left;
+    thread.index = right;
   }
 
-  #up(heap: ThreadList[], index: number): void {
+  #up(queue: Queue, index: number): void {
+    const heap = queue.heap;
     let child = index;
     while (child > 0) {
       const parent = (child - 1) >>> 1;
-      if (!this.#less(heap[child]!, heap[parent]!)) break;
-      [heap[child], heap[parent]] = [heap[parent]!, heap[child]!];
+      if (!this.#first(queue, heap[child]!, heap[parent]!)) break;
+      this.#swap(heap, child, parent);
       child = parent;
     }
   }
 
-  #down(heap: ThreadList[], index: number): void {
+  #down(queue: Queue, index: number): void {
+    const heap = queue.heap;
     let parent = index;
     for (;;) {
       const left = parent * 2 + 1;
       const right = left + 1;
-      let smallest = parent;
-      if (left < heap.length && this.#less(heap[left]!, heap[smallest]!)) smallest = left;
-      if (right < heap.length && this.#less(heap[right]!, heap[smallest]!)) smallest = right;
-      if (smallest === parent) return;
-      [heap[parent], heap[smallest]] = [heap[smallest]!, heap[parent]!];
-      parent = smallest;
+      let first = parent;
+      if (left < heap.length && this.#first(queue, heap[left]!, heap[first]!)) first = left;
+      if (right < heap.length && this.#first(queue, heap[right]!, heap[first]!)) first = right;
+      if (first === parent) return;
+      this.#swap(heap, parent, first);
+      parent = first;
     }
   }
 }

@@ -442,6 +442,7 @@ class SqliteStore implements CoexistStore {
       now: query.now,
       blocked: query.blockedThreads,
       maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
+      order: query.order ?? 'oldest-first',
     });
     const bodies = new Map<number, CoexistenceEvent>();
     const missing: number[] = [];

@@ -149,7 +149,8 @@ function selectRecords(
   }
   const orderPaths = orderBy.map((order) => ({ order, path: resolveOrThrow(state, objectName, order.field) }));
   const matches: SalesforceRecord[] = [];
-  for (const record of state.scan(objectName)) {
+  const candidates = (where && indexedCandidates(state, objectName, where)) ?? state.scan(objectName);
+  for (const record of candidates) {
     if (!where || evaluateCondition(where, (field) => readPath(state, objectName, record, field))) matches.push(record);
   }
   if (orderPaths.length > 0) {
@@ -176,6 +177,36 @@ function selectRecords(
     return keyed.map((entry) => entry.record);
   }
   return matches;
+}
+
+/**
+ * The records an equality or `IN` filter on `Id` or an indexed field (External ID or Unique) can match, read from
+ * the index; `undefined` when the condition has no such filter (then every record is scanned). The whole condition
+ * is still evaluated on each candidate, so the index only narrows the scan.
+ */
+function indexedCandidates(
+  state: SalesforceState,
+  objectName: string,
+  where: SoqlCondition,
+): SalesforceRecord[] | undefined {
+  const filters = where.kind === 'and' ? where.conditions : [where];
+  for (const filter of filters) {
+    const values =
+      filter.kind === 'in' && !filter.negated
+        ? filter.values
+        : filter.kind === 'compare' && filter.operator === '='
+          ? [filter.value]
+          : undefined;
+    if (values === undefined || filter.kind === 'and' || filter.kind === 'or' || filter.kind === 'not') continue;
+    if (filter.field.includes('.') || !values.every((literal) => literal.type === 'string')) continue;
+    const records = state.indexedRecords(
+      objectName,
+      filter.field,
+      values.map((literal) => literal.value),
+    );
+    if (records !== undefined) return records;
+  }
+  return undefined;
 }
 
 function resolveOrThrow(state: SalesforceState, objectName: string, path: string): ResolvedPath {

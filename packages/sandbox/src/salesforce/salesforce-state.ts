@@ -59,6 +59,8 @@ interface ObjectStore {
   records: Map<string, SalesforceRecord>;
   /** Per indexed field (External ID or Unique): normalized value → ids. */
   indexes: Map<string, Map<string, Set<string>>>;
+  /** Creation order of every id ever stored, so index look-ups answer in the order a scan would. */
+  positions: Map<string, number>;
   autoNumber: number;
 }
 
@@ -150,6 +152,7 @@ export class SalesforceState {
     const replaced = this.#store(objectName)!;
     for (const [id, record] of records) {
       replaced.records.set(id, record);
+      replaced.positions.set(id, replaced.positions.size);
       this.#index(replaced, record, true);
     }
     replaced.autoNumber = store.autoNumber;
@@ -228,6 +231,31 @@ export class SalesforceState {
     return [...store.records.values()]
       .filter((record) => indexKey(record[field.name]) === indexKey(value))
       .map((record) => record.Id as string);
+  }
+
+  /**
+   * The live records whose `Id` or indexed field (External ID or Unique) equals one of `values`
+   * (case-insensitive), in creation order; `undefined` when the field has no index. Read-only use: queries, which
+   * real Salesforce also serves from these fields' indexes instead of a scan.
+   */
+  indexedRecords(objectName: string, fieldName: string, values: readonly unknown[]): SalesforceRecord[] | undefined {
+    const store = this.#store(objectName);
+    const field = store?.fields.get(fieldName.toLowerCase());
+    if (!store || !field) return undefined;
+    const ids = new Set<string>();
+    if (field.name === 'Id') {
+      for (const value of values) {
+        const id = typeof value === 'string' ? this.#resolveId(store, value) : undefined;
+        if (id !== undefined) ids.add(id);
+      }
+    } else {
+      const index = store.indexes.get(field.name);
+      if (!index) return undefined;
+      for (const value of values) for (const id of index.get(indexKey(value)) ?? []) ids.add(id);
+    }
+    return [...ids]
+      .sort((left, right) => store.positions.get(left)! - store.positions.get(right)!)
+      .map((id) => store.records.get(id)!);
   }
 
   /** Values of a field held by more than one record (e.g. duplicated `Message_Id__c`), with their ids. */
@@ -440,6 +468,7 @@ export class SalesforceState {
       relationships,
       records: new Map(),
       indexes,
+      positions: new Map(),
       autoNumber: 0,
     });
   }
@@ -462,6 +491,7 @@ export class SalesforceState {
     const previous = store.records.get(id);
     if (previous) this.#index(store, previous, false);
     if (record) {
+      if (!store.positions.has(id)) store.positions.set(id, store.positions.size);
       store.records.set(id, record);
       this.#index(store, record, true);
     } else store.records.delete(id);
