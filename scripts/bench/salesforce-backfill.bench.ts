@@ -7,7 +7,7 @@
  * (Salesforce is remote: its work must not take the engine's CPU), read back through `/__admin/state` and `/stats`.
  *
  *   node --conditions=@coexist/source scripts/bench/salesforce-backfill.bench.ts [--messages 50000] [--concurrency 25]
- *     [--mode collections|bulk]
+ *     [--mode collections|bulk] [--timeline]
  *
  * Goal: elapsed ≤ 1.2 × the floor. Prints a human summary and one JSON line.
  */
@@ -212,6 +212,7 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
       people: (snapshot.counts.Contact ?? 0) + (snapshot.counts.Lead ?? 0),
     };
     const duplicates = snapshot.duplicateMessageIds.reduce((sum, duplicate) => sum + duplicate.ids.length - 1, 0);
+    if (process.env.COEXIST_BENCH_ROUTES) console.error(stats.byRoute);
     const requestsByKind: Record<string, number> = {};
     for (const [route, count] of Object.entries(stats.byRoute)) {
       requestsByKind[kindOf(route)] = (requestsByKind[kindOf(route)] ?? 0) + count;
@@ -246,6 +247,18 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
 if (process.argv.includes('--emulator-child')) {
   const emulator = await startSalesforceEmulator({ latency: LATENCY, bulkProcessingMsPerRecord: BULK_MS_PER_ROW });
   process.stdout.write(`${emulator.url} ${emulator.accessToken}\n`);
+  if (process.argv.includes('--timeline')) {
+    // `--timeline`: every half second, the requests in flight and the records so far (on stderr).
+    const started = performance.now();
+    setInterval(() => {
+      const counts = emulator.state.counts();
+      process.stderr.write(
+        `  t=${((performance.now() - started) / 1000).toFixed(1)}s in flight ${emulator.limits.inFlight}, ` +
+          `messages ${counts.WhatsApp_Message__c ?? 0}, conversations ${counts.WhatsApp_Conversation__c ?? 0}, ` +
+          `people ${(counts.Contact ?? 0) + (counts.Lead ?? 0)}, emulator CPU ${(process.cpuUsage().user / 1e6).toFixed(1)} s\n`,
+      );
+    }, 500).unref();
+  }
   process.stdin.resume();
   process.stdin.on('end', () => void emulator.close().then(() => process.exit(0)));
 } else {

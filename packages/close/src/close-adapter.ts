@@ -160,6 +160,9 @@ export interface CloseAdapter extends CrmAdapter {
   setup(context?: Partial<OperationContext>): Promise<CloseSetupReport>;
 }
 
+/** How old the engine's "not found" (`ContactInput.notFoundAt`) may be for a create to skip its own search. */
+const RECENT_SEARCH_MS = 30_000;
+
 /** Most numbers one `findContacts` call searches for (one request, an `or` of their formats). */
 export const CLOSE_SEARCH_BATCH_SIZE = 25;
 const DAY_MS = 86_400_000;
@@ -349,11 +352,17 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       return shared.ok ? { ...shared, key: input.key, created: false } : { ...shared, key: input.key };
     }
     const work = (async (): Promise<CrmWriteResult> => {
-      const [found] = matchClosePhoneSearch(
-        [input],
-        await searchContacts(closeSearchValues([{ key: input.key, phone: e164 }]), context),
-        options.defaultCountry,
-      );
+      // The engine searched this phone just before and found nothing (`notFoundAt`): searching again would spend a
+      // search-group request per new customer for the same answer. An earlier POST still in doubt is caught below.
+      const searchedRecently =
+        input.notFoundAt !== undefined && Date.now() - Date.parse(input.notFoundAt) <= RECENT_SEARCH_MS;
+      const [found] = searchedRecently
+        ? [undefined]
+        : matchClosePhoneSearch(
+            [input],
+            await searchContacts(closeSearchValues([{ key: input.key, phone: e164 }]), context),
+            options.defaultCountry,
+          );
       const match = found?.ok ? found.matches[0] : undefined;
       if (match !== undefined) uncertain.delete(`lead:${e164}`);
       else checkNotInFlight(`lead:${e164}`, `contacts[${index}]`);

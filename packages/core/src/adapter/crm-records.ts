@@ -80,6 +80,12 @@ export interface ContactInput {
   firstName?: string;
   /** The CRM user id that owns the contact (resolved from the business number). */
   ownerId?: string;
+  /**
+   * When (ISO time) the engine's `findContacts` looked this contact up and found no record, just before this call.
+   * An adapter that must look a contact up before creating it (no server-side dedupe, e.g. Close) may skip its own
+   * look-up when this is recent; it must still refuse while an earlier create of the same contact may be running.
+   */
+  notFoundAt?: string;
 }
 
 /** A successful write: the CRM id, and whether this call created the record (`false` on a replay or update). */

@@ -153,7 +153,7 @@ export function toContactFindRequest(key: string, ref: ContactRef): ContactFindR
 export function toContactInput(
   key: string,
   ref: ContactRef,
-  extra: { crmId?: string; ownerId?: string } = {},
+  extra: { crmId?: string; ownerId?: string; notFoundAt?: string } = {},
 ): ContactInput {
   const input: ContactInput = { key };
   const phone = memoizedContactPhone(ref);
@@ -164,5 +164,6 @@ export function toContactInput(
   if (ref.firstName !== undefined) input.firstName = ref.firstName;
   if (extra.crmId !== undefined) input.crmId = extra.crmId;
   if (extra.ownerId !== undefined) input.ownerId = extra.ownerId;
+  if (extra.notFoundAt !== undefined) input.notFoundAt = extra.notFoundAt;
   return input;
 }

@@ -7,7 +7,14 @@
 import type { OperationContext } from '../adapter/crm-adapter.ts';
 import type { CrmOperationName } from '../adapter/crm-capabilities.ts';
 import { type CrmError, CrmTransientError, isCrmError } from '../adapter/crm-errors.ts';
-import type { ContactInput, CrmWriteResult, MessageRecord, MessageUpdate } from '../adapter/crm-records.ts';
+import type {
+  ContactFindRequest,
+  ContactFindResult,
+  ContactInput,
+  CrmWriteResult,
+  MessageRecord,
+  MessageUpdate,
+} from '../adapter/crm-records.ts';
 import type { ContactRef, MessageEchoedEvent, MessageReceivedEvent } from '../events/coexistence-event.ts';
 import { normalizeOwnerMap } from '../models/owner.ts';
 import type {
@@ -21,8 +28,8 @@ import type {
 } from '../store/coexist-store.ts';
 import { fullJitterBackoff } from './backoff.ts';
 import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
-import { ContactFindBatcher } from './contact-find-batcher.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
+import { KeyedCallPool } from './keyed-call-pool.ts';
 import type { ContactKeyCache } from './plan-event.ts';
 import { RateLimiter, type RateLimitPermit } from './rate-limiter.ts';
 
@@ -71,13 +78,20 @@ class ShutdownSignal extends Error {
 /** Batches that may wait for a pooled contact search at once, per call slot. */
 const PARKED_PER_SLOT = 4;
 
-/** Queues in the order a free slot serves them: live first, contacts before messages before updates. */
-const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane }[] = [
-  { kind: 'contact', lane: 'live' },
+/**
+ * Queues in the order a free slot serves them: live first, messages before their updates, a backfill after live
+ * traffic. Address-book syncs (`contact.synced`, thousands at onboarding) go first only within their share of the
+ * call slots (`contactShare`), otherwise after everything else: a message resolves (finds or creates) its own
+ * contact anyway, so the sync runs beside the messages instead of holding every slot before the first one is
+ * written; its app names still reach the contacts, as an update.
+ */
+const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane; withinShare?: true }[] = [
+  { kind: 'contact', lane: 'live', withinShare: true },
   { kind: 'message', lane: 'live' },
   { kind: 'update', lane: 'live' },
   { kind: 'message', lane: 'history' },
   { kind: 'update', lane: 'history' },
+  { kind: 'contact', lane: 'live' },
 ];
 
 type MessageEvent = MessageReceivedEvent | MessageEchoedEvent;
@@ -87,6 +101,11 @@ export class ConnectionWorker {
   readonly connection: SyncConnection;
   readonly limiter: RateLimiter;
   readonly maxConcurrency: number;
+  /**
+   * Contact-sync batches served ahead of messages at once: a quarter of the call slots, at least two (their look-ups
+   * fill the searches messages leave room in).
+   */
+  readonly contactShare: number;
   readonly #host: WorkerHost;
   readonly #owners: Map<string, string>;
   /** Threads with a call in flight, per queue (see `#blockedSet`). */
@@ -98,6 +117,10 @@ export class ConnectionWorker {
   #inFlight = 0;
   /** Batches waiting for a pooled contact search; they hold no call slot meanwhile. */
   #parked = 0;
+  /** Contact-sync batches claimed and not finished (searching or writing). */
+  #runningContacts = 0;
+  /** Batches back from their search, waiting for a call slot (served before new claims). */
+  readonly #slotWaiters: (() => void)[] = [];
   #stopping = false;
   #idle = false;
   #woken = false;
@@ -108,7 +131,9 @@ export class ConnectionWorker {
   #lastError: { kind: string; message: string; at: string } | null = null;
   readonly #penalties = new WeakMap<object, number>();
   /** Pools the contact look-ups of concurrent batches into full `findContacts` calls. */
-  readonly #finder: ContactFindBatcher;
+  readonly #finder: KeyedCallPool<ContactFindRequest, ContactFindResult>;
+  /** Pools the contact creations of concurrent batches into full `createContacts` calls, one per new customer. */
+  readonly #creator: KeyedCallPool<ContactInput, CrmWriteResult>;
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -117,13 +142,21 @@ export class ConnectionWorker {
     const policy = connection.adapter.capabilities.rateLimits;
     this.limiter = new RateLimiter(policy, { clock: { now: host.now }, random: host.random });
     this.maxConcurrency = Math.max(1, connection.maxConcurrency ?? policy.maxConcurrency ?? 4);
+    this.contactShare = Math.max(2, Math.floor(this.maxConcurrency / 4));
     this.#owners = normalizeOwnerMap(connection.owners ?? {});
     for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
+    if (process.env.COEXIST_DEBUG_WORKER) {
+      const started = performance.now();
+      setInterval(
+        () => console.error(`  [w ${((performance.now() - started) / 1000).toFixed(1)}s] ${this.debugState()}`),
+        500,
+      ).unref();
+    }
     // Lingering for company saves search requests only when something limits them; unlimited, it only waits.
     const searchesLimited =
       policy.dailyAllocation !== undefined ||
       policy.buckets.some((bucket) => bucket.operations === undefined || bucket.operations.includes('findContacts'));
-    this.#finder = new ContactFindBatcher({
+    this.#finder = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
       batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
       ...(searchesLimited ? {} : { lingerMs: { live: 0, history: 0 } }),
       send: (lane, take) =>
@@ -137,16 +170,50 @@ export class ConnectionWorker {
           return { requests, outcomes };
         }),
     });
+    this.#creator = new KeyedCallPool<ContactInput, CrmWriteResult>({
+      batchSize: () => this.connection.adapter.capabilities.contactBatchSize,
+      // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second); waiting up to a second
+      // fills a creation call (100 on HubSpot, where each costs two requests) instead of spending one per few.
+      // The batches waiting meanwhile hold no call slot.
+      lingerMs: { live: 0, history: 1000 },
+      send: (lane, take) =>
+        this.#call('createContacts', lane, async (context) => {
+          const inputs = take();
+          if (inputs.length === 0) return { requests: inputs, outcomes: [] };
+          const results = await this.connection.adapter.createContacts(inputs, context);
+          const outcomes = inputs.map((input, index) => this.#resultAt(results, index, input.key, 'createContacts'));
+          return { requests: inputs, outcomes };
+        }),
+    });
+  }
+
+  dbgOps: Record<string, { n: number; ms: number }> = {};
+  dbgWrites = 0;
+  dbgRecords = 0;
+  dbgThreads = 0;
+  dbgResolve = 0;
+  /** DEBUG */
+  debugState(): string {
+    return `ops=${Object.entries(this.dbgOps)
+      .map(([k, v]) => `${k}:${v.n}/${(v.ms / 1000).toFixed(0)}s`)
+      .join(
+        ' ',
+      )} writes=${this.dbgWrites} recs=${this.dbgRecords} threads=${this.dbgThreads} contactsResolved=${this.dbgResolve} inFlight=${this.#inFlight} slotWait=${this.#slotWaiters.length} parked=${this.#parked} blocked=${[...this.#blocked].map(([k, v]) => `${k}:${v.size}`).join(',')} hints=${[
+      ...this.#hints,
+    ]
+      .filter(([, v]) => v)
+      .map(([k]) => k)
+      .join(',')}`;
   }
 
   /** Calls in flight now. */
   get inFlight(): number {
-    return this.#inFlight + this.#parked;
+    return this.#inFlight + this.#parked + this.#slotWaiters.length;
   }
 
   /** Whether nothing is in flight and the last look found nothing runnable. */
   get idle(): boolean {
-    return this.#idle && this.#inFlight === 0 && this.#parked === 0;
+    return this.#idle && this.#inFlight === 0 && this.#parked === 0 && this.#slotWaiters.length === 0;
   }
 
   /** Epoch ms until which the connection is paused, or 0. */
@@ -217,7 +284,11 @@ export class ConnectionWorker {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       this.#woken = false;
-      if (this.#inFlight >= this.maxConcurrency || this.#parked >= this.maxConcurrency * PARKED_PER_SLOT) {
+      if (
+        this.#inFlight >= this.maxConcurrency ||
+        this.#slotWaiters.length > 0 ||
+        this.#parked >= this.maxConcurrency * PARKED_PER_SLOT
+      ) {
         await this.#sleep(null);
         continue;
       }
@@ -246,6 +317,7 @@ export class ConnectionWorker {
       }
       this.#idle = false;
       this.#inFlight++;
+      if (job.kind === 'contact') this.#runningContacts++;
       const blocked = this.#blockedSet(job.kind, job.lane);
       for (const event of job.events) blocked.add(event.threadKey);
       const running: Promise<void> = this.#work(job)
@@ -257,7 +329,9 @@ export class ConnectionWorker {
         })
         .finally(() => {
           for (const event of job.events) blocked.delete(event.threadKey);
+          if (job.kind === 'contact') this.#runningContacts--;
           this.#inFlight--;
+          this.#handOverSlots();
           this.#running.delete(running);
           this.wake(job.kind);
           // Written messages unpark the updates that waited for them.
@@ -290,9 +364,10 @@ export class ConnectionWorker {
   async #pick(now: number): Promise<{ job: Job | undefined; nextDueAt: number | null }> {
     const capabilities = this.connection.adapter.capabilities;
     let nextDueAt: number | null = null;
-    for (const { kind, lane } of PRIORITIES) {
+    for (const { kind, lane, withinShare } of PRIORITIES) {
       const hintKey = `${kind}:${lane}`;
       if (this.#hints.get(hintKey) !== true) continue;
+      if (withinShare && this.#runningContacts >= this.contactShare) continue;
       const limit = kind === 'contact' ? capabilities.contactBatchSize : capabilities.messageBatchSize;
       const claimed = await this.#host.store.claim({
         connectionId: this.connection.id,
@@ -415,8 +490,12 @@ export class ConnectionWorker {
         reject(error);
       }, this.#host.callTimeoutMs);
     });
+    const dbgStart = performance.now();
     try {
       const result = await Promise.race([call(context), timeout]);
+      const d = (this.dbgOps[operation] ??= { n: 0, ms: 0 });
+      d.n++;
+      d.ms += performance.now() - dbgStart;
       this.limiter.succeeded(operation);
       return result;
     } catch (error) {
@@ -520,13 +599,24 @@ export class ConnectionWorker {
    */
   async #parkWhile<T>(waiting: Promise<T>): Promise<T> {
     this.#inFlight--;
+    this.#handOverSlots();
     this.#parked++;
     this.#wakeNow();
     try {
       return await waiting;
     } finally {
       this.#parked--;
+      // Back to a call slot, ahead of new claims, but never beyond `maxConcurrency`.
+      if (this.#inFlight < this.maxConcurrency && this.#slotWaiters.length === 0) this.#inFlight++;
+      else await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+  }
+
+  /** Gives freed call slots to batches back from a contact search (the slot is counted for them here). */
+  #handOverSlots(): void {
+    while (this.#slotWaiters.length > 0 && this.#inFlight < this.maxConcurrency) {
       this.#inFlight++;
+      this.#slotWaiters.shift()!();
     }
   }
 
@@ -542,11 +632,12 @@ export class ConnectionWorker {
     );
     const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
     if (missing.length === 0) return resolved;
+    this.dbgResolve += missing.length;
 
     const toCreate: string[] = [];
     // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
     const searched = await this.#parkWhile(
-      this.#finder.find(
+      this.#finder.run(
         missing.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
         lane,
       ),
@@ -564,26 +655,19 @@ export class ConnectionWorker {
       } else toCreate.push(key);
     }
 
-    const createSize = Math.max(1, capabilities.contactBatchSize);
-    for (let start = 0; start < toCreate.length; start += createSize) {
-      const chunk = toCreate.slice(start, start + createSize);
-      const inputs: ContactInput[] = chunk.map((key) => {
+    if (toCreate.length > 0) {
+      // Created together with the new customers of other batches in flight; a customer two batches need is created
+      // once, and the batch waits without a call slot.
+      const notFoundAt = new Date(this.#host.now()).toISOString();
+      const inputs: ContactInput[] = toCreate.map((key) => {
         const { ref, businessPhone } = wanted.get(key)!;
         const ownerId = this.#ownerOf(businessPhone);
-        return toContactInput(key, ref, ownerId === undefined ? {} : { ownerId });
+        return toContactInput(key, ref, { notFoundAt, ...(ownerId === undefined ? {} : { ownerId }) });
       });
-      let results: CrmWriteResult[];
-      try {
-        results = await this.#call('createContacts', lane, (context) =>
-          this.connection.adapter.createContacts(inputs, context),
-        );
-      } catch (error) {
-        for (const key of chunk) resolved.set(key, error as CrmError);
-        continue;
-      }
-      chunk.forEach((key, index) => {
-        const result = this.#resultAt(results, index, key, 'createContacts');
-        if (!('ok' in result)) resolved.set(key, result);
+      const created = await this.#parkWhile(this.#creator.run(inputs, lane));
+      for (const key of toCreate) {
+        const result = created.get(key)!;
+        if (!('ok' in result)) resolved.set(key, result as CrmError);
         else if (!result.ok) resolved.set(key, result.error);
         // The parent record (Close lead) is kept so cards and later writes can find it.
         else
@@ -593,7 +677,7 @@ export class ConnectionWorker {
               ? { crmId: result.crmId }
               : { crmId: result.crmId, parentId: result.parentId },
           );
-      });
+      }
     }
 
     const missingKeys = new Set(missing);
@@ -659,6 +743,9 @@ export class ConnectionWorker {
     }
 
     const messages: NonNullable<Completion['messages']>[number][] = [];
+    this.dbgWrites++;
+    this.dbgRecords += records.length;
+    this.dbgThreads += new Set(job.events.map((e) => e.threadKey)).size;
     if (records.length > 0) {
       try {
         const results = await this.#call('writeMessages', job.lane, (context) =>
@@ -746,7 +833,9 @@ export class ConnectionWorker {
     });
     // Address-book syncs (Business App contacts, thousands at onboarding) search behind the contacts of live
     // messages: a customer writing now must not wait for the whole address book to be looked up.
-    const results = await this.#parkWhile(this.#finder.find(requests, lane === 'live' ? 'history' : lane));
+    const results = await this.#parkWhile(
+      this.#finder.run(requests, lane === 'live' ? 'history' : lane, { background: true }),
+    );
     for (const key of keys) {
       const result = results.get(key)!;
       if (!('ok' in result)) throw result;
@@ -800,6 +889,7 @@ export class ConnectionWorker {
         return { outcomes, counters: this.#counters(job.events, outcomes) };
       }
     }
+    const searchedAt = new Date(this.#host.now()).toISOString();
     const inputs = keys.map((key) => {
       const event = latest.get(key)!.event;
       const ref = event.type === 'contact.synced' ? event.contact : {};
@@ -808,6 +898,8 @@ export class ConnectionWorker {
       return toContactInput(key, ref, {
         ...(crmId === undefined ? {} : { crmId }),
         ...(ownerId === undefined ? {} : { ownerId }),
+        // Not in the store and not found by the search just above.
+        ...(crmId === undefined ? { notFoundAt: searchedAt } : {}),
       });
     });
     const contacts: NonNullable<Completion['contacts']>[number][] = [];
