@@ -253,6 +253,66 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     await engine.stop();
   });
 
+  it('writes a live message while a slow backfill batch of the same conversation is still in flight', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 50 });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], autoStart: false }),
+      store,
+    );
+    // The conversation's first backfill batch hangs for 3 s.
+    await engine.ingest(historyBackfill({ threads: 1, perThread: 40 }), { rawBody: 'backfill' });
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 3000 });
+    await engine.start();
+    while (adapter.state.callsInFlight === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await engine.ingest(
+      [inboundMessage({ wamid: 'wamid.live.0', phone: threadPhone(0), at: Date.parse('2026-03-05T10:00:00Z') })],
+      { rawBody: 'live' },
+    );
+    const liveWritten = () => [...adapter.state.messages.values()].some((record) => record.key === 'wamid.live.0');
+    while (!liveWritten()) await new Promise((resolve) => setTimeout(resolve, 5));
+    // The hanging batch (thread 0's 40 history messages) has not answered yet; the live message did not wait for it.
+    expect(threadRecords(adapter, threadPhone(0)).map((record) => record.key)).toEqual(['wamid.live.0']);
+    await engine.drain();
+    expect(threadRecords(adapter, threadPhone(0))).toHaveLength(41);
+    expect(threadRecords(adapter, threadPhone(0)).at(-1)!.key).toBe('wamid.h.0.39');
+  });
+
+  it('claims a backfill thread by thread, longest first, and never runs more calls than maxConcurrency', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 30, searchBatchSize: 5 });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 3 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // 12 threads of 2 messages; thread 0 gets 25 more, later: it has the longest backlog and goes first, whole.
+    await engine.ingest(historyBackfill({ threads: 12, perThread: 2 }), { rawBody: 'short' });
+    await engine.ingest(
+      historyBackfill({ threads: 1, perThread: 25, prefix: 'long', start: Date.parse('2025-12-01') }),
+      {
+        rawBody: 'long',
+      },
+    );
+    // Slow calls, so batches pile up behind the three slots.
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 50, times: 20 });
+    adapter.injectFault({ type: 'delay', operation: 'findContacts', ms: 50, times: 20 });
+    await engine.start();
+    await engine.drain();
+    const writes = adapter.state.calls.filter((call) => call.operation === 'writeMessages');
+    const written = [...adapter.state.messages.values()].sort((left, right) => left.sequence - right.sequence);
+    expect(written).toHaveLength(49);
+    // Thread 0's 27 messages were the first batch's first 27 records, in order.
+    expect(written.slice(0, 27).map((record) => record.contactPhone)).toEqual(Array(27).fill(threadPhone(0)));
+    expect(writes[0]!.size).toBe(30);
+    // Batches touch few threads, so they stay full: 3 calls at most (one thread's rest may wait for its turn).
+    expect(writes.length).toBeLessThanOrEqual(3);
+    expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(3);
+  });
+
   it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {
     const store = createStore();
     const hubspot = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });

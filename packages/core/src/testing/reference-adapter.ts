@@ -82,13 +82,19 @@ export type ReferenceFault =
       times?: number;
     }
   /** Write everything, then throw a transient error: the engine cannot tell the write happened (a lost response). */
-  | { type: 'lose-response'; operation: CrmOperationName; times?: number };
+  | { type: 'lose-response'; operation: CrmOperationName; times?: number }
+  /** Answer `ms` later than usual (a slow CRM), then behave normally. */
+  | { type: 'delay'; operation: CrmOperationName; ms: number; times?: number };
 
 /** The inspectable state of the reference CRM. */
 export interface ReferenceCrmState {
   contacts: Map<string, ReferenceContactRecord>;
   messages: Map<string, ReferenceMessageRecord>;
   calls: ReferenceCall[];
+  /** Calls running now (a call counts from its start until it answers). */
+  callsInFlight: number;
+  /** The most calls that ran at once. */
+  maxCallsInFlight: number;
 }
 
 /** Options of `createReferenceAdapter`. */
@@ -148,7 +154,13 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     threadsMessages: options.threadsMessages ?? false,
     supportsCards: options.supportsCards ?? true,
   };
-  const state: ReferenceCrmState = { contacts: new Map(), messages: new Map(), calls: [] };
+  const state: ReferenceCrmState = {
+    contacts: new Map(),
+    messages: new Map(),
+    calls: [],
+    callsInFlight: 0,
+    maxCallsInFlight: 0,
+  };
   const contactsByKey = new Map<string, string>();
   const messagesByKey = new Map<string, string>();
   const windows = new Map<string, number[]>();
@@ -209,6 +221,35 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       });
     }
     state.calls.push({ operation, size, connectionId: context.connectionId });
+  }
+
+  /** Runs one call: counted in flight, slowed by a `delay` fault when one is queued for the operation. */
+  async function running<T>(
+    operation: CrmOperationName,
+    context: OperationContext,
+    call: () => T | Promise<T>,
+  ): Promise<T> {
+    state.callsInFlight++;
+    state.maxCallsInFlight = Math.max(state.maxCallsInFlight, state.callsInFlight);
+    try {
+      const fault = takeFault((candidate) => candidate.type === 'delay' && candidate.operation === operation);
+      if (fault?.type === 'delay') {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, fault.ms);
+          context.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              reject(context.signal.reason);
+            },
+            { once: true },
+          );
+        });
+      }
+      return await call();
+    } finally {
+      state.callsInFlight--;
+    }
   }
 
   function takeFault(matches: (fault: FaultState) => boolean): FaultState | undefined {
@@ -486,24 +527,36 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       faults = [];
     },
     async findContacts(requests, context) {
-      admit('findContacts', requests.length, capabilities.searchBatchSize, 'requests', context);
-      return findContactsIn(requests);
+      return running('findContacts', context, () => {
+        admit('findContacts', requests.length, capabilities.searchBatchSize, 'requests', context);
+        return findContactsIn(requests);
+      });
     },
     async createContacts(contacts, context) {
-      admit('createContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
-      return runItems('createContacts', contacts, (contact, index) => writeContact(contact, index, 'contacts', false));
+      return running('createContacts', context, () => {
+        admit('createContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
+        return runItems('createContacts', contacts, (contact, index) =>
+          writeContact(contact, index, 'contacts', false),
+        );
+      });
     },
     async upsertContacts(contacts, context) {
-      admit('upsertContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
-      return runItems('upsertContacts', contacts, (contact, index) => writeContact(contact, index, 'contacts', true));
+      return running('upsertContacts', context, () => {
+        admit('upsertContacts', contacts.length, capabilities.contactBatchSize, 'contacts', context);
+        return runItems('upsertContacts', contacts, (contact, index) => writeContact(contact, index, 'contacts', true));
+      });
     },
     async writeMessages(messages, context) {
-      admit('writeMessages', messages.length, capabilities.messageBatchSize, 'messages', context);
-      return runItems('writeMessages', messages, writeMessage);
+      return running('writeMessages', context, () => {
+        admit('writeMessages', messages.length, capabilities.messageBatchSize, 'messages', context);
+        return runItems('writeMessages', messages, writeMessage);
+      });
     },
     async updateMessages(updates, context) {
-      admit('updateMessages', updates.length, capabilities.messageBatchSize, 'updates', context);
-      return runItems('updateMessages', updates, updateMessage);
+      return running('updateMessages', context, () => {
+        admit('updateMessages', updates.length, capabilities.messageBatchSize, 'updates', context);
+        return runItems('updateMessages', updates, updateMessage);
+      });
     },
     async renderCard(card, context) {
       if (!capabilities.supportsCards)

@@ -113,6 +113,52 @@ export interface CloseDuplicateGroup {
   activityIds: string[];
 }
 
+/**
+ * The activities by id, in creation order, with an index on `external_whatsapp_message_id` (per organization): an
+ * adapter looks every message up by it before writing, so a scan per look-up would make a backfill quadratic.
+ */
+export class CloseActivityMap extends Map<string, CloseWhatsAppActivity> {
+  readonly #byExternalId = new Map<string, Set<string>>();
+
+  /** The activities of an organization with this external WhatsApp message id, in creation order. */
+  byExternalId(organizationId: string, externalId: string): CloseWhatsAppActivity[] {
+    const ids = this.#byExternalId.get(`${organizationId}\u0000${externalId}`);
+    return ids === undefined ? [] : [...ids].map((id) => this.get(id)!);
+  }
+
+  override set(id: string, activity: CloseWhatsAppActivity): this {
+    const previous = this.get(id);
+    if (previous !== undefined) this.#unindex(previous);
+    super.set(id, activity);
+    const key = `${activity.organization_id}\u0000${activity.external_whatsapp_message_id}`;
+    let ids = this.#byExternalId.get(key);
+    if (ids === undefined) {
+      ids = new Set();
+      this.#byExternalId.set(key, ids);
+    }
+    ids.add(id);
+    return this;
+  }
+
+  override delete(id: string): boolean {
+    const previous = this.get(id);
+    if (previous !== undefined) this.#unindex(previous);
+    return super.delete(id);
+  }
+
+  override clear(): void {
+    this.#byExternalId.clear();
+    super.clear();
+  }
+
+  #unindex(activity: CloseWhatsAppActivity): void {
+    const key = `${activity.organization_id}\u0000${activity.external_whatsapp_message_id}`;
+    const ids = this.#byExternalId.get(key);
+    ids?.delete(activity.id);
+    if (ids?.size === 0) this.#byExternalId.delete(key);
+  }
+}
+
 const ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Everything the Close emulator stores, in creation order, with seeded ids. */
@@ -120,7 +166,7 @@ export class CloseState {
   readonly users: CloseUser[];
   readonly leads = new Map<string, CloseLead>();
   readonly contacts = new Map<string, CloseContact>();
-  readonly activities = new Map<string, CloseWhatsAppActivity>();
+  readonly activities = new CloseActivityMap();
   readonly files = new Map<string, CloseFile>();
   readonly integrationLinks = new Map<string, CloseIntegrationLink>();
   /** Activity ids posted with `?send_to_inbox=true`. */

@@ -114,7 +114,11 @@ export function registerCloseWhatsAppRoutes(context: CloseRouteContext, options:
     const contactId = query.get('contact_id');
     const userId = query.get('user_id');
     const externalId = query.get('external_whatsapp_message_id');
-    const activities = [...state.activities.values()]
+    const candidates =
+      externalId === null
+        ? [...state.activities.values()]
+        : state.activities.byExternalId(principal.organizationId, externalId);
+    const activities = candidates
       .filter(
         (activity) =>
           activity.organization_id === principal.organizationId &&
