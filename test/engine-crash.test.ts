@@ -38,7 +38,8 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function run(): Run {
+/** Starts the child; `writerThread` runs its group commits in a worker thread (runs alternate, so both modes crash). */
+function run(writerThread: boolean): Run {
   const child = spawn(
     process.execPath,
     ['--conditions=@coexist/source', '--disable-warning=ExperimentalWarning', CHILD],
@@ -49,6 +50,7 @@ function run(): Run {
         CRM_URL: crm.url,
         CRASH_THREADS: String(THREADS),
         CRASH_PER_THREAD: String(PER_THREAD),
+        COEXIST_WRITER_THREAD: writerThread ? '1' : '0',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -78,7 +80,7 @@ describe('sync engine crash safety', () => {
     const random = randomSequence(Number(process.env.CRASH_SEED ?? 42));
     const kills: { atMs: number; messagesInCrm: number }[] = [];
     for (let attempt = 0; attempt < KILLS; attempt++) {
-      const current = run();
+      const current = run(attempt % 2 === 1);
       const before = crm.messages.size;
       // Kill once the child is working: after it ingested, at a random point of the writes.
       const startedAt = Date.now();
@@ -97,7 +99,7 @@ describe('sync engine crash safety', () => {
     // Work was genuinely interrupted mid-way.
     expect(kills.some((kill) => kill.messagesInCrm > 0 && kill.messagesInCrm < TOTAL)).toBe(true);
 
-    const final = run();
+    const final = run(true);
     const code = await final.exited;
     expect(final.output()).toContain('DONE');
     expect(code).toBe(0);

@@ -44,6 +44,14 @@ const backends: [string, () => CoexistStore][] = [
       return createSqliteStore({ path: join(directory, 'coexist.db') });
     },
   ],
+  [
+    'sqlite store, group commits in a writer thread',
+    () => {
+      const directory = mkdtempSync(join(tmpdir(), 'coexist-engine-'));
+      directories.push(directory);
+      return createSqliteStore({ path: join(directory, 'coexist.db'), writerThread: true });
+    },
+  ],
 ];
 
 function track(engine: SyncEngine, store: CoexistStore): SyncEngine {

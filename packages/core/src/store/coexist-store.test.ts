@@ -60,6 +60,7 @@ function status(wamid: string, at: number): PlannedEvent {
 const backends: [string, () => CoexistStore][] = [
   ['memory', () => createMemoryStore()],
   ['sqlite', () => createSqliteStore({ path: temporaryPath() })],
+  ['sqlite, group commits in a writer thread', () => createSqliteStore({ path: temporaryPath(), writerThread: true })],
 ];
 
 describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
@@ -419,7 +420,10 @@ describe('createSqliteStore', () => {
 
   it('after a crash, finds every committed event (deduped, listed by thread) and resends unflushed completions', async () => {
     const path = temporaryPath();
-    const store = createSqliteStore({ path });
+    // Group commits on the calling thread, so every await below resolves in microtasks and the first store's flush
+    // timer cannot fire before the "crash" (a writer thread answers in macrotasks). Crashes with the writer thread
+    // are what test/engine-crash.test.ts covers (its runs alternate between the two modes).
+    const store = createSqliteStore({ path, writerThread: false });
     await store.ingest({ rawBody: 'a', sha256: 'a', receivedAt: 'now', events: [message('w1', 'T', 1)] });
     await store.ingest({ rawBody: 'b', sha256: 'b', receivedAt: 'now', events: [message('w2', 'T', 2)] });
     const query = {
@@ -449,9 +453,8 @@ describe('createSqliteStore', () => {
       ]),
     );
 
-    // "Crash": a second process opens the file while the first never flushed nor closed. (The first store's flush
-    // timer cannot fire in between: every await here resolves in microtasks, which run before any timer.)
-    const restarted = createSqliteStore({ path });
+    // "Crash": a second process opens the file while the first never flushed nor closed.
+    const restarted = createSqliteStore({ path, writerThread: false });
     const redelivery = await restarted.ingest({
       rawBody: 'c',
       sha256: 'c',

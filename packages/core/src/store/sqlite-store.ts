@@ -3,23 +3,30 @@
  * `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost only on power loss),
  * `user_version`-based migrations and cached prepared statements.
  *
+ * The writes live in `sqlite-writer.ts`. With `writerThread: true` the group commits run on a second connection in
+ * a worker thread (`sqlite-flusher.ts`), while this thread keeps the in-memory queue, reads committed state and
+ * ingests; the store never lets the two connections write at once (an ingest waits for the flush in flight).
+ *
  * What is durable when:
  * - `ingest` (the webhook ack), `recordInvalidPayload`, `updateInvalidPayload`, `replayDeadLetter` and
  *   `routeUnrouted` commit their own `BEGIN IMMEDIATE` transaction before they resolve.
  * - `complete` and `saveContacts` are group-committed: applied at once to the in-memory view (the pending queue,
- *   the message, contact and thread-head maps, which every read consults) and written with the completions around
- *   them in one transaction, at most `FLUSH_INTERVAL_MS` later or as soon as `FLUSH_OUTCOMES` outcomes wait. A
- *   completion is never split across transactions. Every read that reports stored state (`countOpen`,
- *   `readCounters`, dead letters, documents, `findContactKeys`) and `close` flush first. A crash loses at most the
- *   completions of the last interval; their events are still `pending` in the file, so the next start sends them
- *   again, and the adapters' idempotent writes (by wamid, by contact key) answer with the records already there:
- *   nothing is lost and nothing is written twice. That is the argument the engine already relied on for a crash
- *   between a CRM call and its completion; group commit only widens that window from one call to one interval.
+ *   overlays of the message, contact and thread-head maps, which every read consults first) and sent to the writer
+ *   with the completions around them as one transaction, at most `FLUSH_INTERVAL_MS` later or as soon as
+ *   `FLUSH_OUTCOMES` outcomes wait. An overlay entry is dropped only once the transaction that carries it
+ *   committed, so reads see it either in memory or in the file. A completion is never split across transactions.
+ *   Every read that reports stored state (`countOpen`, `readCounters`, dead letters, documents, `findContactKeys`)
+ *   and `close` flush and wait for the commit first. A crash loses at most the completions of the last interval;
+ *   their events are still `pending` in the file, so the next start sends them again, and the adapters' idempotent
+ *   writes (by wamid, by contact key) answer with the records already there: nothing is lost and nothing is
+ *   written twice. That is the argument the engine already relied on for a crash between a CRM call and its
+ *   completion; group commit only widens that window from one call to one interval.
  * - The dedupe index (`event_hashes`, on a hash of the event id) and the thread index (`thread_events`) are filled
- *   in the same background transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed in memory and rebuilt
- *   from `events` on open, so a duplicate is recognised at every moment, before and after a crash.
+ *   in the same background transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed
+ *   in memory (by the writer) and rebuilt from `events` on open, so a duplicate is recognised at every moment,
+ *   before and after a crash.
  */
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CoexistenceEvent } from '../events/coexistence-event.ts';
 import {
   type ClaimQuery,
@@ -32,7 +39,6 @@ import {
   type IngestInput,
   type IngestResult,
   type InvalidPayload,
-  type PlannedEvent,
   type QueueCount,
   type QueuedEvent,
   type QueueKind,
@@ -42,7 +48,14 @@ import {
 import { eventIdHash } from './event-id-hash.ts';
 import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 import { type SqliteCheckpointer, startSqliteCheckpointer } from './sqlite-checkpointer.ts';
+import { type SqliteFlusher, startSqliteFlusher } from './sqlite-flusher.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
+import {
+  createSqliteWriter,
+  type SqliteWriter,
+  type WriterEventRow,
+  type WriterFlushRequest,
+} from './sqlite-writer.ts';
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -53,12 +66,18 @@ export interface SqliteStoreOptions {
    * @default 5000
    */
   busyTimeoutMs?: number;
+  /**
+   * Write the group commits (the completions and the dedupe-index catch-up, about half of SQLite's work in a
+   * backfill) from a worker thread with its own connection, off the event loop. Worth it only where a core is free
+   * for it: on a 2-vCPU VM whose two threads got ~1.0–1.1× the work of one, it saved nothing and the hand-offs made
+   * acks slower, so it is off by default. Ignored for `:memory:` databases.
+   * @default false
+   */
+  writerThread?: boolean;
 }
 
 /** Most keys bound in one `IN (…)` lookup. */
 const LOOKUP_CHUNK = 400;
-/** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
-const INSERT_CHUNK = 64;
 /** Longest a completion waits in memory before its group commit. */
 const FLUSH_INTERVAL_MS = 50;
 /** Completed outcomes (or unindexed events) that start a group commit at once. */
@@ -77,12 +96,6 @@ function placeholders(count: number): string {
   return new Array<string>(count).fill('?').join(',');
 }
 
-/** `(?, ?), (?, ?), …` for `count` rows of `columns` values. */
-function rows(count: number, columns: number): string {
-  const row = `(${placeholders(columns)})`;
-  return new Array<string>(count).fill(row).join(',');
-}
-
 /** The items in slices of at most `size`. */
 function chunks<T>(items: readonly T[], size: number): T[][] {
   if (items.length <= size) return items.length === 0 ? [] : [items as T[]];
@@ -93,19 +106,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
 
 type Row = Record<string, unknown>;
 
-/**
- * Orders rows by their leading (key) columns, so a batch of random keys walks a B-tree left to right: each page is
- * found once, next to the last, instead of every insert descending to a random leaf.
- */
-function byKeyColumns(left: SQLInputValue[], right: SQLInputValue[]): number {
-  for (let index = 0; index < left.length; index++) {
-    const a = left[index]!;
-    const b = right[index]!;
-    if (a !== b) return a! < b! ? -1 : 1;
-  }
-  return 0;
-}
-
 /** Opens (creating and migrating when needed) a SQLite-backed store. */
 export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   if (typeof options?.path !== 'string' || options.path.length === 0) {
@@ -114,20 +114,25 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   // Loaded lazily so importing @coexist/core does not load node:sqlite for users of another store.
   const sqlite = process.getBuiltinModule('node:sqlite');
   const database: DatabaseSync = new sqlite.DatabaseSync(options.path);
-  database.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+  const pragmas = [
+    `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`,
+    'PRAGMA synchronous = NORMAL',
+    'PRAGMA foreign_keys = OFF',
+    'PRAGMA temp_store = MEMORY',
+    'PRAGMA cache_size = -32768',
+    // Checkpoint every ~16 MB of WAL instead of 4 MB: a backfill writes tens of MB, and each checkpoint syncs.
+    'PRAGMA wal_autocheckpoint = 4000',
+    // Keep the WAL file from staying at its high-water mark after a backfill.
+    'PRAGMA journal_size_limit = 67108864',
+  ];
+  database.exec(pragmas[0]!);
   database.exec('PRAGMA journal_mode = WAL');
-  database.exec('PRAGMA synchronous = NORMAL');
-  database.exec('PRAGMA foreign_keys = OFF');
-  database.exec('PRAGMA temp_store = MEMORY');
-  database.exec('PRAGMA cache_size = -32768');
-  // Checkpoint every ~16 MB of WAL instead of 4 MB: a backfill writes tens of MB, and each checkpoint syncs.
-  database.exec('PRAGMA wal_autocheckpoint = 4000');
-  // Keep the WAL file from staying at its high-water mark after a backfill.
-  database.exec('PRAGMA journal_size_limit = 67108864');
+  for (const pragma of pragmas.slice(1)) database.exec(pragma);
   // Migration 4 fills the hashed dedupe index from SQL.
   database.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
   migrate(database);
-  return new SqliteStore(database, options.path);
+  const inMemory = options.path === ':memory:' || options.path.startsWith('file:');
+  return new SqliteStore(database, options.path, pragmas, !inMemory && options.writerThread === true);
 }
 
 function migrate(database: DatabaseSync): void {
@@ -151,18 +156,13 @@ function migrate(database: DatabaseSync): void {
   }
 }
 
-/** A state change of one event waiting for its group commit. */
+/** A state change of one event waiting for its group commit; `generation` is the flush that carries it. */
 interface BufferedState {
   state: 'done' | 'pending' | 'waiting' | 'dead';
   attempts?: number;
   notBefore?: number;
   dead?: { reason: string; errorKind: string; at: string };
-}
-
-/** An event above the index watermark: indexed in memory until the next group commit writes it. */
-interface UnindexedEvent {
-  seq: number;
-  threadKey: string;
+  generation: number;
 }
 
 const ENTRY_COLUMNS =
@@ -172,58 +172,99 @@ const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`;
 const SELECT_WAITING = `SELECT ${ENTRY_COLUMNS} FROM events
   WHERE state = 'waiting' AND connection_id = ? AND target_key IN ($IN)`;
 
+/** A writer error as a store error when it names the caller's field at fault; any other error as it is. */
+function toStoreError(error: unknown): unknown {
+  const field = (error as { storeField?: unknown } | null)?.storeField;
+  return typeof field === 'string' ? new CoexistStoreError(field, (error as Error).message) : error;
+}
+
 class SqliteStore implements CoexistStore {
   readonly backend = 'sqlite';
+  /** This thread's connection: reads, and through `#writer` every write but the group commit. */
   readonly #database: DatabaseSync;
+  readonly #writer: SqliteWriter;
+  /** Writes the group commits: from a worker thread with `writerThread: true`, else on this connection. */
+  readonly #flusher: SqliteFlusher;
   readonly #statements = new Map<string, StatementSync>();
   readonly #manyStatements = new Map<string, StatementSync[]>();
   #closed = false;
+  #closing: Promise<void> | undefined;
   /** Pending rows, mirrored in memory so claims never scan the table. */
   readonly #pending = new PendingQueue();
   /** Rows handed out by `claim` and not completed yet. */
   readonly #claimed = new Map<number, PendingEntry>();
   /** Events just ingested, by seq: the claim that hands them out needs no read and no `JSON.parse`. */
   readonly #recent = new Map<number, CoexistenceEvent>();
-  /** Events above the index watermark, by event id. */
-  readonly #unindexed = new Map<string, UnindexedEvent>();
-  #indexedSeq = 0;
   /** Contact mappings read or written (`connectionId \0 key`); bounded, the table is the source of truth. */
   readonly #contactCache = new Map<string, ContactMapping>();
 
-  // ---- the group-commit buffer: applied in memory, written by the next flush ----
+  // ---- the group-commit overlays: applied in memory, dropped once the flush that carries them committed ----
   readonly #bufferedStates = new Map<number, BufferedState>();
+  /**
+   * `connectionId \0 targetKey` of every message that updates may wait for in the file (a superset: loaded on open,
+   * added on each `wait`, removed once a written message looked its waiting rows up), so a written message whose
+   * key nobody waits for costs no look-up.
+   */
+  readonly #waitingKeys = new Set<string>();
   /** Buffered `waiting` rows by `connectionId \0 targetKey`, so a message written before the flush unparks them. */
   readonly #bufferedWaits = new Map<string, Set<number>>();
-  readonly #bufferedMessages = new Map<string, { connectionId: string; key: string; crmId: string }>();
-  readonly #bufferedHeads = new Map<string, { connectionId: string; threadKey: string; crmId: string }>();
-  readonly #bufferedContacts = new Map<string, { connectionId: string; key: string } & ContactMapping>();
-  readonly #bufferedCounters = new Map<string, number>();
-  readonly #bufferedDocuments = new Map<string, string>();
+  readonly #bufferedMessages = new Map<
+    string,
+    { connectionId: string; key: string; crmId: string; generation: number }
+  >();
+  readonly #bufferedHeads = new Map<
+    string,
+    { connectionId: string; threadKey: string; crmId: string; generation: number }
+  >();
+  readonly #bufferedContacts = new Map<
+    string,
+    { connectionId: string; key: string; generation: number } & ContactMapping
+  >();
+  #bufferedCounters = new Map<string, number>();
+  #bufferedDocuments = new Map<string, string>();
+  /** The generation new changes join: the flush that will carry them. */
+  #generation = 1;
+  /** Whether anything of the current generation waits to be sent. */
+  #dirty = false;
+  #statesInGeneration = 0;
+  /** Events ingested since the last flush was sent (each flush writes the writer's whole dedupe catch-up). */
+  #unindexedEvents = 0;
+  /** The flush in flight (one at a time, so a failed one can be merged into the next without reordering). */
+  #flushing: Promise<void> | undefined;
+  #flushAgain = false;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
   #flushSoon = false;
   readonly #path: string;
   #checkpointer: SqliteCheckpointer | undefined;
   #ingestedEvents = 0;
 
-  constructor(database: DatabaseSync, path: string) {
+  constructor(database: DatabaseSync, path: string, pragmas: readonly string[], threaded: boolean) {
     this.#database = database;
     this.#path = path;
     for (const row of this.#sql(SELECT_PENDING).all()) {
       this.#pending.add(toEntry(row as Row));
     }
-    this.#indexedSeq = Number(
+    const indexedSeq = Number(
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
     );
-    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ?').all(this.#indexedSeq)) {
-      this.#unindexed.set(String(row.event_id), { seq: Number(row.seq), threadKey: String(row.thread_key) });
+    const unindexed: [string, number, string, number][] = [];
+    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ?').all(indexedSeq)) {
+      const eventId = String(row.event_id);
+      unindexed.push([eventId, Number(row.seq), String(row.thread_key), eventIdHash(eventId)]);
     }
+    for (const row of this.#sql("SELECT connection_id, target_key FROM events WHERE state = 'waiting'").all()) {
+      this.#waitingKeys.add(`${String(row.connection_id ?? '')}\u0000${String(row.target_key)}`);
+    }
+    this.#unindexedEvents = unindexed.length;
+    this.#writer = createSqliteWriter(database, { indexedSeq, unindexed });
+    this.#flusher = startSqliteFlusher({ path, database, pragmas, threaded });
   }
 
   /**
-   * A cached prepared statement for `count` items: `$IN` becomes `?,?,…` and `$ROWS` `(?,…),(?,…),…` of `columns`
-   * values. Cached by template, then count, so a lookup never hashes a long generated text.
+   * A cached prepared statement for `count` items: `$IN` becomes `?,?,…`. Cached by template, then count, so a
+   * lookup never hashes a long generated text.
    */
-  #sqlMany(template: string, count: number, columns = 1): StatementSync {
+  #sqlMany(template: string, count: number): StatementSync {
     let byCount = this.#manyStatements.get(template);
     if (byCount === undefined) {
       byCount = [];
@@ -231,9 +272,7 @@ class SqliteStore implements CoexistStore {
     }
     let statement = byCount[count];
     if (statement === undefined) {
-      statement = this.#database.prepare(
-        template.replace('$IN', placeholders(count)).replace('$ROWS', rows(count, columns)),
-      );
+      statement = this.#database.prepare(template.replace('$IN', placeholders(count)));
       byCount[count] = statement;
     }
     return statement;
@@ -253,140 +292,81 @@ class SqliteStore implements CoexistStore {
     if (this.#closed) throw new CoexistStoreError('store', 'the store is closed');
   }
 
-  #transaction<T>(work: () => T): T {
+  /**
+   * Runs a write on this thread's connection once no group commit is in flight (SQLite has one writer; waiting
+   * here, instead of in SQLite's busy handler, keeps the event loop free meanwhile). Input errors of the writer
+   * come out as `CoexistStoreError`s.
+   */
+  async #write<T>(work: (writer: SqliteWriter) => T): Promise<T> {
+    while (this.#flushing !== undefined) await this.#flushing.catch(() => {});
     this.#check();
-    this.#database.exec('BEGIN IMMEDIATE');
+    // No await between the check above and the transaction: no flush can start in between.
     try {
-      const result = work();
-      this.#database.exec('COMMIT');
-      return result;
+      return work(this.#writer);
     } catch (error) {
-      if (this.#database.isTransaction) this.#database.exec('ROLLBACK');
-      throw error;
+      throw toStoreError(error);
     }
   }
 
   async ingest(input: IngestInput): Promise<IngestResult> {
     this.#check();
-    const added: { entry: PendingEntry; event: CoexistenceEvent; routed: boolean }[] = [];
-    const result = this.#transaction(() => {
-      const fresh: PlannedEvent[] = [];
-      // Dedupe: in memory above the watermark, `event_hashes` below it (a hash hit is confirmed by the stored id).
-      const known = new Set<string>();
-      const lookup: string[] = [];
-      for (const planned of input.events) {
-        const id = planned.event.id;
-        if (this.#unindexed.has(id)) known.add(id);
-        else lookup.push(id);
-      }
-      const hashes = new Set<number>();
-      for (const id of lookup) hashes.add(eventIdHash(id));
-      for (const chunk of chunks([...hashes], LOOKUP_CHUNK)) {
-        const statement = this.#sqlMany(
-          `SELECT e.event_id FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash IN ($IN)`,
-          chunk.length,
-        );
-        // A colliding stored id lands in `known` too, harmlessly: only ids of this input are looked up in it.
-        for (const row of statement.all(...chunk)) known.add(String(row.event_id));
-      }
-      for (const planned of input.events) {
-        if (known.has(planned.event.id)) continue;
-        known.add(planned.event.id);
-        fresh.push(planned);
-      }
-      const duplicates = input.events.length - fresh.length;
-      let payloadId: number | null = input.payloadId ?? null;
-      if (payloadId === null && (fresh.length > 0 || input.events.length === 0)) {
-        const stored = this.#sql('SELECT id FROM payloads WHERE sha256 = ?').get(input.sha256) as Row | undefined;
-        if (stored !== undefined) {
-          payloadId = Number(stored.id);
-        } else {
-          const inserted = this.#sql(
-            "INSERT INTO payloads (sha256, received_at, raw_body, status) VALUES (?, ?, ?, 'accepted')",
-          ).run(input.sha256, input.receivedAt, input.rawBody);
-          payloadId = Number(inserted.lastInsertRowid);
-        }
-      }
-      const counts = new Map<string, number>();
-      const connectionIds = new Set<string>();
-      for (const chunk of chunks(fresh, INSERT_CHUNK)) {
-        const values: SQLInputValue[] = [];
-        const bodies: SQLInputValue[] = [];
-        for (const planned of chunk) {
-          const event = planned.event;
-          const routed = planned.kind === 'meta' || planned.connectionId !== null;
-          values.push(
-            event.id,
-            event.type,
-            payloadId,
-            event.phoneNumberId ?? null,
-            planned.kind === 'meta' ? '' : planned.connectionId,
-            planned.kind,
-            planned.lane,
-            planned.threadKey,
-            planned.targetKey,
-            planned.sortKey,
-            routed ? 'pending' : 'unrouted',
-          );
-          if (planned.connectionId !== null && planned.kind !== 'meta') connectionIds.add(planned.connectionId);
-          const countKey = `${event.phoneNumberId ?? ''}\u0000${planned.kind}.${planned.lane}.received`;
-          counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
-        }
-        const inserted = this.#sqlMany(
-          `INSERT INTO events (event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane, thread_key,
-             target_key, sort_key, state) VALUES $ROWS`,
-          chunk.length,
-          11,
-        ).run(...values);
-        // Rowids of one multi-row insert are consecutive: the last one names them all.
-        const first = Number(inserted.lastInsertRowid) - chunk.length + 1;
-        for (let index = 0; index < chunk.length; index++) {
-          bodies.push(first + index, JSON.stringify(chunk[index]!.event));
-        }
-        this.#sqlMany(`INSERT INTO event_bodies (seq, body) VALUES $ROWS`, chunk.length, 2).run(...bodies);
-        for (let index = 0; index < chunk.length; index++) {
-          const planned = chunk[index]!;
-          const routed = planned.kind === 'meta' || planned.connectionId !== null;
-          added.push({
-            event: planned.event,
-            entry: {
-              seq: first + index,
-              connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
-              kind: planned.kind,
-              lane: planned.lane,
-              threadKey: planned.threadKey,
-              sortKey: planned.sortKey,
-              notBefore: 0,
-              attempts: 0,
-              targetKey: planned.targetKey,
-              payloadId,
-            },
-            routed,
-          });
-        }
-      }
-      const counter = this.#sql(
-        'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
-      );
-      for (const [key, delta] of counts) {
-        const [scope, name] = key.split('\u0000') as [string, string];
-        counter.run(scope, name, delta);
-      }
-      return { payloadId, inserted: fresh.length, duplicates, connectionIds: [...connectionIds] };
+    const rows = input.events.map((planned): WriterEventRow => {
+      const event = planned.event;
+      return [
+        event.id,
+        eventIdHash(event.id),
+        event.type,
+        event.phoneNumberId ?? null,
+        planned.kind === 'meta' ? '' : planned.connectionId,
+        planned.kind,
+        planned.lane,
+        planned.threadKey,
+        planned.targetKey,
+        planned.sortKey,
+        planned.kind === 'meta' || planned.connectionId !== null,
+        JSON.stringify(event),
+      ];
     });
-    // Committed: index the new events in memory, queue the routed ones, and keep their objects for the claim
-    // (the store hands each one out once; callers do not mutate events after ingest).
-    for (const { event, entry, routed } of added) {
-      this.#unindexed.set(event.id, { seq: entry.seq, threadKey: entry.threadKey });
-      if (!routed) continue;
-      this.#pending.add(entry);
-      this.#recent.set(entry.seq, event);
+    const reply = await this.#write((writer) =>
+      writer.ingest({
+        sha256: input.sha256,
+        receivedAt: input.receivedAt,
+        rawBody: input.rawBody,
+        payloadId: input.payloadId ?? null,
+        events: rows,
+      }),
+    );
+    // Committed: queue the routed events, and keep their objects for the claim (the store hands each one out
+    // once; callers do not mutate events after ingest).
+    for (let index = 0; index < rows.length; index++) {
+      const seq = reply.seqs[index]!;
+      if (seq === 0 || !rows[index]![10]) continue;
+      const planned = input.events[index]!;
+      this.#pending.add({
+        seq,
+        connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
+        kind: planned.kind,
+        lane: planned.lane,
+        threadKey: planned.threadKey,
+        sortKey: planned.sortKey,
+        notBefore: 0,
+        attempts: 0,
+        targetKey: planned.targetKey,
+        payloadId: reply.payloadId,
+      });
+      this.#recent.set(seq, planned.event);
     }
     while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
-    this.#ingestedEvents += result.inserted;
+    this.#unindexedEvents += reply.inserted;
+    this.#ingestedEvents += reply.inserted;
     if (this.#ingestedEvents >= CHECKPOINTER_AFTER_EVENTS) this.#startCheckpointer();
-    this.#scheduleFlush(this.#unindexed.size >= FLUSH_OUTCOMES);
-    return result;
+    if (reply.inserted > 0) this.#scheduleFlush(this.#unindexedEvents >= FLUSH_OUTCOMES);
+    return {
+      payloadId: reply.payloadId,
+      inserted: reply.inserted,
+      duplicates: reply.duplicates,
+      connectionIds: reply.connectionIds,
+    };
   }
 
   async recordInvalidPayload(input: {
@@ -395,14 +375,8 @@ class SqliteStore implements CoexistStore {
     error: string;
     receivedAt: string;
   }): Promise<number> {
-    return this.#transaction(() => {
-      const known = this.#sql('SELECT id FROM payloads WHERE sha256 = ?').get(input.sha256) as Row | undefined;
-      if (known !== undefined) return Number(known.id);
-      const inserted = this.#sql(
-        "INSERT INTO payloads (sha256, received_at, raw_body, status, error) VALUES (?, ?, ?, 'invalid', ?)",
-      ).run(input.sha256, input.receivedAt, input.rawBody, input.error);
-      return Number(inserted.lastInsertRowid);
-    });
+    this.#check();
+    return this.#write((writer) => writer.recordInvalidPayload(input));
   }
 
   async listInvalidPayloads(options: { includeReplayed?: boolean } = {}): Promise<InvalidPayload[]> {
@@ -422,17 +396,9 @@ class SqliteStore implements CoexistStore {
   }
 
   async updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): Promise<void> {
-    this.#transaction(() => {
-      const result =
-        update.replayedAt !== undefined
-          ? this.#sql(
-              "UPDATE payloads SET status = 'replayed', replayed_at = ? WHERE id = ? AND status = 'invalid'",
-            ).run(update.replayedAt, id)
-          : this.#sql("UPDATE payloads SET error = ? WHERE id = ? AND status = 'invalid'").run(update.error ?? '', id);
-      if (Number(result.changes) === 0) throw new CoexistStoreError('id', `no invalid payload ${id}`);
-    });
+    this.#check();
+    await this.#write((writer) => writer.updateInvalidPayload(id, update));
   }
-
   async claim(query: ClaimQuery): Promise<ClaimResult> {
     // Served from memory: claims are not persisted (a crash loses nothing: the rows are still pending).
     this.#check();
@@ -499,13 +465,16 @@ class SqliteStore implements CoexistStore {
         connectionId: message.connectionId,
         key: message.key,
         crmId: message.crmId,
+        generation: this.#generation,
       });
       // The last message of each thread in the batch becomes its head.
       this.#bufferedHeads.set(`${message.connectionId}\u0000${message.threadKey}`, {
         connectionId: message.connectionId,
         threadKey: message.threadKey,
         crmId: message.crmId,
+        generation: this.#generation,
       });
+      this.#dirty = true;
     }
     this.#bufferContacts(completion.contacts ?? []);
     let outcomes = 0;
@@ -541,6 +510,7 @@ class SqliteStore implements CoexistStore {
             back.push(this.#entryOf(outcome.seq, 0));
           } else {
             this.#bufferState(outcome.seq, { state: 'waiting' });
+            this.#waitingKeys.add(key);
             let waits = this.#bufferedWaits.get(key);
             if (waits === undefined) {
               waits = new Set();
@@ -572,6 +542,8 @@ class SqliteStore implements CoexistStore {
           back.push(this.#entryOf(seq, 0));
         }
       }
+      // Looked up below, which unparks every waiting row of the key in the file.
+      if (!this.#waitingKeys.delete(key)) continue;
       const keys = byConnection.get(message.connectionId) ?? [];
       keys.push(message.key);
       byConnection.set(message.connectionId, keys);
@@ -591,24 +563,31 @@ class SqliteStore implements CoexistStore {
     for (const { scope, name, delta } of completion.counters ?? []) {
       const key = `${scope}\u0000${name}`;
       this.#bufferedCounters.set(key, (this.#bufferedCounters.get(key) ?? 0) + delta);
+      this.#dirty = true;
     }
-    for (const { key, value } of completion.documents ?? []) this.#bufferedDocuments.set(key, JSON.stringify(value));
+    for (const { key, value } of completion.documents ?? []) {
+      this.#bufferedDocuments.set(key, JSON.stringify(value));
+      this.#dirty = true;
+    }
     for (const seq of settled) this.#claimed.delete(seq);
     for (const entry of back) {
       this.#claimed.delete(entry.seq);
       this.#pending.add(entry);
     }
-    this.#scheduleFlush(this.#bufferedStates.size >= FLUSH_OUTCOMES || outcomes === 0);
+    this.#scheduleFlush(this.#statesInGeneration >= FLUSH_OUTCOMES || outcomes === 0);
   }
 
-  /** Buffers a state change; a retry's attempts and delay survive later changes of the same flush. */
-  #bufferState(seq: number, change: BufferedState): void {
+  /** Buffers a state change; a retry's attempts and delay survive later changes before their flush committed. */
+  #bufferState(seq: number, change: Omit<BufferedState, 'generation'>): void {
     const previous = this.#bufferedStates.get(seq);
-    if (change.attempts === undefined && previous?.attempts !== undefined) {
-      change.attempts = previous.attempts;
-      change.notBefore ??= change.state === 'pending' ? 0 : previous.notBefore;
+    const buffered: BufferedState = { ...change, generation: this.#generation };
+    if (buffered.attempts === undefined && previous?.attempts !== undefined) {
+      buffered.attempts = previous.attempts;
+      buffered.notBefore ??= buffered.state === 'pending' ? 0 : previous.notBefore;
     }
-    this.#bufferedStates.set(seq, change);
+    if (previous?.generation !== this.#generation) this.#statesInGeneration++;
+    this.#bufferedStates.set(seq, buffered);
+    this.#dirty = true;
   }
 
   /** Whether a message's CRM id is known (buffered or stored). */
@@ -637,7 +616,11 @@ class SqliteStore implements CoexistStore {
     if (this.#checkpointer !== undefined || this.#path === ':memory:' || this.#path.startsWith('file:')) return;
     this.#checkpointer = startSqliteCheckpointer(this.#path);
     if (this.#checkpointer !== undefined) {
+      // Both writing connections: a commit on either may cross the fallback threshold.
       this.#database.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
+      this.#flusher.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`).catch(() => {
+        // Only the fallback threshold: that connection keeps the default one.
+      });
     } else {
       this.#ingestedEvents = Number.NEGATIVE_INFINITY;
     }
@@ -664,158 +647,165 @@ class SqliteStore implements CoexistStore {
   }
 
   #backgroundFlush(): void {
-    if (this.#closed) return;
-    try {
-      this.#flush();
-    } catch {
+    if (this.#closed || this.#closing !== undefined) return;
+    if (this.#flushing !== undefined) {
+      this.#flushAgain = true;
+      return;
+    }
+    if (!this.#isDirty()) return;
+    this.#sendFlush().catch(() => {
       // Kept buffered (the file lock may be held a moment); the next flush, a read or `close` tries again and
       // reports the error if it persists.
       this.#scheduleFlush(false);
-    }
-  }
-
-  /** Whether anything waits for the next group commit. */
-  #dirty(): boolean {
-    return (
-      this.#bufferedStates.size > 0 ||
-      this.#bufferedMessages.size > 0 ||
-      this.#bufferedHeads.size > 0 ||
-      this.#bufferedContacts.size > 0 ||
-      this.#bufferedCounters.size > 0 ||
-      this.#bufferedDocuments.size > 0 ||
-      this.#unindexed.size > 0
-    );
-  }
-
-  /** Writes everything buffered, and the in-memory index, in one transaction; clears the buffer once committed. */
-  #flush(): void {
-    this.#check();
-    if (!this.#dirty()) return;
-    let watermark = this.#indexedSeq;
-    this.#transaction(() => {
-      const done: number[] = [];
-      const setState = this.#sql('UPDATE events SET state = ? WHERE seq = ?');
-      const setRetry = this.#sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
-      for (const [seq, change] of this.#bufferedStates) {
-        if (change.state === 'done') {
-          done.push(seq);
-        } else if (change.state === 'dead') {
-          if (change.attempts === undefined) setState.run('dead', seq);
-          else setRetry.run('dead', change.attempts, change.notBefore ?? 0, seq);
-          const dead = change.dead!;
-          this.#sql(
-            `INSERT INTO dead_letters (seq, event_id, event_type, connection_id, phone_number_id, reason, error_kind, created_at)
-             SELECT seq, event_id, event_type, connection_id, phone_number_id, ?, ?, ? FROM events WHERE seq = ?`,
-          ).run(dead.reason, dead.errorKind, dead.at, seq);
-          this.#countDead(seq, 1);
-        } else if (change.attempts !== undefined) {
-          setRetry.run(change.state, change.attempts, change.notBefore ?? 0, seq);
-        } else {
-          setState.run(change.state, seq);
-        }
-      }
-      done.sort((left, right) => left - right);
-      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
-        this.#sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
-      }
-      const values: SQLInputValue[][] = [];
-      for (const message of this.#bufferedMessages.values()) {
-        values.push([message.connectionId, message.key, message.crmId]);
-      }
-      values.sort(byKeyColumns);
-      this.#insertRows(
-        `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
-         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
-        3,
-        values.splice(0),
-      );
-      for (const head of this.#bufferedHeads.values()) values.push([head.connectionId, head.threadKey, head.crmId]);
-      this.#insertRows(
-        `INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES $ROWS
-         ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id`,
-        3,
-        values.splice(0),
-      );
-      for (const contact of this.#bufferedContacts.values()) {
-        values.push([contact.connectionId, contact.key, contact.crmId, contact.parentId ?? null]);
-      }
-      this.#insertRows(
-        `INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES $ROWS
-         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id`,
-        4,
-        values.splice(0),
-      );
-      const counter = this.#sql(
-        'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
-      );
-      for (const [key, delta] of this.#bufferedCounters) {
-        const [scope, name] = key.split('\u0000') as [string, string];
-        counter.run(scope, name, delta);
-      }
-      const saveDocument = this.#sql(
-        'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      );
-      for (const [key, value] of this.#bufferedDocuments) saveDocument.run(key, value);
-      if (this.#unindexed.size > 0) {
-        for (const [eventId, event] of this.#unindexed) values.push([eventIdHash(eventId), event.seq]);
-        values.sort(byKeyColumns);
-        // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not wedge
-        // every later flush on a key the first one already wrote).
-        this.#insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
-        for (const event of this.#unindexed.values()) {
-          values.push([event.threadKey, event.seq]);
-          watermark = Math.max(watermark, event.seq);
-        }
-        values.sort(byKeyColumns);
-        this.#insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values.splice(0));
-        this.#sql(
-          `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
-           ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
-        ).run(watermark);
-      }
     });
-    // Committed: the buffer is in the file now.
-    for (const contact of this.#bufferedContacts.values()) this.#cacheContact(contact);
-    this.#bufferedStates.clear();
-    this.#bufferedWaits.clear();
-    this.#bufferedMessages.clear();
-    this.#bufferedHeads.clear();
-    this.#bufferedContacts.clear();
-    this.#bufferedCounters.clear();
-    this.#bufferedDocuments.clear();
-    this.#unindexed.clear();
-    this.#indexedSeq = watermark;
   }
 
-  /** Multi-row inserts of `columns`-wide rows, `INSERT_CHUNK` rows per statement. */
-  #insertRows(statement: string, columns: number, values: SQLInputValue[][]): void {
-    for (const chunk of chunks(values, INSERT_CHUNK)) {
-      this.#sqlMany(statement, chunk.length, columns).run(...chunk.flat());
+  /** Whether anything waits to be sent with the next group commit. */
+  #isDirty(): boolean {
+    return this.#dirty || this.#unindexedEvents > 0;
+  }
+
+  /** Commits everything buffered so far (after the flush in flight, if any); rejects when the commit failed. */
+  async #flushAll(): Promise<void> {
+    this.#check();
+    while (this.#flushing !== undefined) await this.#flushing.catch(() => {});
+    if (this.#isDirty()) await this.#sendFlush();
+  }
+
+  /** Sends the current generation as one transaction; resolves once it committed. */
+  #sendFlush(): Promise<void> {
+    const generation = this.#generation++;
+    const request: WriterFlushRequest = {
+      done: [],
+      states: [],
+      messages: [],
+      heads: [],
+      contacts: [],
+      counters: [],
+      documents: [],
+      catchUp: [],
+      watermark: 0,
+    };
+    const catchUp = this.#writer.catchUp();
+    request.catchUp = catchUp.rows;
+    request.watermark = catchUp.watermark;
+    for (const [seq, change] of this.#bufferedStates) {
+      if (change.generation !== generation) continue;
+      if (change.state === 'done') request.done.push(seq);
+      else {
+        request.states.push([
+          seq,
+          change.state,
+          change.attempts ?? null,
+          change.notBefore ?? 0,
+          change.dead?.reason ?? null,
+          change.dead?.errorKind ?? null,
+          change.dead?.at ?? null,
+        ]);
+      }
+    }
+    request.done.sort((left, right) => left - right);
+    for (const message of this.#bufferedMessages.values()) {
+      if (message.generation === generation) request.messages.push([message.connectionId, message.key, message.crmId]);
+    }
+    for (const head of this.#bufferedHeads.values()) {
+      if (head.generation === generation) request.heads.push([head.connectionId, head.threadKey, head.crmId]);
+    }
+    for (const contact of this.#bufferedContacts.values()) {
+      if (contact.generation === generation) {
+        request.contacts.push([contact.connectionId, contact.key, contact.crmId, contact.parentId ?? null]);
+      }
+    }
+    const counters = this.#bufferedCounters;
+    this.#bufferedCounters = new Map();
+    for (const [key, delta] of counters) {
+      const [scope, name] = key.split('\u0000') as [string, string];
+      request.counters.push([scope, name, delta]);
+    }
+    const documents = this.#bufferedDocuments;
+    this.#bufferedDocuments = new Map();
+    for (const [key, value] of documents) request.documents.push([key, value]);
+    const unindexed = this.#unindexedEvents;
+    this.#unindexedEvents = 0;
+    this.#dirty = false;
+    this.#statesInGeneration = 0;
+    const flushing = this.#flusher
+      .flush(request)
+      .then(
+        () => {
+          this.#writer.indexed(catchUp.watermark);
+          this.#committed(generation);
+        },
+        (error: unknown) => {
+          this.#uncommitted(generation, counters, documents, unindexed);
+          throw toStoreError(error);
+        },
+      )
+      .finally(() => {
+        this.#flushing = undefined;
+        if (this.#flushAgain) {
+          this.#flushAgain = false;
+          this.#scheduleFlush(true);
+        }
+      });
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  /** A flush committed: what it carried is in the file now, so the overlays drop it (unless changed since). */
+  #committed(generation: number): void {
+    for (const [seq, change] of this.#bufferedStates) {
+      if (change.generation <= generation) this.#bufferedStates.delete(seq);
+    }
+    for (const [key, message] of this.#bufferedMessages) {
+      if (message.generation <= generation) this.#bufferedMessages.delete(key);
+    }
+    for (const [key, head] of this.#bufferedHeads) {
+      if (head.generation <= generation) this.#bufferedHeads.delete(key);
+    }
+    for (const [key, contact] of this.#bufferedContacts) {
+      if (contact.generation > generation) continue;
+      this.#cacheContact(contact);
+      this.#bufferedContacts.delete(key);
+    }
+    // A waiting row whose state is in the file now is found there (`SELECT_WAITING`).
+    for (const [key, waits] of this.#bufferedWaits) {
+      for (const seq of waits) if (!this.#bufferedStates.has(seq)) waits.delete(seq);
+      if (waits.size === 0) this.#bufferedWaits.delete(key);
     }
   }
 
-  /** Counts a dead (or replayed) event in `<kind>.<lane>.dead` of its number. */
-  #countDead(seq: number, delta: number): void {
-    this.#sql(
-      `INSERT INTO counters (scope, name, value)
-       SELECT coalesce(phone_number_id, ''), kind || '.' || lane || '.dead', ? FROM events WHERE seq = ?
-       ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`,
-    ).run(delta, seq);
+  /** A flush failed (rolled back): what it carried joins the next generation, never reordered before newer changes. */
+  #uncommitted(
+    generation: number,
+    counters: Map<string, number>,
+    documents: Map<string, string>,
+    unindexed: number,
+  ): void {
+    const next = this.#generation;
+    for (const change of this.#bufferedStates.values()) {
+      if (change.generation !== generation) continue;
+      change.generation = next;
+      this.#statesInGeneration++;
+    }
+    for (const message of this.#bufferedMessages.values())
+      if (message.generation === generation) message.generation = next;
+    for (const head of this.#bufferedHeads.values()) if (head.generation === generation) head.generation = next;
+    for (const contact of this.#bufferedContacts.values())
+      if (contact.generation === generation) contact.generation = next;
+    for (const [key, delta] of counters)
+      this.#bufferedCounters.set(key, (this.#bufferedCounters.get(key) ?? 0) + delta);
+    for (const [key, value] of documents)
+      if (!this.#bufferedDocuments.has(key)) this.#bufferedDocuments.set(key, value);
+    this.#unindexedEvents += unindexed;
+    this.#dirty = true;
   }
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {
-    this.#flush();
-    const routed: PendingEntry[] = [];
-    this.#transaction(() => {
-      const route = this.#sql(
-        `UPDATE events SET state = 'pending', connection_id = ?
-         WHERE state IN ('waiting', 'unrouted', 'dead') AND state = 'unrouted' AND phone_number_id = ?
-         RETURNING ${ENTRY_COLUMNS}`,
-      );
-      for (const id of phoneNumberIds) for (const row of route.all(connectionId, id)) routed.push(toEntry(row as Row));
-    });
-    for (const entry of routed) this.#pending.add(entry);
-    return routed.length;
+    await this.#flushAll();
+    const rows = await this.#write((writer) => writer.routeUnrouted(phoneNumberIds, connectionId));
+    for (const row of rows) this.#pending.add(toEntry(row));
+    return rows.length;
   }
 
   #bufferContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {
@@ -826,7 +816,9 @@ class SqliteStore implements CoexistStore {
         connectionId: entry.connectionId,
         key: entry.key,
         ...mapping,
+        generation: this.#generation,
       });
+      this.#dirty = true;
     }
   }
 
@@ -922,35 +914,19 @@ class SqliteStore implements CoexistStore {
 
   async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
     this.#check();
-    const wanted = new Set(threadKeys);
-    const seqs: number[] = [];
-    for (const chunk of chunks([...wanted], LOOKUP_CHUNK)) {
-      const statement = this.#sqlMany(`SELECT seq FROM thread_events WHERE thread_key IN ($IN)`, chunk.length);
-      for (const row of statement.all(...chunk)) seqs.push(Number(row.seq));
-    }
-    for (const event of this.#unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
-    const found: Row[] = [];
-    for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
-      const statement = this.#sqlMany(
-        `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq
-         WHERE e.seq IN ($IN)`,
-        chunk.length,
-      );
-      for (const row of statement.all(...chunk)) found.push(row as Row);
-    }
-    found.sort((left, right) => Number(left.sort_key) - Number(right.sort_key) || Number(left.seq) - Number(right.seq));
-    return found.map((row) => JSON.parse(String(row.body)) as CoexistenceEvent);
+    // The writer knows the events above the index watermark.
+    return this.#writer.listThreadEvents([...new Set(threadKeys)]).map((body) => JSON.parse(body) as CoexistenceEvent);
   }
 
   async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
-    this.#flush();
+    await this.#flushAll();
     return this.#sql('SELECT key FROM contacts WHERE connection_id = ? AND (crm_id = ? OR parent_id = ?) ORDER BY key')
       .all(connectionId, crmId, crmId)
       .map((row) => String(row.key));
   }
 
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
-    this.#flush();
+    await this.#flushAll();
     const limit = options.limit ?? 1000;
     const rows = options.includeReplayed
       ? this.#sql('SELECT * FROM dead_letters ORDER BY id LIMIT ?').all(limit)
@@ -959,28 +935,14 @@ class SqliteStore implements CoexistStore {
   }
 
   async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
-    this.#flush();
-    const back: PendingEntry[] = [];
-    const letter = this.#transaction(() => {
-      const row = this.#sql('SELECT * FROM dead_letters WHERE id = ?').get(id) as Row | undefined;
-      if (row === undefined) throw new CoexistStoreError('id', `no dead letter ${id}`);
-      if (row.replayed_at !== null) throw new CoexistStoreError('id', `dead letter ${id} was already replayed`);
-      this.#sql('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(at, id);
-      const changed = this.#sql(
-        "UPDATE events SET state = 'pending', attempts = 0, not_before = 0 WHERE seq = ? AND state = 'dead'",
-      ).run(Number(row.seq));
-      if (Number(changed.changes) > 0) {
-        this.#countDead(Number(row.seq), -1);
-        back.push({ ...this.#entryOf(Number(row.seq), 0), attempts: 0 });
-      }
-      return toDeadLetter({ ...row, replayed_at: at });
-    });
-    for (const entry of back) this.#pending.add(entry);
-    return letter;
+    await this.#flushAll();
+    const { letter, entry } = await this.#write((writer) => writer.replayDeadLetter(id, at));
+    if (entry !== null) this.#pending.add({ ...toEntry(entry), attempts: 0, notBefore: 0 });
+    return toDeadLetter(letter);
   }
 
   async countOpen(): Promise<QueueCount[]> {
-    this.#flush();
+    await this.#flushAll();
     const pending = this.#sql(
       `SELECT phone_number_id, kind, lane, 'pending' AS state, count(*) AS count FROM events WHERE state = 'pending'
        GROUP BY phone_number_id, kind, lane`,
@@ -999,7 +961,7 @@ class SqliteStore implements CoexistStore {
   }
 
   async readCounters(): Promise<Record<string, Record<string, number>>> {
-    this.#flush();
+    await this.#flushAll();
     const counters: Record<string, Record<string, number>> = {};
     for (const row of this.#sql('SELECT scope, name, value FROM counters').all()) {
       const scope = String(row.scope);
@@ -1010,13 +972,13 @@ class SqliteStore implements CoexistStore {
   }
 
   async getDocument<T>(key: string): Promise<T | undefined> {
-    this.#flush();
+    await this.#flushAll();
     const row = this.#sql('SELECT value FROM documents WHERE key = ?').get(key) as Row | undefined;
     return row === undefined ? undefined : (JSON.parse(String(row.value)) as T);
   }
 
   async listDocuments<T>(prefix: string): Promise<{ key: string; value: T }[]> {
-    this.#flush();
+    await this.#flushAll();
     const rows = this.#sql('SELECT key, value FROM documents WHERE key >= ? AND key < ? ORDER BY key').all(
       prefix,
       `${prefix}\uffff`,
@@ -1024,17 +986,23 @@ class SqliteStore implements CoexistStore {
     return rows.map((row) => ({ key: String(row.key), value: JSON.parse(String(row.value)) as T }));
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     if (this.#closed) return;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
     this.#flushTimer = undefined;
     try {
-      this.#flush();
+      await this.#flushAll();
     } finally {
-      // The checkpointer's connection first, so closing the last connection checkpoints and removes the WAL.
+      this.#closed = true;
+      // The other connections first, so closing the last one checkpoints and removes the WAL.
+      await this.#flusher.close();
       await this.#checkpointer?.close();
       this.#checkpointer = undefined;
-      this.#closed = true;
       this.#statements.clear();
       this.#manyStatements.clear();
       this.#recent.clear();

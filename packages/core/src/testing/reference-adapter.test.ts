@@ -46,6 +46,40 @@ describe('createReferenceAdapter', () => {
     expect(retried[0]).toMatchObject({ ok: true, created: true });
   });
 
+  it("finds contacts by user id, wa_id and normalized phone in the records' order, including ones a test added to the state directly", async () => {
+    const adapter = createReferenceAdapter({ searchBatchSize: 10 });
+    const first = adapter.seedContact({ phone: '+1 (650) 555-1234', waId: '16505551234' });
+    const [created] = await adapter.createContacts([{ key: 'bsuid:U1', userId: 'U1' }], context());
+    // A later upsert adds a phone to the created record: searchable by it from then on.
+    await adapter.upsertContacts([{ key: 'bsuid:U1', userId: 'U1', phone: '+16505551234' }], context());
+    adapter.state.contacts.set('direct-1', { crmId: 'direct-1', phone: '+1 650 555 1234' });
+    const [byPhone, byWaId, byUserId, nobody] = await adapter.findContacts(
+      [
+        { key: 'a', phone: '+16505551234' },
+        { key: 'b', waId: '16505551234' },
+        { key: 'c', userId: 'U1' },
+        { key: 'd', phone: '+16505550000' },
+      ],
+      context(),
+    );
+    const crmIds = (result: typeof byPhone) => (result?.ok === true ? result.matches.map((match) => match.crmId) : []);
+    expect(created?.ok).toBe(true);
+    const createdId = created?.ok === true ? created.crmId : '';
+    expect(crmIds(byPhone)).toEqual([first, createdId, 'direct-1']);
+    expect(crmIds(byWaId)).toEqual([first]);
+    expect(byUserId?.ok === true && byUserId.matches).toEqual([{ crmId: createdId, matchedOn: 'userId' }]);
+    expect(crmIds(nobody)).toEqual([]);
+  });
+
+  it('keeps its own copy of a written record', async () => {
+    const adapter = createReferenceAdapter();
+    const contact = adapter.seedContact({ phone: '+16505551234' });
+    const written = record('a', contact, 0);
+    await adapter.writeMessages([written], context());
+    written.content.text = 'changed';
+    expect([...adapter.state.messages.values()][0]?.content.text).toBe('a');
+  });
+
   it('never duplicates when the engine resends after a lost response', async () => {
     const adapter = createReferenceAdapter();
     const contact = adapter.seedContact({ phone: '+16505551234' });

@@ -331,11 +331,13 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
         existing.phone ??= contact.phone;
         existing.waId ??= contact.waId;
         existing.userId ??= contact.userId;
+        indexContact(existing);
       }
       contactsByKey.set(contact.key, existing.crmId);
       return { key: contact.key, ok: true, crmId: existing.crmId, created: false };
     }
     const crmId = `contact-${nextId++}`;
+    ensureIndexed();
     state.contacts.set(crmId, {
       crmId,
       key: contact.key,
@@ -345,6 +347,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       ...(contact.name === undefined ? {} : { name: contact.name }),
       ...(contact.ownerId === undefined ? {} : { ownerId: contact.ownerId }),
     });
+    indexContact(state.contacts.get(crmId)!);
     contactsByKey.set(contact.key, crmId);
     return { key: contact.key, ok: true, crmId, created: true };
   }
@@ -364,39 +367,69 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     return stored;
   }
 
+  // Search indexes: user id, wa_id and normalized stored phone → crm ids, plus each record's position, so a search
+  // costs what it finds. A linear pass over every record per search made a large backfill quadratic. Records only
+  // enter `state.contacts` here (seedContact, writeContact); if a test adds one behind the adapter's back, the
+  // size check below rebuilds the indexes, so answers never depend on them being current.
+  const contactsByUserId = new Map<string, string[]>();
+  const contactsByWaId = new Map<string, string[]>();
+  const contactsByPhone = new Map<string, string[]>();
+  const contactPosition = new Map<string, number>();
+  const indexedFields = new Map<string, { userId?: string; waId?: string; phone?: string }>();
+
+  function addTo(index: Map<string, string[]>, key: string | undefined, crmId: string): void {
+    if (key === undefined) return;
+    const ids = index.get(key);
+    if (ids === undefined) index.set(key, [crmId]);
+    else if (!ids.includes(crmId)) ids.push(crmId);
+  }
+
+  /** (Re)indexes one record's searchable fields; fields only ever go from unset to set. */
+  function indexContact(record: ReferenceContactRecord): void {
+    if (!contactPosition.has(record.crmId)) contactPosition.set(record.crmId, contactPosition.size);
+    let indexed = indexedFields.get(record.crmId);
+    if (indexed === undefined) {
+      indexed = {};
+      indexedFields.set(record.crmId, indexed);
+    }
+    if (record.userId !== indexed.userId) {
+      indexed.userId = record.userId;
+      addTo(contactsByUserId, record.userId, record.crmId);
+    }
+    if (record.waId !== indexed.waId) {
+      indexed.waId = record.waId;
+      addTo(contactsByWaId, record.waId, record.crmId);
+    }
+    if (record.phone !== indexed.phone) {
+      indexed.phone = record.phone;
+      addTo(contactsByPhone, record.phone === undefined ? undefined : storedPhone(record.phone), record.crmId);
+    }
+  }
+
+  function ensureIndexed(): void {
+    if (indexedFields.size === state.contacts.size) return;
+    for (const record of state.contacts.values()) indexContact(record);
+  }
+
   /**
-   * Answers a batch of searches in one pass over the records (not one pass per request, which made a large
-   * backfill quadratic): each record is checked only against the requests that name its user id, wa_id or
-   * normalized phone, with the same precedence as before (user id, then wa_id, then phone); matches keep the
-   * records' order.
+   * Answers a batch of searches from the indexes, with the same precedence as a scan (user id, then wa_id, then
+   * phone, each confirmed against the record) and matches in the records' order.
    */
   function findContactsIn(requests: readonly ContactFindRequest[]): ContactFindResult[] {
-    const matches = requests.map(
-      (): { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string; ownerId?: string }[] => [],
-    );
-    const byUserId = new Map<string, number[]>();
-    const byWaId = new Map<string, number[]>();
-    const byPhone = new Map<string, number[]>();
-    const add = (index: Map<string, number[]>, key: string | undefined, position: number): void => {
-      if (key === undefined) return;
-      const positions = index.get(key);
-      if (positions === undefined) index.set(key, [position]);
-      else positions.push(position);
-    };
-    requests.forEach((request, position) => {
-      add(byUserId, request.userId, position);
-      add(byWaId, request.waId, position);
-      add(byPhone, request.phone, position);
-    });
-    for (const record of state.contacts.values()) {
-      const byUser = record.userId === undefined ? undefined : byUserId.get(record.userId);
-      const byWa = record.waId === undefined ? undefined : byWaId.get(record.waId);
-      const stored = record.phone === undefined || byPhone.size === 0 ? undefined : storedPhone(record.phone);
-      const byStoredPhone = stored === undefined ? undefined : byPhone.get(stored);
-      if (byUser === undefined && byWa === undefined && byStoredPhone === undefined) continue;
-      const candidates = new Set<number>([...(byUser ?? []), ...(byWa ?? []), ...(byStoredPhone ?? [])]);
-      for (const position of candidates) {
-        const request = requests[position]!;
+    ensureIndexed();
+    return requests.map((request) => {
+      const candidates = new Set<string>([
+        ...(request.userId === undefined ? [] : (contactsByUserId.get(request.userId) ?? [])),
+        ...(request.waId === undefined ? [] : (contactsByWaId.get(request.waId) ?? [])),
+        ...(request.phone === undefined ? [] : (contactsByPhone.get(request.phone) ?? [])),
+      ]);
+      const ordered = [...candidates].sort(
+        (left, right) => (contactPosition.get(left) ?? 0) - (contactPosition.get(right) ?? 0),
+      );
+      const matches: { crmId: string; matchedOn: 'phone' | 'waId' | 'userId'; name?: string; ownerId?: string }[] = [];
+      for (const crmId of ordered) {
+        const record = state.contacts.get(crmId);
+        if (record === undefined) continue;
         let matchedOn: 'phone' | 'waId' | 'userId' | undefined;
         if (request.userId !== undefined && record.userId === request.userId) matchedOn = 'userId';
         else if (request.waId !== undefined && record.waId === request.waId) matchedOn = 'waId';
@@ -407,7 +440,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
         )
           matchedOn = 'phone';
         if (matchedOn !== undefined) {
-          matches[position]!.push({
+          matches.push({
             crmId: record.crmId,
             matchedOn,
             ...(record.name === undefined ? {} : { name: record.name }),
@@ -415,8 +448,8 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
           });
         }
       }
-    }
-    return requests.map((request, position) => ({ key: request.key, ok: true, matches: matches[position]! }));
+      return { key: request.key, ok: true, matches };
+    });
   }
 
   function writeMessage(message: MessageRecord, index: number): CrmWriteResult {
@@ -457,7 +490,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
           ? message.status
           : existing.status;
       const previousMessageCrmId = existing.previousMessageCrmId;
-      Object.assign(existing, structuredClone(message), {
+      Object.assign(existing, clonePlain(message), {
         status,
         previousMessageCrmId,
         writeCount: existing.writeCount + 1,
@@ -467,7 +500,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     }
     const crmId = `message-${nextId++}`;
     sequence += 1;
-    state.messages.set(crmId, { ...structuredClone(message), crmId, sequence, writeCount: 1 });
+    state.messages.set(crmId, { ...clonePlain(message), crmId, sequence, writeCount: 1 });
     messagesByKey.set(message.key, crmId);
     return { key: message.key, ok: true, crmId, created: true };
   }
@@ -492,7 +525,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       if (isStatusUpgrade(record.status, change.status)) record.status = change.status;
     } else if (change.kind === 'edit') {
       if (!record.revoked) {
-        record.content = structuredClone(change.content);
+        record.content = clonePlain(change.content);
         record.editedAt = change.at;
       }
     } else if (change.kind === 'revoke') {
@@ -503,7 +536,7 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       );
       record.reactions = change.emoji === null ? others : [...others, { actor: change.actor, emoji: change.emoji }];
     } else if (record.content.placeholder) {
-      record.content = structuredClone(change.content);
+      record.content = clonePlain(change.content);
     }
     record.writeCount += 1;
     return { key: update.key, ok: true, crmId: record.crmId, created: false };
@@ -516,7 +549,9 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     state,
     seedContact(contact) {
       const crmId = `contact-${nextId++}`;
+      ensureIndexed();
       state.contacts.set(crmId, { ...contact, crmId });
+      indexContact(state.contacts.get(crmId)!);
       if (contact.key !== undefined) contactsByKey.set(contact.key, crmId);
       return crmId;
     },
@@ -565,4 +600,17 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
       return { contentType: 'text/html', body: renderChatCardHtml(card) };
     },
   };
+}
+
+/**
+ * A deep copy of plain record data (objects, arrays, primitives), what `structuredClone` would return for it at a
+ * fraction of the cost; the adapter keeps copies so a caller mutating its records later cannot change the CRM.
+ */
+function clonePlain<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(clonePlain) as T;
+  if (Object.getPrototypeOf(value) !== Object.prototype) return structuredClone(value);
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) copy[key] = clonePlain((value as Record<string, unknown>)[key]);
+  return copy as T;
 }

@@ -1,0 +1,430 @@
+/**
+ * The writes of the SQLite store: the ingest transaction (the webhook ack), the group commit, and the rare
+ * operator writes, with the in-memory dedupe index of events above the watermark. The store runs one writer on its
+ * own connection for everything; with `writerThread: true` a second one writes the group commits from a worker
+ * thread with its own connection (`sqlite-flusher.ts`), off the event loop. The store never lets the two write at
+ * the same time (SQLite has one writer).
+ *
+ * The factory is self-contained on purpose: the worker is started from its source text (`String(createSqliteWriter)`),
+ * so the built bundle needs no second file. It must not refer to anything outside its own body but its parameters,
+ * and uses only erasable TypeScript (the source text runs as JavaScript).
+ */
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+
+/**
+ * One event of an ingest request, flat (cheap to send to a worker): event id, hash of the id, event type,
+ * phone number id, connection id column (`''` for meta events, `null` when unrouted), kind, lane, thread key,
+ * target key, sort key, whether it is routed (queued `pending`, else `unrouted`), and the event's JSON.
+ */
+export type WriterEventRow = [
+  eventId: string,
+  hash: number,
+  eventType: string,
+  phoneNumberId: string | null,
+  connectionId: string | null,
+  kind: string,
+  lane: string,
+  threadKey: string,
+  targetKey: string | null,
+  sortKey: number,
+  routed: boolean,
+  body: string,
+];
+
+/** An ingest request. */
+export interface WriterIngestRequest {
+  sha256: string;
+  receivedAt: string;
+  rawBody: string;
+  /** Attach to this stored payload (replay) instead of storing the body. */
+  payloadId: number | null;
+  events: WriterEventRow[];
+}
+
+/** What an ingest committed: per input event its new seq, or 0 when it was a duplicate. */
+export interface WriterIngestReply {
+  payloadId: number | null;
+  inserted: number;
+  duplicates: number;
+  connectionIds: string[];
+  seqs: number[];
+}
+
+/** One group commit: state changes, maps, counters and documents, written with the dedupe catch-up. */
+export interface WriterFlushRequest {
+  /** Seqs that became `done` (sorted). */
+  done: number[];
+  /** Other state changes: seq, state, attempts (or null: unchanged), not_before, dead letter reason, kind, time. */
+  states: [number, string, number | null, number, string | null, string | null, string | null][];
+  messages: [string, string, string][];
+  heads: [string, string, string][];
+  contacts: [string, string, string, string | null][];
+  counters: [string, string, number][];
+  documents: [string, string][];
+  /** The dedupe and thread index catch-up: `[hash of the event id, seq, thread key]` of events above the watermark. */
+  catchUp: [number, number, string][];
+  /** The highest seq the catch-up covers (the new watermark), when it is not empty. */
+  watermark: number;
+}
+
+/** The writes of the SQLite store. */
+export interface SqliteWriter {
+  ingest(request: WriterIngestRequest): WriterIngestReply;
+  flush(request: WriterFlushRequest): void;
+  recordInvalidPayload(input: { rawBody: string; sha256: string; error: string; receivedAt: string }): number;
+  updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): void;
+  /** Routes unrouted events; returns their queue rows. */
+  routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Record<string, unknown>[];
+  /** Replays a dead letter; returns the letter's row and, when its event went back to pending, the event's row. */
+  replayDeadLetter(id: number, at: string): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
+  /** Bodies (JSON) of the events of these threads, in `(sort_key, seq)` order. */
+  listThreadEvents(threadKeys: readonly string[]): string[];
+  /** The events above the watermark, for the next flush's catch-up. */
+  catchUp(): { rows: [number, number, string][]; watermark: number };
+  /** A flush committed the catch-up up to `watermark`: those events are in the indexes now. */
+  indexed(watermark: number): void;
+  exec(sql: string): void;
+}
+
+/** The state a writer starts from: the dedupe watermark and the events above it (`[eventId, seq, threadKey, hash]`). */
+export interface SqliteWriterStart {
+  indexedSeq: number;
+  unindexed: [string, number, string, number][];
+}
+
+/**
+ * Creates the writer over an open, migrated connection. Errors about the caller's input carry `storeField` (the
+ * field at fault), which the store turns into a `CoexistStoreError`.
+ */
+export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterStart): SqliteWriter {
+  /** Most keys bound in one `IN (…)` lookup. */
+  const LOOKUP_CHUNK = 400;
+  /** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
+  const INSERT_CHUNK = 64;
+  const ENTRY_COLUMNS =
+    'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
+  const statements = new Map<string, StatementSync>();
+  const manyStatements = new Map<string, StatementSync[]>();
+  /** Events above the index watermark, by event id. */
+  const unindexed = new Map<string, { seq: number; threadKey: string; hash: number }>();
+  let indexedSeq = start.indexedSeq;
+  for (const [eventId, seq, threadKey, hash] of start.unindexed) unindexed.set(eventId, { seq, threadKey, hash });
+
+  function storeError(field: string, message: string): Error {
+    return Object.assign(new Error(message), { storeField: field });
+  }
+
+  function placeholders(count: number): string {
+    return new Array<string>(count).fill('?').join(',');
+  }
+
+  function chunks<T>(items: readonly T[], size: number): T[][] {
+    if (items.length <= size) return items.length === 0 ? [] : [items as T[]];
+    const slices: T[][] = [];
+    for (let index = 0; index < items.length; index += size) slices.push(items.slice(index, index + size));
+    return slices;
+  }
+
+  /** Orders rows by their leading (key) columns, so a batch of random keys walks a B-tree left to right. */
+  function byKeyColumns(left: readonly SQLInputValue[], right: readonly SQLInputValue[]): number {
+    for (let index = 0; index < left.length; index++) {
+      const a = left[index]!;
+      const b = right[index]!;
+      if (a !== b) return a! < b! ? -1 : 1;
+    }
+    return 0;
+  }
+
+  function sql(text: string): StatementSync {
+    let statement = statements.get(text);
+    if (statement === undefined) {
+      statement = database.prepare(text);
+      statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  /** A cached statement for `count` items: `$IN` becomes `?,?,…`, `$ROWS` `(?,…),(?,…),…` of `columns` values. */
+  function sqlMany(template: string, count: number, columns = 1): StatementSync {
+    let byCount = manyStatements.get(template);
+    if (byCount === undefined) {
+      byCount = [];
+      manyStatements.set(template, byCount);
+    }
+    let statement = byCount[count];
+    if (statement === undefined) {
+      const row = `(${placeholders(columns)})`;
+      statement = database.prepare(
+        template.replace('$IN', placeholders(count)).replace('$ROWS', new Array<string>(count).fill(row).join(',')),
+      );
+      byCount[count] = statement;
+    }
+    return statement;
+  }
+
+  function transaction<T>(work: () => T): T {
+    database.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      database.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (database.isTransaction) database.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /** Multi-row inserts of `columns`-wide rows, `INSERT_CHUNK` rows per statement. */
+  function insertRows(statement: string, columns: number, values: SQLInputValue[][]): void {
+    for (const chunk of chunks(values, INSERT_CHUNK)) sqlMany(statement, chunk.length, columns).run(...chunk.flat());
+  }
+
+  function addCounter(scope: string, name: string, delta: number): void {
+    sql(
+      'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
+    ).run(scope, name, delta);
+  }
+
+  /** Counts a dead (or replayed) event in `<kind>.<lane>.dead` of its number. */
+  function countDead(seq: number, delta: number): void {
+    sql(
+      `INSERT INTO counters (scope, name, value)
+       SELECT coalesce(phone_number_id, ''), kind || '.' || lane || '.dead', ? FROM events WHERE seq = ?
+       ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value`,
+    ).run(delta, seq);
+  }
+
+  function ingest(request: WriterIngestRequest): WriterIngestReply {
+    const reply = transaction((): WriterIngestReply => {
+      const events = request.events;
+      // Dedupe: in memory above the watermark, `event_hashes` below it (a hash hit is confirmed by the stored id).
+      const known = new Set<string>();
+      const hashes = new Set<number>();
+      for (const row of events) {
+        if (unindexed.has(row[0])) known.add(row[0]);
+        else hashes.add(row[1]);
+      }
+      for (const chunk of chunks([...hashes], LOOKUP_CHUNK)) {
+        const statement = sqlMany(
+          'SELECT e.event_id FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash IN ($IN)',
+          chunk.length,
+        );
+        // A colliding stored id lands in `known` too, harmlessly: only ids of this input are looked up in it.
+        for (const found of statement.all(...chunk)) known.add(String(found.event_id));
+      }
+      const fresh: number[] = [];
+      events.forEach((row, index) => {
+        if (known.has(row[0])) return;
+        known.add(row[0]);
+        fresh.push(index);
+      });
+      let payloadId = request.payloadId;
+      if (payloadId === null && (fresh.length > 0 || events.length === 0)) {
+        const stored = sql('SELECT id FROM payloads WHERE sha256 = ?').get(request.sha256);
+        if (stored !== undefined) {
+          payloadId = Number(stored.id);
+        } else {
+          const inserted = sql(
+            "INSERT INTO payloads (sha256, received_at, raw_body, status) VALUES (?, ?, ?, 'accepted')",
+          ).run(request.sha256, request.receivedAt, request.rawBody);
+          payloadId = Number(inserted.lastInsertRowid);
+        }
+      }
+      const seqs = new Array<number>(events.length).fill(0);
+      const counts = new Map<string, number>();
+      const connectionIds = new Set<string>();
+      for (const chunk of chunks(fresh, INSERT_CHUNK)) {
+        const values: SQLInputValue[] = [];
+        for (const index of chunk) {
+          const row = events[index]!;
+          values.push(row[0], row[2], payloadId, row[3], row[4], row[5], row[6], row[7], row[8], row[9]);
+          values.push(row[10] ? 'pending' : 'unrouted');
+          if (row[4] !== null && row[5] !== 'meta') connectionIds.add(row[4]);
+          const countKey = `${row[3] ?? ''}\u0000${row[5]}.${row[6]}.received`;
+          counts.set(countKey, (counts.get(countKey) ?? 0) + 1);
+        }
+        const inserted = sqlMany(
+          `INSERT INTO events (event_id, event_type, payload_id, phone_number_id, connection_id, kind, lane, thread_key,
+             target_key, sort_key, state) VALUES $ROWS`,
+          chunk.length,
+          11,
+        ).run(...values);
+        // Rowids of one multi-row insert are consecutive: the last one names them all.
+        const first = Number(inserted.lastInsertRowid) - chunk.length + 1;
+        const bodies: SQLInputValue[] = [];
+        chunk.forEach((index, offset) => {
+          seqs[index] = first + offset;
+          bodies.push(first + offset, events[index]![11]);
+        });
+        sqlMany('INSERT INTO event_bodies (seq, body) VALUES $ROWS', chunk.length, 2).run(...bodies);
+      }
+      for (const [key, delta] of counts) {
+        const [scope, name] = key.split('\u0000') as [string, string];
+        addCounter(scope, name, delta);
+      }
+      return {
+        payloadId,
+        inserted: fresh.length,
+        duplicates: events.length - fresh.length,
+        connectionIds: [...connectionIds],
+        seqs,
+      };
+    });
+    // Committed: index the new events in memory until the next flush writes them.
+    const events = request.events;
+    reply.seqs.forEach((seq, index) => {
+      if (seq > 0) unindexed.set(events[index]![0], { seq, threadKey: events[index]![7], hash: events[index]![1] });
+    });
+    return reply;
+  }
+
+  function flush(request: WriterFlushRequest): void {
+    transaction(() => {
+      const setState = sql('UPDATE events SET state = ? WHERE seq = ?');
+      const setRetry = sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
+      for (const [seq, state, attempts, notBefore, reason, errorKind, at] of request.states) {
+        if (attempts === null) setState.run(state, seq);
+        else setRetry.run(state, attempts, notBefore, seq);
+        if (state === 'dead') {
+          sql(
+            `INSERT INTO dead_letters (seq, event_id, event_type, connection_id, phone_number_id, reason, error_kind, created_at)
+             SELECT seq, event_id, event_type, connection_id, phone_number_id, ?, ?, ? FROM events WHERE seq = ?`,
+          ).run(reason, errorKind, at, seq);
+          countDead(seq, 1);
+        }
+      }
+      for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
+        sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
+      }
+      insertRows(
+        `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
+         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
+        3,
+        request.messages.sort(byKeyColumns),
+      );
+      insertRows(
+        `INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES $ROWS
+         ON CONFLICT (connection_id, thread_key) DO UPDATE SET last_crm_id = excluded.last_crm_id`,
+        3,
+        request.heads,
+      );
+      insertRows(
+        `INSERT INTO contacts (connection_id, key, crm_id, parent_id) VALUES $ROWS
+         ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id, parent_id = excluded.parent_id`,
+        4,
+        request.contacts,
+      );
+      for (const [scope, name, delta] of request.counters) addCounter(scope, name, delta);
+      const saveDocument = sql(
+        'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      );
+      for (const [key, value] of request.documents) saveDocument.run(key, value);
+      if (request.catchUp.length > 0) {
+        const values: SQLInputValue[][] = [];
+        for (const [hash, seq] of request.catchUp) values.push([hash, seq]);
+        values.sort(byKeyColumns);
+        // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not
+        // wedge every later flush on a key the first one already wrote).
+        insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
+        for (const [, seq, threadKey] of request.catchUp) values.push([threadKey, seq]);
+        values.sort(byKeyColumns);
+        insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values);
+        sql(
+          `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
+           ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
+        ).run(request.watermark);
+      }
+    });
+  }
+
+  return {
+    ingest,
+    flush,
+    recordInvalidPayload(input) {
+      return transaction(() => {
+        const known = sql('SELECT id FROM payloads WHERE sha256 = ?').get(input.sha256);
+        if (known !== undefined) return Number(known.id);
+        const inserted = sql(
+          "INSERT INTO payloads (sha256, received_at, raw_body, status, error) VALUES (?, ?, ?, 'invalid', ?)",
+        ).run(input.sha256, input.receivedAt, input.rawBody, input.error);
+        return Number(inserted.lastInsertRowid);
+      });
+    },
+    updateInvalidPayload(id, update) {
+      transaction(() => {
+        const result =
+          update.replayedAt !== undefined
+            ? sql("UPDATE payloads SET status = 'replayed', replayed_at = ? WHERE id = ? AND status = 'invalid'").run(
+                update.replayedAt,
+                id,
+              )
+            : sql("UPDATE payloads SET error = ? WHERE id = ? AND status = 'invalid'").run(update.error ?? '', id);
+        if (Number(result.changes) === 0) throw storeError('id', `no invalid payload ${id}`);
+      });
+    },
+    routeUnrouted(phoneNumberIds, connectionId) {
+      const routed: Record<string, unknown>[] = [];
+      transaction(() => {
+        const route = sql(
+          `UPDATE events SET state = 'pending', connection_id = ?
+           WHERE state IN ('waiting', 'unrouted', 'dead') AND state = 'unrouted' AND phone_number_id = ?
+           RETURNING ${ENTRY_COLUMNS}`,
+        );
+        for (const id of phoneNumberIds) for (const row of route.all(connectionId, id)) routed.push({ ...row });
+      });
+      return routed;
+    },
+    replayDeadLetter(id, at) {
+      return transaction(() => {
+        const row = sql('SELECT * FROM dead_letters WHERE id = ?').get(id);
+        if (row === undefined) throw storeError('id', `no dead letter ${id}`);
+        if (row.replayed_at !== null) throw storeError('id', `dead letter ${id} was already replayed`);
+        sql('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(at, id);
+        const entry = sql(
+          `UPDATE events SET state = 'pending', attempts = 0, not_before = 0 WHERE seq = ? AND state = 'dead'
+           RETURNING ${ENTRY_COLUMNS}`,
+        ).get(Number(row.seq));
+        if (entry !== undefined) countDead(Number(row.seq), -1);
+        return { letter: { ...row, replayed_at: at }, entry: entry === undefined ? null : { ...entry } };
+      });
+    },
+    listThreadEvents(threadKeys) {
+      const wanted = new Set(threadKeys);
+      const seqs: number[] = [];
+      for (const chunk of chunks([...wanted], LOOKUP_CHUNK)) {
+        const statement = sqlMany('SELECT seq FROM thread_events WHERE thread_key IN ($IN)', chunk.length);
+        for (const row of statement.all(...chunk)) seqs.push(Number(row.seq));
+      }
+      for (const event of unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
+      const found: { sortKey: number; seq: number; body: string }[] = [];
+      for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
+        const statement = sqlMany(
+          `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.seq IN ($IN)`,
+          chunk.length,
+        );
+        for (const row of statement.all(...chunk)) {
+          found.push({ sortKey: Number(row.sort_key), seq: Number(row.seq), body: String(row.body) });
+        }
+      }
+      found.sort((left, right) => left.sortKey - right.sortKey || left.seq - right.seq);
+      return found.map((row) => row.body);
+    },
+    catchUp() {
+      const rows: [number, number, string][] = [];
+      let watermark = indexedSeq;
+      for (const event of unindexed.values()) {
+        rows.push([event.hash, event.seq, event.threadKey]);
+        if (event.seq > watermark) watermark = event.seq;
+      }
+      return { rows, watermark };
+    },
+    indexed(watermark) {
+      // Seqs only grow: what was ingested after the catch-up was taken is above its watermark and stays.
+      for (const [eventId, event] of unindexed) if (event.seq <= watermark) unindexed.delete(eventId);
+      if (watermark > indexedSeq) indexedSeq = watermark;
+    },
+    exec(text) {
+      database.exec(text);
+    },
+  };
+}
