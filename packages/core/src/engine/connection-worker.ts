@@ -163,7 +163,10 @@ export class ConnectionWorker {
         this.#call('findContacts', lane, async (context) => {
           const requests = take();
           if (requests.length === 0) return { requests, outcomes: [] };
-          const results = await this.connection.adapter.findContacts(requests, context);
+          const results = await this.connection.adapter.findContacts(requests, context).finally(() => {
+            // The misses of this search become creations right after; once no search is left, they need not wait.
+            setImmediate(() => this.#creator.replan());
+          });
           const outcomes = requests.map((request, index) =>
             this.#resultAt(results, index, request.key, 'findContacts'),
           );
@@ -172,10 +175,11 @@ export class ConnectionWorker {
     });
     this.#creator = new KeyedCallPool<ContactInput, CrmWriteResult>({
       batchSize: () => this.connection.adapter.capabilities.contactBatchSize,
-      // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second); waiting up to a second
-      // fills a creation call (100 on HubSpot, where each costs two requests) instead of spending one per few.
-      // The batches waiting meanwhile hold no call slot.
+      // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second); while searches are
+      // still running, waiting up to a second fills a creation call (100 on HubSpot, where each costs two requests)
+      // instead of spending one per few. The batches waiting meanwhile hold no call slot.
       lingerMs: { live: 0, history: 1000 },
+      moreComing: () => this.#finder.busy,
       send: (lane, take) =>
         this.#call('createContacts', lane, async (context) => {
           const inputs = take();

@@ -28,6 +28,12 @@ export interface KeyedCallPoolOptions<Request, Result> {
   /** How long a request may wait for others to fill its call. @default { live: 0, history: 100 } */
   lingerMs?: Partial<Record<QueueLane, number>>;
   send: KeyedCallSend<Request, Result>;
+  /**
+   * Whether more requests are likely to join soon (e.g. searches whose misses become creations are still running).
+   * A backfill call lingers (up to `lingerMs`) only while this says so; call `replan()` when it changes.
+   * @default () => true
+   */
+  moreComing?: () => boolean;
 }
 
 interface Entry<Request, Result> {
@@ -99,6 +105,16 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
     return Promise.all(waits).then((entries) => new Map(entries));
   }
 
+  /** Whether any request is pending or in flight. */
+  get busy(): boolean {
+    return this.#pending.size > 0 || this.#inFlight.size > 0;
+  }
+
+  /** Re-evaluates what is due now (after `moreComing` changed). */
+  replan(): void {
+    this.#plan();
+  }
+
   /** Dispatches a call for each lane that has none waiting and is due (a call's worth pending, or lingered enough). */
   #plan(): void {
     const size = Math.max(1, this.#options.batchSize());
@@ -109,7 +125,8 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
       const entries = [...this.#pending.values()].filter((entry) => entry.lane === lane);
       if (entries.length === 0) continue;
       const due = Math.min(...entries.map((entry) => entry.due));
-      if (entries.length >= size || due <= now) this.#dispatch(lane);
+      const lingers = lane === 'history' && (this.#options.moreComing?.() ?? true);
+      if (entries.length >= size || due <= now || !lingers) this.#dispatch(lane);
       else nextDue = Math.min(nextDue, due);
     }
     if (nextDue === Number.POSITIVE_INFINITY) return;
