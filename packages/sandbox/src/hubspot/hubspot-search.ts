@@ -156,9 +156,9 @@ export function matchFilter(record: HubSpotRecord, filter: SearchFilter): boolea
     case 'NEQ':
       return !present || !equal(stored, value);
     case 'IN':
-      return present && (filter.values ?? []).some((candidate) => equal(stored, candidate));
+      return present && inValues(stored, filter);
     case 'NOT_IN':
-      return !present || !(filter.values ?? []).some((candidate) => equal(stored, candidate));
+      return !present || !inValues(stored, filter);
     case 'CONTAINS_TOKEN':
       return present && containsToken(stored, value);
     case 'NOT_CONTAINS_TOKEN':
@@ -174,6 +174,21 @@ export function matchFilter(record: HubSpotRecord, filter: SearchFilter): boolea
     case 'BETWEEN':
       return present && compareValues(stored, value) >= 0 && compareValues(stored, filter.highValue ?? '') <= 0;
   }
+}
+
+/** Lower-cased `IN` lists, built once per filter: a search tests every record against up to 100 values. */
+const inValueSets = new WeakMap<SearchFilter, Set<string>>();
+
+/** Whether a stored value equals one of the filter's values (as `equal` decides, without a pass per value). */
+function inValues(stored: string, filter: SearchFilter): boolean {
+  let values = inValueSets.get(filter);
+  if (values === undefined) {
+    values = new Set((filter.values ?? []).map((value) => value.toLowerCase()));
+    inValueSets.set(filter, values);
+  }
+  if (values.has(stored.toLowerCase())) return true;
+  // Only dates compare by another form than their text (ISO stored, Unix ms filtered).
+  return /^\d{4}-/.test(stored) && (filter.values ?? []).some((candidate) => equal(stored, candidate));
 }
 
 function equal(stored: string, value: string): boolean {
