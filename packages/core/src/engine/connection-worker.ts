@@ -145,13 +145,6 @@ export class ConnectionWorker {
     this.contactShare = Math.max(2, Math.floor(this.maxConcurrency / 4));
     this.#owners = normalizeOwnerMap(connection.owners ?? {});
     for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
-    if (process.env.COEXIST_DEBUG_WORKER) {
-      const started = performance.now();
-      setInterval(
-        () => console.error(`  [w ${((performance.now() - started) / 1000).toFixed(1)}s] ${this.debugState()}`),
-        500,
-      ).unref();
-    }
     // Lingering for company saves search requests only when something limits them; unlimited, it only waits.
     const searchesLimited =
       policy.dailyAllocation !== undefined ||
@@ -189,25 +182,6 @@ export class ConnectionWorker {
           return { requests: inputs, outcomes };
         }),
     });
-  }
-
-  dbgOps: Record<string, { n: number; ms: number }> = {};
-  dbgWrites = 0;
-  dbgRecords = 0;
-  dbgThreads = 0;
-  dbgResolve = 0;
-  /** DEBUG */
-  debugState(): string {
-    return `ops=${Object.entries(this.dbgOps)
-      .map(([k, v]) => `${k}:${v.n}/${(v.ms / 1000).toFixed(0)}s`)
-      .join(
-        ' ',
-      )} writes=${this.dbgWrites} recs=${this.dbgRecords} threads=${this.dbgThreads} contactsResolved=${this.dbgResolve} inFlight=${this.#inFlight} slotWait=${this.#slotWaiters.length} parked=${this.#parked} blocked=${[...this.#blocked].map(([k, v]) => `${k}:${v.size}`).join(',')} hints=${[
-      ...this.#hints,
-    ]
-      .filter(([, v]) => v)
-      .map(([k]) => k)
-      .join(',')}`;
   }
 
   /** Calls in flight now. */
@@ -494,12 +468,8 @@ export class ConnectionWorker {
         reject(error);
       }, this.#host.callTimeoutMs);
     });
-    const dbgStart = performance.now();
     try {
       const result = await Promise.race([call(context), timeout]);
-      const d = (this.dbgOps[operation] ??= { n: 0, ms: 0 });
-      d.n++;
-      d.ms += performance.now() - dbgStart;
       this.limiter.succeeded(operation);
       return result;
     } catch (error) {
@@ -630,13 +600,11 @@ export class ConnectionWorker {
     lane: QueueLane,
   ): Promise<Map<string, ContactMapping | CrmError | ShutdownSignal>> {
     const store = this.#host.store;
-    const capabilities = this.connection.adapter.capabilities;
     const resolved = new Map<string, ContactMapping | CrmError | ShutdownSignal>(
       await store.getContacts(this.connection.id, [...wanted.keys()]),
     );
     const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
     if (missing.length === 0) return resolved;
-    this.dbgResolve += missing.length;
 
     const toCreate: string[] = [];
     // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
@@ -747,9 +715,6 @@ export class ConnectionWorker {
     }
 
     const messages: NonNullable<Completion['messages']>[number][] = [];
-    this.dbgWrites++;
-    this.dbgRecords += records.length;
-    this.dbgThreads += new Set(job.events.map((e) => e.threadKey)).size;
     if (records.length > 0) {
       try {
         const results = await this.#call('writeMessages', job.lane, (context) =>
