@@ -143,6 +143,26 @@ describe('createCloseAdapter against the Close emulator', () => {
     expect(result?.ok && result.parentId).toBe(lead.id);
   });
 
+  it('skips its pre-create search when the engine has just searched (notFoundAt), and searches when the hint is stale', async () => {
+    const harness = await harnessWith();
+    const adapter = adapterFor(harness);
+    const searches = () => harness.emulator.stats.byRoute['POST /api/v1/data/search/'] ?? 0;
+    const [fresh] = await adapter.createContacts(
+      [{ key: 'phone:+16505554000', phone: '+16505554000', name: 'Fresh', notFoundAt: new Date().toISOString() }],
+      context(),
+    );
+    expect(fresh).toMatchObject({ ok: true, created: true });
+    expect(searches()).toBe(0);
+    // A stale "not found" proves nothing: the adapter looks up first and finds the lead just created.
+    const [stale] = await adapter.createContacts(
+      [{ key: 'phone:+16505554000', phone: '+16505554000', name: 'Fresh', notFoundAt: '2020-01-01T00:00:00Z' }],
+      context(),
+    );
+    expect(searches()).toBe(1);
+    expect(stale).toMatchObject({ ok: true, created: false, crmId: fresh!.ok ? fresh!.crmId : '' });
+    expect(harness.emulator.state.leads.size).toBe(1);
+  });
+
   it('creates one lead when two conversations with the same customer create it at once', async () => {
     const harness = await harnessWith();
     const adapter = adapterFor(harness);

@@ -195,6 +195,30 @@ describe('contacts', () => {
     const [missing] = await hubspot.upsertContacts([{ key: 'phone:+1', crmId: '123' }], context());
     expect(missing).toMatchObject({ ok: false, error: { code: CRM_NOT_FOUND_CODE, field: 'contacts[0].crmId' } });
   });
+
+  it('upserts a contact the engine just searched for without reading it first, and a replay still makes one record', async () => {
+    const { emulator, adapter } = await start();
+    const hubspot = adapter();
+    const input = {
+      key: 'phone:+16505550777',
+      phone: '+16505550777',
+      name: 'New Customer',
+      notFoundAt: new Date().toISOString(),
+    };
+    const readRoute = 'POST /crm/v3/objects/:objectType/batch/read';
+    const [first] = await hubspot.upsertContacts([input], context());
+    expect(first).toMatchObject({ ok: true });
+    expect(emulator.stats.byRoute[readRoute] ?? 0).toBe(0);
+    // A resend (the engine never learned the outcome) lands on the same record through the identity upsert.
+    const [again] = await hubspot.upsertContacts([input], context());
+    expect(again).toMatchObject({ ok: true, crmId: first!.ok ? first!.crmId : '' });
+    expect(
+      [...emulator.state.contacts.values()].filter((contact) => contact.properties.phone === '+16505550777'),
+    ).toHaveLength(1);
+    // Without the hint (or with a stale one) the upsert reads first, as before.
+    await hubspot.upsertContacts([{ ...input, notFoundAt: '2020-01-01T00:00:00Z' }], context());
+    expect(emulator.stats.byRoute[readRoute]).toBeGreaterThan(0);
+  });
 });
 
 describe('writeMessages', () => {

@@ -155,6 +155,13 @@ export async function findHubSpotContacts(
   return results.map((result, index) => result ?? { key: requests[index]!.key, ok: true, matches: [] });
 }
 
+/** How old the engine's "not found" (`ContactInput.notFoundAt`) may be for an upsert to skip its identity read. */
+const RECENT_SEARCH_MS = 30_000;
+
+function recentlyNotFound(contact: ContactInput): boolean {
+  return contact.notFoundAt !== undefined && Date.now() - Date.parse(contact.notFoundAt) <= RECENT_SEARCH_MS;
+}
+
 /** Reads contacts by HubSpot id or by identity (`coexist_whatsapp_id`). */
 export async function readHubSpotContacts(
   transport: HubSpotTransport,
@@ -219,7 +226,11 @@ export async function writeHubSpotContacts(
     .filter(({ index }) => results[index] === undefined);
 
   const existing = new Map<number, HubSpotWireRecord>();
-  const needsRead = update ? valid : valid.filter(({ contact }) => contact.crmId !== undefined);
+  // An upsert reads the records it may update first; a contact the engine searched for just before and did not
+  // find (`notFoundAt`) is created by the upsert on its identity, which a replay cannot duplicate.
+  const needsRead = update
+    ? valid.filter(({ contact }) => contact.crmId !== undefined || !recentlyNotFound(contact))
+    : valid.filter(({ contact }) => contact.crmId !== undefined);
   if (needsRead.length > 0) {
     const byId = await readHubSpotContacts(
       transport,

@@ -149,6 +149,9 @@ export class ConnectionWorker {
     const searchesLimited =
       policy.dailyAllocation !== undefined ||
       policy.buckets.some((bucket) => bucket.operations === undefined || bucket.operations.includes('findContacts'));
+    const creationsLimited = policy.buckets.some(
+      (bucket) => bucket.operations === undefined || bucket.operations.includes('createContacts'),
+    );
     this.#finder = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
       batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
       ...(searchesLimited ? {} : { lingerMs: { live: 0, history: 0 } }),
@@ -168,10 +171,12 @@ export class ConnectionWorker {
     });
     this.#creator = new KeyedCallPool<ContactInput, CrmWriteResult>({
       batchSize: () => this.connection.adapter.capabilities.contactBatchSize,
-      // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second); while searches are
-      // still running, waiting up to a second fills a creation call (100 on HubSpot, where each costs two requests)
-      // instead of spending one per few. The batches waiting meanwhile hold no call slot.
-      lingerMs: { live: 0, history: 1000 },
+      // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second). Where a rate-limit
+      // window counts creations, waiting up to a second while searches are still running fills a creation call
+      // (100 on HubSpot, where each costs two requests of the ten-secondly bucket) instead of spending one per few;
+      // where none does (Salesforce: only the daily allocation), a short wait gathers what arrives together. The
+      // batches waiting meanwhile hold no call slot.
+      lingerMs: { live: 0, history: creationsLimited ? 1000 : 20 },
       moreComing: () => this.#finder.busy,
       send: (lane, take) =>
         this.#call('createContacts', lane, async (context) => {
