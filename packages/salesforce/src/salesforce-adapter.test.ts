@@ -283,6 +283,29 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(stores.bulk).toBeGreaterThan(0);
   });
 
+  it('creates a conversation the engine calls new without reading it, and reads one it does not know otherwise', async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const first = messagesFor(contactId, 4, 2).map((record) => ({ ...record, firstInConversation: true }));
+    harness.emulator.resetStats();
+    expect((await adapter().writeMessages(first, context())).every((result) => result.ok)).toBe(true);
+    // Two conversations created by one upsert, no SOQL read of them.
+    expect(routeCount(harness, '/query')).toBe(0);
+    expect(harness.emulator.state.records('WhatsApp_Conversation__c')).toHaveLength(2);
+    // A resend after a crash (still "first") lands on the same conversation records.
+    expect((await adapter().writeMessages(first, context())).every((result) => result.ok)).toBe(true);
+    expect(harness.emulator.state.records('WhatsApp_Conversation__c')).toHaveLength(2);
+    // A fresh adapter (empty cache) writing later messages of those conversations reads them first, so their summary
+    // fields only move forward.
+    harness.emulator.resetStats();
+    const later = messagesFor(contactId, 6, 2)
+      .slice(4)
+      .map((record) => ({ ...record, firstInConversation: false }));
+    expect((await adapter().writeMessages(later, context())).every((result) => result.ok)).toBe(true);
+    expect(routeCount(harness, '/query')).toBe(1);
+    expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
+  });
+
   it('persists the Bulk job id so a restarted adapter resumes polling the same job', async () => {
     const jobStore = createMemoryJobStore();
     const slow = await startSalesforceHarness({ bulkProcessingMsPerRecord: 2 });

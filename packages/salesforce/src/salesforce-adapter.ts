@@ -775,7 +775,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       byConversation.set(key, [...(byConversation.get(key) ?? []), index]);
     }
     const useBulk = options.bulkThreshold !== undefined && writeIndices.length >= options.bulkThreshold;
-    const uncached = [...byConversation.keys()].filter((key) => !conversations.has(key)).length;
+    // A conversation the engine has written no message of yet is new: its record is created by the upsert below
+    // without reading it first (a resend after a crash upserts the same fields again).
+    const toRead = [...byConversation]
+      .filter(
+        ([key, indices]) => !conversations.has(key) && !indices.every((index) => messages[index]!.firstInConversation),
+      )
+      .map(([key]) => key);
+    const uncached = toRead.length;
     budget.ensure(
       Math.ceil(uncached / SOQL_IN_CHUNK) +
         Math.ceil(byConversation.size / SALESFORCE_COLLECTION_SIZE) +
@@ -784,8 +791,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       operation,
     );
 
-    // 1. Conversations: read what is not cached, upsert those whose fields move forward.
-    await loadConversations(operation, context, [...byConversation.keys()]);
+    // 1. Conversations: read what is neither cached nor new, upsert those whose fields move forward.
+    await loadConversations(operation, context, toRead);
     const conversationErrors = new Map<string, CrmError>();
     const pending: { key: string; fields: Record<string, string> }[] = [];
     for (const [key, indices] of byConversation) {

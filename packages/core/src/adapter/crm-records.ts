@@ -153,6 +153,12 @@ export interface MessageRecord {
    * `null` for the first message, `undefined` when the CRM does not thread.
    */
   previousMessageCrmId?: string | null;
+  /**
+   * `true` when the engine has recorded no written message of this conversation for this connection yet: an adapter
+   * that keeps a conversation record may create it without reading it first. A resend after a crash can say `true`
+   * again for a conversation the first attempt created, so that creation must be an upsert.
+   */
+  firstInConversation?: boolean;
   content: MessageRecordContent;
   /** Latest delivery status, for outbound messages. */
   status?: DeliveryStatus;

@@ -45,6 +45,8 @@ export interface MessageRecordContext {
   ownerId?: string;
   /** Set only for CRMs that thread messages (`capabilities.threadsMessages`). */
   previousMessageCrmId?: string | null;
+  /** No message of the conversation is recorded as written yet. */
+  firstInConversation?: boolean;
 }
 
 /** The message record of an inbound or app-sent message. */
@@ -67,6 +69,7 @@ export function toMessageRecord(
   if (context.contactPhone !== undefined) record.contactPhone = context.contactPhone;
   if (event.businessPhone !== undefined) record.businessPhone = event.businessPhone;
   if (context.previousMessageCrmId !== undefined) record.previousMessageCrmId = context.previousMessageCrmId;
+  if (context.firstInConversation !== undefined) record.firstInConversation = context.firstInConversation;
   if (timeline.status !== undefined) record.status = timeline.status;
   if (context.ownerId !== undefined) record.ownerId = context.ownerId;
   return record;

@@ -692,12 +692,11 @@ export class ConnectionWorker {
     }
 
     const contacts = wanted.size === 0 ? new Map() : await this.#resolveContacts(wanted, job.lane);
-    const heads = capabilities.threadsMessages
-      ? await this.#host.store.getThreadHeads(
-          connectionId,
-          keyed.map((item) => item.queued.threadKey),
-        )
-      : undefined;
+    // The last written message of each conversation: chained to (`threadsMessages`), or none yet (a new conversation).
+    const heads = await this.#host.store.getThreadHeads(
+      connectionId,
+      keyed.map((item) => item.queued.threadKey),
+    );
     const records: MessageRecord[] = [];
     const writable: typeof keyed = [];
     for (const item of keyed) {
@@ -713,7 +712,8 @@ export class ConnectionWorker {
           conversationKey: item.queued.threadKey,
           ...(item.contactKey.startsWith('phone:') ? { contactPhone: item.contactKey.slice(6) } : {}),
           ...(ownerId === undefined ? {} : { ownerId }),
-          ...(heads === undefined ? {} : { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null }),
+          ...(capabilities.threadsMessages ? { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null } : {}),
+          firstInConversation: !heads.has(item.queued.threadKey),
         }),
       );
       writable.push(item);
