@@ -231,6 +231,18 @@ describe('startSalesforceEmulator with jsforce', () => {
     });
     const single = await connection.search('FIND {4155551212} IN PHONE FIELDS RETURNING Contact(Id)');
     expect(single.searchRecords).toHaveLength(2);
+    // Digits match as a suffix only when the shorter side has 7 or more; a country code on either side is fine.
+    const suffix = await connection.search(
+      'FIND {5551212 OR 555121 OR 14155553434} IN PHONE FIELDS RETURNING Contact(Id), Lead(Id)',
+    );
+    expect(suffix.searchRecords.map((record) => record.Id)).toEqual([
+      contact.Id,
+      mobile.Id,
+      lead.Id,
+      emulator.state.records('Lead')[1]!.Id,
+    ]);
+    const tooShort = await connection.search('FIND {555121} IN PHONE FIELDS RETURNING Contact(Id)');
+    expect(tooShort.searchRecords).toEqual([]);
     const malformed = await rejection(connection.search('FIND {x} IN PHONE FIELDS'));
     expect(malformed.errorCode).toBe('MALFORMED_SEARCH');
   });

@@ -16,7 +16,7 @@ import {
   type SoqlOrder,
   SoqlSyntaxError,
 } from './soql.ts';
-import { fieldsInScope, parseSosl, type SoslReturning, termMatchesValue } from './sosl.ts';
+import { digitsOf, fieldsInScope, parseSosl, type SoslReturning, termMatchesValue } from './sosl.ts';
 
 /** Records a query or search returns, before paging. */
 export interface QueryRecordsResult {
@@ -95,10 +95,13 @@ export function runSosl(state: SalesforceState, text: string, apiVersion: string
     }
     const paths = target.fields.map((field) => resolveOrThrow(state, definition.name, field));
     const scoped = fieldsInScope(definition.fields, search.scope);
+    const phoneTerms = phoneTermIndex(search.terms, scoped);
     const matches = selectRecords(state, definition.name, target.where, target.orderBy, 'search').filter((record) =>
-      search.terms.some((group) =>
-        group.every((term) => scoped.some((field) => termMatchesValue(term, record[field.name], field.type))),
-      ),
+      phoneTerms !== undefined
+        ? scoped.some((field) => phoneTerms(record[field.name]))
+        : search.terms.some((group) =>
+            group.every((term) => scoped.some((field) => termMatchesValue(term, record[field.name], field.type))),
+          ),
     );
     const offset = target.offset ?? 0;
     const limited = matches.slice(offset, target.limit === undefined ? undefined : offset + target.limit);
@@ -108,6 +111,41 @@ export function runSosl(state: SalesforceState, text: string, apiVersion: string
     }
   }
   return results;
+}
+
+/**
+ * For a search of single phone terms (`FIND {…} OR {…} IN PHONE FIELDS`, what a CRM integration sends with hundreds
+ * of numbers), a matcher that answers `termMatchesValue` for all terms at once: terms indexed by their last 7 digits
+ * (a suffix match needs the shorter side to have at least 7), so a record costs a look-up instead of a pass over
+ * every term. `undefined` when the search is anything else.
+ */
+function phoneTermIndex(
+  groups: readonly (readonly string[])[],
+  fields: readonly SalesforceFieldDefinition[],
+): ((value: unknown) => boolean) | undefined {
+  if (fields.length === 0 || !fields.every((field) => field.type === 'phone')) return undefined;
+  if (!groups.every((group) => group.length === 1)) return undefined;
+  const exact = new Set<string>();
+  const bySuffix = new Map<string, string[]>();
+  for (const [term] of groups) {
+    const digits = digitsOf(term!);
+    if (digits.length === 0) continue;
+    exact.add(digits);
+    if (digits.length >= 7) {
+      const suffix = digits.slice(-7);
+      bySuffix.set(suffix, [...(bySuffix.get(suffix) ?? []), digits]);
+    }
+  }
+  return (value) => {
+    if (typeof value !== 'string' || value.length === 0) return false;
+    const digits = digitsOf(value);
+    if (digits.length === 0) return false;
+    if (exact.has(digits)) return true;
+    if (digits.length < 7) return false;
+    return (bySuffix.get(digits.slice(-7)) ?? []).some((term) =>
+      term.length < digits.length ? digits.endsWith(term) : term.endsWith(digits),
+    );
+  };
 }
 
 function selectRecords(
