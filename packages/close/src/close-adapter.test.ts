@@ -161,6 +161,15 @@ describe('createCloseAdapter against the Close emulator', () => {
     expect(searches()).toBe(1);
     expect(stale).toMatchObject({ ok: true, created: false, crmId: fresh!.ok ? fresh!.crmId : '' });
     expect(harness.emulator.state.leads.size).toBe(1);
+    // A second create of the same customer whose search predates the first create (a contact sync and a message
+    // batch resolving one person side by side) reuses the lead instead of posting another.
+    const [late] = await adapter.createContacts(
+      [{ key: 'phone:+16505554000', phone: '+16505554000', name: 'Fresh', notFoundAt: new Date().toISOString() }],
+      context(),
+    );
+    expect(late).toMatchObject({ ok: true, created: false, crmId: fresh!.ok ? fresh!.crmId : '' });
+    expect(harness.emulator.state.leads.size).toBe(1);
+    expect(searches()).toBe(1);
   });
 
   it('creates one lead when two conversations with the same customer create it at once', async () => {

@@ -163,6 +163,9 @@ export interface CloseAdapter extends CrmAdapter {
 /** How old the engine's "not found" (`ContactInput.notFoundAt`) may be for a create to skip its own search. */
 const RECENT_SEARCH_MS = 30_000;
 
+/** Leads remembered as created by this adapter (see `created` in `createCloseAdapter`). */
+const CREATED_MEMORY = 50_000;
+
 /** Most numbers one `findContacts` call searches for (one request, an `or` of their formats). */
 export const CLOSE_SEARCH_BATCH_SIZE = 25;
 const DAY_MS = 86_400_000;
@@ -230,6 +233,12 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
   const leadOfContact = new Map<string, string>();
   /** One lead creation per number at a time, so concurrent conversations with one customer share a lead. */
   const creating = new Map<string, Promise<CrmWriteResult>>();
+  /**
+   * Leads this adapter created, by E.164 (the newest `CREATED_MEMORY`): a create that skips its search because the
+   * engine's search just found nothing (`notFoundAt`) may come after another create of the same customer finished
+   * (a contact sync and a message batch resolve one person side by side), and must reuse that lead.
+   */
+  const created = new Map<string, CrmWriteSuccess>();
   /** wamid → when a POST of it ended without an answer (in this process); cleared once the outcome is known. */
   const uncertain = new Map<string, number>();
   const inFlightGraceMs = options.inFlightGraceMs ?? 2 * (options.timeoutMs ?? 30_000);
@@ -356,6 +365,8 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       // search-group request per new customer for the same answer. An earlier POST still in doubt is caught below.
       const searchedRecently =
         input.notFoundAt !== undefined && Date.now() - Date.parse(input.notFoundAt) <= RECENT_SEARCH_MS;
+      const ours = searchedRecently ? created.get(e164) : undefined;
+      if (ours !== undefined) return { ...ours, key: input.key, created: false };
       const [found] = searchedRecently
         ? [undefined]
         : matchClosePhoneSearch(
@@ -397,7 +408,11 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       if (contact === undefined)
         throw fail(`contacts[${index}]`, 'Close created the lead without its contact', 'unexpected_response');
       leadOfContact.set(contact.id, lead.id);
-      return { key: input.key, ok: true, crmId: contact.id, created: true, parentId: lead.id };
+      const result: CrmWriteSuccess = { key: input.key, ok: true, crmId: contact.id, created: true, parentId: lead.id };
+      created.delete(e164);
+      created.set(e164, result);
+      if (created.size > CREATED_MEMORY) created.delete(created.keys().next().value!);
+      return result;
     })();
     creating.set(e164, work);
     try {
