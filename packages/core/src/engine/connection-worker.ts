@@ -152,8 +152,10 @@ export class ConnectionWorker {
     const creationsLimited = policy.buckets.some(
       (bucket) => bucket.operations === undefined || bucket.operations.includes('createContacts'),
     );
+    // Pooled calls run outside the batches' call slots (the batches wait parked); each pool is bounded like them.
     this.#finder = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
       batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
+      maxCalls: this.maxConcurrency,
       ...(searchesLimited ? {} : { lingerMs: { live: 0, history: 0 } }),
       send: (lane, take) =>
         this.#call('findContacts', lane, async (context) => {
@@ -171,6 +173,7 @@ export class ConnectionWorker {
     });
     this.#creator = new KeyedCallPool<ContactInput, CrmWriteResult>({
       batchSize: () => this.connection.adapter.capabilities.contactBatchSize,
+      maxCalls: this.maxConcurrency,
       // A backfill's new customers trickle in behind the searches (HubSpot: ~75 per second). Where a rate-limit
       // window counts creations, waiting up to a second while searches are still running fills a creation call
       // (100 on HubSpot, where each costs two requests of the ten-secondly bucket) instead of spending one per few;

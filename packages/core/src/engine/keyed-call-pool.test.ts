@@ -99,4 +99,26 @@ describe('KeyedCallPool', () => {
     expect(outcomes.get('3')).toMatchObject({ ok: true, matches: [] });
     expect(sent).toEqual([['3']]);
   });
+
+  it('never has more than maxCalls calls dispatched at once, and goes on as they answer', async () => {
+    const gate = gatedSend();
+    const pool = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
+      batchSize: () => 1,
+      lingerMs: { history: 0 },
+      maxCalls: 2,
+      send: gate.send,
+    });
+    const all = pool.run([request('1'), request('2'), request('3'), request('4')], 'history');
+    const live = pool.run([request('5')], 'live');
+    // One history call waits for its token and takes one key; the live call makes two: the cap.
+    expect(gate.waiting()).toBe(2);
+    await gate.grant();
+    // Started and answered: a slot freed, the next call goes.
+    expect(gate.waiting()).toBe(2);
+    while (gate.waiting() > 0) await gate.grant();
+    expect((await all).size).toBe(4);
+    expect((await live).size).toBe(1);
+    expect(gate.calls.every((call) => call.keys.length === 1)).toBe(true);
+    expect(gate.calls).toHaveLength(5);
+  });
 });

@@ -34,6 +34,8 @@ export interface KeyedCallPoolOptions<Request, Result> {
    * @default () => true
    */
   moreComing?: () => boolean;
+  /** Most calls dispatched and not answered at once (waiting for a token or running). @default unlimited */
+  maxCalls?: number;
 }
 
 interface Entry<Request, Result> {
@@ -58,6 +60,8 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
   readonly #inFlight = new Map<string, Entry<Request, Result>>();
   /** Lanes with a call dispatched that has not started yet (waiting for its token). */
   readonly #waiting = new Set<QueueLane>();
+  /** Calls dispatched and not answered yet. */
+  #calls = 0;
   #order = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
@@ -122,6 +126,8 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
     let nextDue = Number.POSITIVE_INFINITY;
     for (const lane of ['live', 'history'] as const) {
       if (this.#waiting.has(lane)) continue;
+      // At the cap, the next answer plans again.
+      if (this.#calls >= (this.#options.maxCalls ?? Number.POSITIVE_INFINITY)) break;
       const entries = [...this.#pending.values()].filter((entry) => entry.lane === lane);
       if (entries.length === 0) continue;
       const due = Math.min(...entries.map((entry) => entry.due));
@@ -151,6 +157,11 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
 
   #dispatch(lane: QueueLane): void {
     this.#waiting.add(lane);
+    this.#calls++;
+    const answered = () => {
+      this.#calls--;
+      this.#plan();
+    };
     let sent: Entry<Request, Result>[] | undefined;
     const take = (): Request[] => {
       // The call may start now: it takes the most urgent requests pending at this moment.
@@ -166,6 +177,7 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
     };
     this.#options.send(lane, take).then(
       ({ requests, outcomes }) => {
+        if (sent === undefined) this.#waiting.delete(lane);
         (sent ?? []).forEach((entry, index) => {
           const outcome =
             requests[index]?.key === entry.request.key
@@ -173,6 +185,7 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
               : new Error(`[coexist/core] engine: a pooled call answered no result for key ${index}`);
           this.#settle(entry, outcome ?? new Error('[coexist/core] engine: a pooled call answered too few results'));
         });
+        answered();
       },
       (error: unknown) => {
         const failure = error instanceof Error ? error : new Error(String(error));
@@ -186,10 +199,11 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
             this.#pending.delete(entry.request.key);
             for (const waiter of entry.waiters) waiter(failure);
           }
-          this.#plan();
+          answered();
           return;
         }
         for (const entry of sent) this.#settle(entry, failure);
+        answered();
       },
     );
   }
