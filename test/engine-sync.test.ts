@@ -321,6 +321,47 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(3);
   });
 
+  it('writes messages while a large address-book sync is still running, and the app names still land', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 10,
+      searchBatchSize: 10,
+      messageBatchSize: 20,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // 600 address-book contacts (the first 10 are the conversations' customers), then 10 conversations of 6.
+    const book = Array.from({ length: 600 }, (_, index) =>
+      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+    );
+    await engine.ingest(book, { rawBody: 'address book' });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 6 }), { rawBody: 'backfill' });
+    // Slow contact upserts: a sync served before everything else would keep the messages waiting for most of them.
+    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 20, times: 60 });
+    await engine.start();
+    await engine.drain();
+    const operations = adapter.state.calls.map((call) => call.operation);
+    const firstWrite = operations.indexOf('writeMessages');
+    const syncsBefore = operations.slice(0, firstWrite).filter((operation) => operation === 'upsertContacts').length;
+    expect(firstWrite).toBeGreaterThan(-1);
+    // The 60 sync calls ran beside the messages, not ahead of them.
+    expect(syncsBefore).toBeLessThan(30);
+    expect(adapter.state.messages.size).toBe(60);
+    // One contact per person, and the Business App's names won over the WhatsApp profile names.
+    const phones = new Set(Array.from({ length: 10 }, (_, index) => threadPhone(index)));
+    const customers = [...adapter.state.contacts.values()].filter((contact) => phones.has(contact.phone ?? ''));
+    expect(customers).toHaveLength(10);
+    expect(customers.every((contact) => contact.name?.startsWith('App name'))).toBe(true);
+    expect(adapter.state.contacts.size).toBe(600);
+  });
+
   it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {
     const store = createStore();
     const hubspot = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });

@@ -102,8 +102,8 @@ export class ConnectionWorker {
   readonly limiter: RateLimiter;
   readonly maxConcurrency: number;
   /**
-   * Contact-sync batches served ahead of messages at once: a quarter of the call slots, at least two (their look-ups
-   * fill the searches messages leave room in).
+   * Contact-sync batches served ahead of messages at once: a quarter of the call slots, but two when that leaves
+   * half of them (two batches' look-ups fill the searches messages leave room in), and always at least one.
    */
   readonly contactShare: number;
   readonly #host: WorkerHost;
@@ -142,7 +142,11 @@ export class ConnectionWorker {
     const policy = connection.adapter.capabilities.rateLimits;
     this.limiter = new RateLimiter(policy, { clock: { now: host.now }, random: host.random });
     this.maxConcurrency = Math.max(1, connection.maxConcurrency ?? policy.maxConcurrency ?? 4);
-    this.contactShare = Math.max(2, Math.floor(this.maxConcurrency / 4));
+    this.contactShare = Math.max(
+      1,
+      Math.floor(this.maxConcurrency / 4),
+      Math.min(2, Math.floor(this.maxConcurrency / 2)),
+    );
     this.#owners = normalizeOwnerMap(connection.owners ?? {});
     for (const { kind, lane } of PRIORITIES) this.#hints.set(`${kind}:${lane}`, true);
     // Lingering for company saves search requests only when something limits them; unlimited, it only waits.
