@@ -30,6 +30,7 @@ import {
   type CrmWriteResult,
   type CrmWriteSuccess,
   isCrmError,
+  isRecentlyNotFound,
   type MessageRecord,
   type MessageRecordContent,
   type MessageUpdate,
@@ -159,9 +160,6 @@ export interface CloseAdapter extends CrmAdapter {
   /** Registers (or refreshes) the chat card's Integration Link on lead pages; idempotent, needs admin credentials. */
   setup(context?: Partial<OperationContext>): Promise<CloseSetupReport>;
 }
-
-/** How old the engine's "not found" (`ContactInput.notFoundAt`) may be for a create to skip its own search. */
-const RECENT_SEARCH_MS = 30_000;
 
 /** Leads remembered as created by this adapter (see `created` in `createCloseAdapter`). */
 const CREATED_MEMORY = 50_000;
@@ -363,8 +361,7 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
     const work = (async (): Promise<CrmWriteResult> => {
       // The engine searched this phone just before and found nothing (`notFoundAt`): searching again would spend a
       // search-group request per new customer for the same answer. An earlier POST still in doubt is caught below.
-      const searchedRecently =
-        input.notFoundAt !== undefined && Date.now() - Date.parse(input.notFoundAt) <= RECENT_SEARCH_MS;
+      const searchedRecently = isRecentlyNotFound(input);
       const ours = searchedRecently ? created.get(e164) : undefined;
       if (ours !== undefined) return { ...ours, key: input.key, created: false };
       const [found] = searchedRecently

@@ -13,6 +13,7 @@ import {
   CrmPermanentError,
   CrmTransientError,
   type CrmWriteResult,
+  isRecentlyNotFound,
   normalizePhone,
   type OperationContext,
 } from '@coexist/core';
@@ -155,13 +156,6 @@ export async function findHubSpotContacts(
   return results.map((result, index) => result ?? { key: requests[index]!.key, ok: true, matches: [] });
 }
 
-/** How old the engine's "not found" (`ContactInput.notFoundAt`) may be for an upsert to skip its identity read. */
-const RECENT_SEARCH_MS = 30_000;
-
-function recentlyNotFound(contact: ContactInput): boolean {
-  return contact.notFoundAt !== undefined && Date.now() - Date.parse(contact.notFoundAt) <= RECENT_SEARCH_MS;
-}
-
 /** Reads contacts by HubSpot id or by identity (`coexist_whatsapp_id`). */
 export async function readHubSpotContacts(
   transport: HubSpotTransport,
@@ -229,7 +223,7 @@ export async function writeHubSpotContacts(
   // An upsert reads the records it may update first; a contact the engine searched for just before and did not
   // find (`notFoundAt`) is created by the upsert on its identity, which a replay cannot duplicate.
   const needsRead = update
-    ? valid.filter(({ contact }) => contact.crmId !== undefined || !recentlyNotFound(contact))
+    ? valid.filter(({ contact }) => contact.crmId !== undefined || !isRecentlyNotFound(contact))
     : valid.filter(({ contact }) => contact.crmId !== undefined);
   if (needsRead.length > 0) {
     const byId = await readHubSpotContacts(

@@ -128,11 +128,16 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
       if (this.#waiting.has(lane)) continue;
       // At the cap, the next answer plans again.
       if (this.#calls >= (this.#options.maxCalls ?? Number.POSITIVE_INFINITY)) break;
-      const entries = [...this.#pending.values()].filter((entry) => entry.lane === lane);
-      if (entries.length === 0) continue;
-      const due = Math.min(...entries.map((entry) => entry.due));
+      let count = 0;
+      let due = Number.POSITIVE_INFINITY;
+      for (const entry of this.#pending.values()) {
+        if (entry.lane !== lane) continue;
+        count++;
+        due = Math.min(due, entry.due);
+      }
+      if (count === 0) continue;
       const lingers = lane === 'history' && (this.#options.moreComing?.() ?? true);
-      if (entries.length >= size || due <= now || !lingers) this.#dispatch(lane);
+      if (count >= size || due <= now || !lingers) this.#dispatch(lane);
       else nextDue = Math.min(nextDue, due);
     }
     if (nextDue === Number.POSITIVE_INFINITY) return;

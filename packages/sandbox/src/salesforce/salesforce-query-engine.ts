@@ -13,6 +13,7 @@ import {
   parseSoql,
   type SoqlCondition,
   type SoqlFieldValue,
+  type SoqlLiteral,
   type SoqlOrder,
   SoqlSyntaxError,
 } from './soql.ts';
@@ -229,17 +230,16 @@ function indexedCandidates(
 ): SalesforceRecord[] | undefined {
   const filters = where.kind === 'and' ? where.conditions : [where];
   for (const filter of filters) {
-    const values =
-      filter.kind === 'in' && !filter.negated
-        ? filter.values
-        : filter.kind === 'compare' && filter.operator === '='
-          ? [filter.value]
-          : undefined;
-    if (values === undefined || filter.kind === 'and' || filter.kind === 'or' || filter.kind === 'not') continue;
-    if (filter.field.includes('.') || !values.every((literal) => literal.type === 'string')) continue;
+    // Equality (`=`) and `IN` on a plain field narrow through an index; anything else scans.
+    let field: string;
+    let values: SoqlLiteral[];
+    if (filter.kind === 'in' && !filter.negated) [field, values] = [filter.field, filter.values];
+    else if (filter.kind === 'compare' && filter.operator === '=') [field, values] = [filter.field, [filter.value]];
+    else continue;
+    if (field.includes('.') || !values.every((literal) => literal.type === 'string')) continue;
     const records = state.indexedRecords(
       objectName,
-      filter.field,
+      field,
       values.map((literal) => literal.value),
     );
     if (records !== undefined) return records;
