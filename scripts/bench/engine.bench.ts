@@ -25,6 +25,11 @@ const MESSAGES = messagesArgument > 0 ? Number(process.argv[messagesArgument + 1
 /** `--phase throughput` or `--phase ack` runs one half only (for profiling). */
 const phaseArgument = process.argv.indexOf('--phase');
 const PHASE = phaseArgument > 0 ? process.argv[phaseArgument + 1] : 'all';
+/** `--writer thread|inline`: the store's writer in a worker thread (the default) or on the event loop's thread. */
+const writerArgument = process.argv.indexOf('--writer');
+const WRITER_THREAD = writerArgument > 0 ? process.argv[writerArgument + 1] !== 'inline' : undefined;
+const concurrencyArgument = process.argv.indexOf('--deliveries');
+const CONCURRENT_DELIVERIES = concurrencyArgument > 0 ? Number(process.argv[concurrencyArgument + 1]) : 1;
 const GOAL_EVENTS_PER_SECOND = 20_000;
 const GOAL_PEAK_RSS_MB = 300;
 const GOAL_ACK_P99_MS = 100;
@@ -80,7 +85,7 @@ const directory = mkdtempSync(join(process.env.COEXIST_BENCH_DIR ?? tmpdir(), 'c
 
 /** 1. Throughput of a 50,000-message backfill: ingest every payload as it comes, then drain. */
 async function measureThroughput() {
-  const store = createSqliteStore({ path: join(directory, 'throughput.db') });
+  const store = createSqliteStore({ path: join(directory, 'throughput.db'), writerThread: WRITER_THREAD });
   const adapter = createReferenceAdapter({
     rateLimits: { buckets: [] },
     messageBatchSize: 100,
@@ -99,12 +104,17 @@ async function measureThroughput() {
   const started = performance.now();
   let totalEvents = first.value.events.length;
   await engine.ingest(first.value.events, { rawBody: first.value.rawBody });
+  const inFlight = new Set<Promise<unknown>>();
   for (const payload of payloads) {
     totalEvents += payload.events.length;
     // Each webhook arrives as its own I/O event: give the event loop (the workers) a turn between deliveries.
     await new Promise((resolve) => setImmediate(resolve));
-    await engine.ingest(payload.events, { rawBody: payload.rawBody });
+    const delivery = engine.ingest(payload.events, { rawBody: payload.rawBody });
+    inFlight.add(delivery);
+    void delivery.finally(() => inFlight.delete(delivery));
+    if (inFlight.size >= CONCURRENT_DELIVERIES) await Promise.race(inFlight);
   }
+  await Promise.all(inFlight);
   const ingested = performance.now();
   const ingestSourceMs = sourceMs;
   await engine.drain();
@@ -134,7 +144,7 @@ async function measureThroughput() {
 
 /** 2. Webhook-ack latency: 1,000-message payloads (Meta's largest deliveries) ingested while the workers run. */
 async function measureAck() {
-  const store = createSqliteStore({ path: join(directory, 'ack.db') });
+  const store = createSqliteStore({ path: join(directory, 'ack.db'), writerThread: WRITER_THREAD });
   const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
   let engine: ReturnType<typeof createSyncEngine> | undefined;
   const latencies: number[] = [];

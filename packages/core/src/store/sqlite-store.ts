@@ -3,9 +3,9 @@
  * `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost only on power loss),
  * `user_version`-based migrations and cached prepared statements.
  *
- * The writes live in `sqlite-writer.ts`. With `writerThread: true` the group commits run on a second connection in
- * a worker thread (`sqlite-flusher.ts`), while this thread keeps the in-memory queue, reads committed state and
- * ingests; the store never lets the two connections write at once (an ingest waits for the flush in flight).
+ * The writes live in `sqlite-writer.ts`, one writer for all of them (SQLite has one writer). By default it runs on a
+ * second connection in a worker thread (`sqlite-writer-host.ts`), while this thread keeps the in-memory queue and
+ * reads committed state; `writerThread: false` (and `:memory:`) keep it on this thread and connection.
  *
  * What is durable when:
  * - `ingest` (the webhook ack), `recordInvalidPayload`, `updateInvalidPayload`, `replayDeadLetter` and
@@ -48,14 +48,9 @@ import {
 import { eventIdHash } from './event-id-hash.ts';
 import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 import { type SqliteCheckpointer, startSqliteCheckpointer } from './sqlite-checkpointer.ts';
-import { type SqliteFlusher, startSqliteFlusher } from './sqlite-flusher.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
-import {
-  createSqliteWriter,
-  type SqliteWriter,
-  type WriterEventRow,
-  type WriterFlushRequest,
-} from './sqlite-writer.ts';
+import type { SqliteWriter, WriterEventRow, WriterFlushRequest } from './sqlite-writer.ts';
+import { type SqliteWriterHost, startSqliteWriterHost } from './sqlite-writer-host.ts';
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -180,11 +175,10 @@ function toStoreError(error: unknown): unknown {
 
 class SqliteStore implements CoexistStore {
   readonly backend = 'sqlite';
-  /** This thread's connection: reads, and through `#writer` every write but the group commit. */
+  /** This thread's connection: reads (and the writes, when the writer runs on this thread). */
   readonly #database: DatabaseSync;
-  readonly #writer: SqliteWriter;
-  /** Writes the group commits: from a worker thread with `writerThread: true`, else on this connection. */
-  readonly #flusher: SqliteFlusher;
+  /** Every write: from a worker thread over its own connection, or on this connection. */
+  readonly #writer: SqliteWriterHost;
   readonly #statements = new Map<string, StatementSync>();
   readonly #manyStatements = new Map<string, StatementSync[]>();
   #closed = false;
@@ -256,8 +250,7 @@ class SqliteStore implements CoexistStore {
       this.#waitingKeys.add(`${String(row.connection_id ?? '')}\u0000${String(row.target_key)}`);
     }
     this.#unindexedEvents = unindexed.length;
-    this.#writer = createSqliteWriter(database, { indexedSeq, unindexed });
-    this.#flusher = startSqliteFlusher({ path, database, pragmas, threaded });
+    this.#writer = startSqliteWriterHost({ path, database, pragmas, threaded, start: { indexedSeq, unindexed } });
   }
 
   /**
@@ -293,16 +286,16 @@ class SqliteStore implements CoexistStore {
   }
 
   /**
-   * Runs a write on this thread's connection once no group commit is in flight (SQLite has one writer; waiting
-   * here, instead of in SQLite's busy handler, keeps the event loop free meanwhile). Input errors of the writer
-   * come out as `CoexistStoreError`s.
+   * Runs a writer operation after the writes already sent (the writer runs them in order); its input errors come
+   * out as `CoexistStoreError`s.
    */
-  async #write<T>(work: (writer: SqliteWriter) => T): Promise<T> {
-    while (this.#flushing !== undefined) await this.#flushing.catch(() => {});
+  async #write<Operation extends Exclude<keyof SqliteWriter, 'exec'>>(
+    operation: Operation,
+    ...parameters: Parameters<SqliteWriter[Operation]>
+  ): Promise<ReturnType<SqliteWriter[Operation]>> {
     this.#check();
-    // No await between the check above and the transaction: no flush can start in between.
     try {
-      return work(this.#writer);
+      return await this.#writer.call(operation, ...parameters);
     } catch (error) {
       throw toStoreError(error);
     }
@@ -327,15 +320,13 @@ class SqliteStore implements CoexistStore {
         JSON.stringify(event),
       ];
     });
-    const reply = await this.#write((writer) =>
-      writer.ingest({
-        sha256: input.sha256,
-        receivedAt: input.receivedAt,
-        rawBody: input.rawBody,
-        payloadId: input.payloadId ?? null,
-        events: rows,
-      }),
-    );
+    const reply = await this.#write('ingest', {
+      sha256: input.sha256,
+      receivedAt: input.receivedAt,
+      rawBody: input.rawBody,
+      payloadId: input.payloadId ?? null,
+      events: rows,
+    });
     // Committed: queue the routed events, and keep their objects for the claim (the store hands each one out
     // once; callers do not mutate events after ingest).
     for (let index = 0; index < rows.length; index++) {
@@ -376,7 +367,7 @@ class SqliteStore implements CoexistStore {
     receivedAt: string;
   }): Promise<number> {
     this.#check();
-    return this.#write((writer) => writer.recordInvalidPayload(input));
+    return this.#write('recordInvalidPayload', input);
   }
 
   async listInvalidPayloads(options: { includeReplayed?: boolean } = {}): Promise<InvalidPayload[]> {
@@ -397,7 +388,7 @@ class SqliteStore implements CoexistStore {
 
   async updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): Promise<void> {
     this.#check();
-    await this.#write((writer) => writer.updateInvalidPayload(id, update));
+    await this.#write('updateInvalidPayload', id, update);
   }
   async claim(query: ClaimQuery): Promise<ClaimResult> {
     // Served from memory: claims are not persisted (a crash loses nothing: the rows are still pending).
@@ -618,7 +609,7 @@ class SqliteStore implements CoexistStore {
     if (this.#checkpointer !== undefined) {
       // Both writing connections: a commit on either may cross the fallback threshold.
       this.#database.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`);
-      this.#flusher.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`).catch(() => {
+      this.#writer.exec(`PRAGMA wal_autocheckpoint = ${FALLBACK_CHECKPOINT_PAGES}`).catch(() => {
         // Only the fallback threshold: that connection keeps the default one.
       });
     } else {
@@ -683,12 +674,7 @@ class SqliteStore implements CoexistStore {
       contacts: [],
       counters: [],
       documents: [],
-      catchUp: [],
-      watermark: 0,
     };
-    const catchUp = this.#writer.catchUp();
-    request.catchUp = catchUp.rows;
-    request.watermark = catchUp.watermark;
     for (const [seq, change] of this.#bufferedStates) {
       if (change.generation !== generation) continue;
       if (change.state === 'done') request.done.push(seq);
@@ -729,13 +715,10 @@ class SqliteStore implements CoexistStore {
     this.#unindexedEvents = 0;
     this.#dirty = false;
     this.#statesInGeneration = 0;
-    const flushing = this.#flusher
-      .flush(request)
+    const flushing = this.#writer
+      .call('flush', request)
       .then(
-        () => {
-          this.#writer.indexed(catchUp.watermark);
-          this.#committed(generation);
-        },
+        () => this.#committed(generation),
         (error: unknown) => {
           this.#uncommitted(generation, counters, documents, unindexed);
           throw toStoreError(error);
@@ -803,7 +786,7 @@ class SqliteStore implements CoexistStore {
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {
     await this.#flushAll();
-    const rows = await this.#write((writer) => writer.routeUnrouted(phoneNumberIds, connectionId));
+    const rows = await this.#write('routeUnrouted', phoneNumberIds, connectionId);
     for (const row of rows) this.#pending.add(toEntry(row));
     return rows.length;
   }
@@ -915,7 +898,8 @@ class SqliteStore implements CoexistStore {
   async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
     this.#check();
     // The writer knows the events above the index watermark.
-    return this.#writer.listThreadEvents([...new Set(threadKeys)]).map((body) => JSON.parse(body) as CoexistenceEvent);
+    const bodies = await this.#write('listThreadEvents', [...new Set(threadKeys)]);
+    return bodies.map((body) => JSON.parse(body) as CoexistenceEvent);
   }
 
   async findContactKeys(connectionId: string, crmId: string): Promise<string[]> {
@@ -936,7 +920,7 @@ class SqliteStore implements CoexistStore {
 
   async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
     await this.#flushAll();
-    const { letter, entry } = await this.#write((writer) => writer.replayDeadLetter(id, at));
+    const { letter, entry } = await this.#write('replayDeadLetter', id, at);
     if (entry !== null) this.#pending.add({ ...toEntry(entry), attempts: 0, notBefore: 0 });
     return toDeadLetter(letter);
   }
@@ -1000,7 +984,7 @@ class SqliteStore implements CoexistStore {
     } finally {
       this.#closed = true;
       // The other connections first, so closing the last one checkpoints and removes the WAL.
-      await this.#flusher.close();
+      await this.#writer.close();
       await this.#checkpointer?.close();
       this.#checkpointer = undefined;
       this.#statements.clear();

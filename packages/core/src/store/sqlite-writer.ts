@@ -1,9 +1,8 @@
 /**
- * The writes of the SQLite store: the ingest transaction (the webhook ack), the group commit, and the rare
- * operator writes, with the in-memory dedupe index of events above the watermark. The store runs one writer on its
- * own connection for everything; with `writerThread: true` a second one writes the group commits from a worker
- * thread with its own connection (`sqlite-flusher.ts`), off the event loop. The store never lets the two write at
- * the same time (SQLite has one writer).
+ * The writes of the SQLite store: the ingest transaction (the webhook ack), the group commit with the dedupe and
+ * thread index catch-up, and the rare operator writes, with the in-memory dedupe index of events above the
+ * watermark. Every write of a store goes through one writer on one connection (SQLite has one writer); by default
+ * it runs in a worker thread (`sqlite-writer-host.ts`), off the event loop.
  *
  * The factory is self-contained on purpose: the worker is started from its source text (`String(createSqliteWriter)`),
  * so the built bundle needs no second file. It must not refer to anything outside its own body but its parameters,
@@ -50,7 +49,10 @@ export interface WriterIngestReply {
   seqs: number[];
 }
 
-/** One group commit: state changes, maps, counters and documents, written with the dedupe catch-up. */
+/**
+ * One group commit: state changes, maps, counters and documents. The writer adds its dedupe and thread index
+ * catch-up (the events ingested since the last flush) to the same transaction.
+ */
 export interface WriterFlushRequest {
   /** Seqs that became `done` (sorted). */
   done: number[];
@@ -61,10 +63,6 @@ export interface WriterFlushRequest {
   contacts: [string, string, string, string | null][];
   counters: [string, string, number][];
   documents: [string, string][];
-  /** The dedupe and thread index catch-up: `[hash of the event id, seq, thread key]` of events above the watermark. */
-  catchUp: [number, number, string][];
-  /** The highest seq the catch-up covers (the new watermark), when it is not empty. */
-  watermark: number;
 }
 
 /** The writes of the SQLite store. */
@@ -79,10 +77,6 @@ export interface SqliteWriter {
   replayDeadLetter(id: number, at: string): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
   /** Bodies (JSON) of the events of these threads, in `(sort_key, seq)` order. */
   listThreadEvents(threadKeys: readonly string[]): string[];
-  /** The events above the watermark, for the next flush's catch-up. */
-  catchUp(): { rows: [number, number, string][]; watermark: number };
-  /** A flush committed the catch-up up to `watermark`: those events are in the indexes now. */
-  indexed(watermark: number): void;
   exec(sql: string): void;
 }
 
@@ -278,7 +272,26 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     return reply;
   }
 
+  /** The events above the watermark: `[hash of the event id, seq, thread key]` rows and the highest seq. */
+  function catchUp(): { rows: [number, number, string][]; watermark: number } {
+    const rows: [number, number, string][] = [];
+    let watermark = indexedSeq;
+    for (const event of unindexed.values()) {
+      rows.push([event.hash, event.seq, event.threadKey]);
+      if (event.seq > watermark) watermark = event.seq;
+    }
+    return { rows, watermark };
+  }
+
+  /** A flush committed the catch-up up to `watermark`: those events are in the indexes now. */
+  function indexed(watermark: number): void {
+    // Seqs only grow: what was ingested after the catch-up was taken is above its watermark and stays.
+    for (const [eventId, event] of unindexed) if (event.seq <= watermark) unindexed.delete(eventId);
+    if (watermark > indexedSeq) indexedSeq = watermark;
+  }
+
   function flush(request: WriterFlushRequest): void {
+    const pending = catchUp();
     transaction(() => {
       const setState = sql('UPDATE events SET state = ? WHERE seq = ?');
       const setRetry = sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
@@ -319,22 +332,23 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       );
       for (const [key, value] of request.documents) saveDocument.run(key, value);
-      if (request.catchUp.length > 0) {
+      if (pending.rows.length > 0) {
         const values: SQLInputValue[][] = [];
-        for (const [hash, seq] of request.catchUp) values.push([hash, seq]);
+        for (const [hash, seq] of pending.rows) values.push([hash, seq]);
         values.sort(byKeyColumns);
         // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not
         // wedge every later flush on a key the first one already wrote).
         insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
-        for (const [, seq, threadKey] of request.catchUp) values.push([threadKey, seq]);
+        for (const [, seq, threadKey] of pending.rows) values.push([threadKey, seq]);
         values.sort(byKeyColumns);
         insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values);
         sql(
           `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
            ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
-        ).run(request.watermark);
+        ).run(pending.watermark);
       }
     });
+    indexed(pending.watermark);
   }
 
   return {
@@ -408,20 +422,6 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       }
       found.sort((left, right) => left.sortKey - right.sortKey || left.seq - right.seq);
       return found.map((row) => row.body);
-    },
-    catchUp() {
-      const rows: [number, number, string][] = [];
-      let watermark = indexedSeq;
-      for (const event of unindexed.values()) {
-        rows.push([event.hash, event.seq, event.threadKey]);
-        if (event.seq > watermark) watermark = event.seq;
-      }
-      return { rows, watermark };
-    },
-    indexed(watermark) {
-      // Seqs only grow: what was ingested after the catch-up was taken is above its watermark and stays.
-      for (const [eventId, event] of unindexed) if (event.seq <= watermark) unindexed.delete(eventId);
-      if (watermark > indexedSeq) indexedSeq = watermark;
     },
     exec(text) {
       database.exec(text);
