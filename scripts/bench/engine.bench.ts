@@ -3,7 +3,16 @@
  * store in a temp dir) into the in-memory reference adapter; events per second and peak RSS; then the
  * webhook-ack latency (p50/p99) of 1,000-message payloads ingested durably while the workers run.
  *
- *   node --conditions=@coexist/source scripts/bench/engine.bench.ts [--messages 50000]
+ *   pnpm build && node --max-semi-space-size=16 scripts/bench/engine.bench.ts [--messages 50000]
+ *     [--phase throughput|ack] [--writer inline|thread] [--deliveries 1] [--cache-mb 8]
+ *
+ * Run that way it measures the packages as npm installs them (`dist`), with V8's young generation capped at 16 MB
+ * as docs/engine.md recommends for a deployment (Node sizes it from the machine's memory: 128 MB here). It runs
+ * from the sources too (`--conditions=@coexist/source`, no build) and with Node's default young generation; the
+ * first lines say which packages and flags the figures are for. `--writer` puts the store's writer on the event
+ * loop's thread or in a worker thread (default: the store's default); `--deliveries` lets that many webhook
+ * deliveries be in flight at once (default 1: each ingest is awaited before the next delivery); `--cache-mb` sets
+ * the store's `cacheSizeMb`.
  *
  * Payloads are generated (`generateTraffic`) and parsed (`parseWebhook`) lazily, one at a time, as a webhook
  * route would receive them, so the benchmark holds no more than one payload itself. Generation and parsing are
@@ -30,13 +39,20 @@ const writerArgument = process.argv.indexOf('--writer');
 const WRITER_THREAD = writerArgument > 0 ? process.argv[writerArgument + 1] !== 'inline' : undefined;
 const concurrencyArgument = process.argv.indexOf('--deliveries');
 const CONCURRENT_DELIVERIES = concurrencyArgument > 0 ? Number(process.argv[concurrencyArgument + 1]) : 1;
+/** Where `@coexist/core` resolved (`src` or `dist`) and the flags Node runs with, so each figure says what it measured. */
+const PACKAGES = import.meta.resolve('@coexist/core').includes('/dist/') ? 'dist' : 'src';
+const NODE_FLAGS = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((flag) =>
+  flag.startsWith('--max-semi-space-size'),
+);
+const cacheArgument = process.argv.indexOf('--cache-mb');
+const CACHE_SIZE_MB = cacheArgument > 0 ? Number(process.argv[cacheArgument + 1]) : undefined;
 const GOAL_EVENTS_PER_SECOND = 20_000;
 const GOAL_PEAK_RSS_MB = 300;
 const GOAL_ACK_P99_MS = 100;
 
 let peakRss = process.memoryUsage().rss;
 const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  peakRss = Math.max(peakRss, process.memoryUsage.rss());
 }, 20);
 
 /** The process's peak resident set so far (kernel-tracked, so a blocked event loop cannot hide a peak). */
@@ -85,7 +101,11 @@ const directory = mkdtempSync(join(process.env.COEXIST_BENCH_DIR ?? tmpdir(), 'c
 
 /** 1. Throughput of a 50,000-message backfill: ingest every payload as it comes, then drain. */
 async function measureThroughput() {
-  const store = createSqliteStore({ path: join(directory, 'throughput.db'), writerThread: WRITER_THREAD });
+  const store = createSqliteStore({
+    path: join(directory, 'throughput.db'),
+    writerThread: WRITER_THREAD,
+    cacheSizeMb: CACHE_SIZE_MB,
+  });
   const adapter = createReferenceAdapter({
     rateLimits: { buckets: [] },
     messageBatchSize: 100,
@@ -144,7 +164,11 @@ async function measureThroughput() {
 
 /** 2. Webhook-ack latency: 1,000-message payloads (Meta's largest deliveries) ingested while the workers run. */
 async function measureAck() {
-  const store = createSqliteStore({ path: join(directory, 'ack.db'), writerThread: WRITER_THREAD });
+  const store = createSqliteStore({
+    path: join(directory, 'ack.db'),
+    writerThread: WRITER_THREAD,
+    cacheSizeMb: CACHE_SIZE_MB,
+  });
   const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
   let engine: ReturnType<typeof createSyncEngine> | undefined;
   const latencies: number[] = [];
@@ -191,6 +215,11 @@ try {
   const loadAverage = [Math.round(loadBefore * 100) / 100, Math.round(loadavg()[0]! * 100) / 100];
   const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
   const goals: Record<string, boolean> = {};
+  console.log(
+    `@coexist/* from ${PACKAGES}; young generation ${NODE_FLAGS.at(-1) ?? "Node's default"}; ` +
+      `writer ${WRITER_THREAD === undefined ? "the store's default" : WRITER_THREAD ? 'thread' : 'inline'}; ` +
+      `${CONCURRENT_DELIVERIES} deliver${CONCURRENT_DELIVERIES === 1 ? 'y' : 'ies'} in flight`,
+  );
   if (throughput !== undefined) {
     goals.eventsPerSecond = throughput.eventsPerSecond >= GOAL_EVENTS_PER_SECOND;
     goals.peakRss = throughput.peakRssMb < GOAL_PEAK_RSS_MB;
@@ -217,7 +246,18 @@ try {
     );
   }
   console.log(
-    JSON.stringify({ benchmark: 'engine', node: process.version, loadAverage, throughput, ack, goalsMet: goals }),
+    JSON.stringify({
+      benchmark: 'engine',
+      node: process.version,
+      packages: PACKAGES,
+      youngGeneration: NODE_FLAGS.at(-1) ?? 'default',
+      writer: WRITER_THREAD === undefined ? 'default' : WRITER_THREAD ? 'thread' : 'inline',
+      deliveries: CONCURRENT_DELIVERIES,
+      loadAverage,
+      throughput,
+      ack,
+      goalsMet: goals,
+    }),
   );
 } finally {
   clearInterval(sampler);

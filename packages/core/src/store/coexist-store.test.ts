@@ -60,7 +60,7 @@ function status(wamid: string, at: number): PlannedEvent {
 const backends: [string, () => CoexistStore][] = [
   ['memory', () => createMemoryStore()],
   ['sqlite', () => createSqliteStore({ path: temporaryPath() })],
-  ['sqlite, group commits in a writer thread', () => createSqliteStore({ path: temporaryPath(), writerThread: true })],
+  ['sqlite, writer thread', () => createSqliteStore({ path: temporaryPath(), writerThread: true })],
 ];
 
 describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
@@ -473,5 +473,10 @@ describe('createSqliteStore', () => {
 
   it('names the field of bad options', () => {
     expect(() => createSqliteStore({ path: '' })).toThrow('[coexist/core] store: path: expected a file path');
+    for (const cacheSizeMb of [0, -1, Number.NaN, '8' as unknown as number]) {
+      expect(() => createSqliteStore({ path: temporaryPath(), cacheSizeMb })).toThrow(
+        '[coexist/core] store: cacheSizeMb: expected a positive number of megabytes',
+      );
+    }
   });
 });

@@ -69,7 +69,17 @@ export interface SqliteStoreOptions {
    * @default false
    */
   writerThread?: boolean;
+  /**
+   * SQLite's page cache per connection, in megabytes (the store opens one or two, plus a checkpointer). Pages
+   * beyond it come from the operating system's file cache, so a smaller cache costs little: in the engine benchmark
+   * 8 MB ran as fast as 32 MB and kept ~20 MB less resident.
+   * @default 8
+   */
+  cacheSizeMb?: number;
 }
+
+/** Default of `SqliteStoreOptions.cacheSizeMb`. */
+const DEFAULT_CACHE_SIZE_MB = 8;
 
 /** Most keys bound in one `IN (…)` lookup. */
 const LOOKUP_CHUNK = 400;
@@ -106,6 +116,10 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   if (typeof options?.path !== 'string' || options.path.length === 0) {
     throw new CoexistStoreError('path', 'expected a file path (or ":memory:")');
   }
+  const cacheSizeMb = options.cacheSizeMb ?? DEFAULT_CACHE_SIZE_MB;
+  if (typeof cacheSizeMb !== 'number' || !Number.isFinite(cacheSizeMb) || cacheSizeMb <= 0) {
+    throw new CoexistStoreError('cacheSizeMb', 'expected a positive number of megabytes');
+  }
   // Loaded lazily so importing @coexist/core does not load node:sqlite for users of another store.
   const sqlite = process.getBuiltinModule('node:sqlite');
   const database: DatabaseSync = new sqlite.DatabaseSync(options.path);
@@ -114,7 +128,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
     'PRAGMA synchronous = NORMAL',
     'PRAGMA foreign_keys = OFF',
     'PRAGMA temp_store = MEMORY',
-    'PRAGMA cache_size = -32768',
+    `PRAGMA cache_size = ${-Math.round(cacheSizeMb * 1024)}`,
     // Checkpoint every ~16 MB of WAL instead of 4 MB: a backfill writes tens of MB, and each checkpoint syncs.
     'PRAGMA wal_autocheckpoint = 4000',
     // Keep the WAL file from staying at its high-water mark after a backfill.
