@@ -7,6 +7,29 @@ import {
 } from '@coexist/sandbox';
 import type { DemoCrmCounts, DemoFloor, DemoTarget, SeededCustomer } from './demo-target.ts';
 
+/** HubSpot's search limit, the emulator's default (crm-apis.md §2.4): 5 requests per second. */
+const SEARCHES_PER_SECOND = 5;
+
+/**
+ * The floor of a HubSpot run: the least time its requests need under HubSpot's rolling limits — `tenSecondlyLimit`
+ * requests in any 10 s, and 5 searches in any second. A rolling window lets its first `limit` requests go at once,
+ * so `n` requests need `(⌈n ÷ limit⌉ − 1)` whole windows, not `n ÷ limit` of them: 174 requests under a limit of 190
+ * need no waiting at all. (For long runs the two differ by less than one window.)
+ */
+export function hubspotFloor(input: { requests: number; searches: number; tenSecondlyLimit: number }): DemoFloor {
+  const windowsMs = (count: number, limit: number, windowMs: number) =>
+    count <= 0 ? 0 : (Math.ceil(count / limit) - 1) * windowMs;
+  const requestsMs = windowsMs(input.requests, input.tenSecondlyLimit, 10_000);
+  const searchesMs = windowsMs(input.searches, SEARCHES_PER_SECOND, 1_000);
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  return {
+    floorMs: Math.max(requestsMs, searchesMs),
+    arithmetic:
+      `max((⌈${input.requests} requests ÷ ${input.tenSecondlyLimit}⌉ − 1) × 10 s = ${seconds(requestsMs)}, ` +
+      `(⌈${input.searches} searches ÷ ${SEARCHES_PER_SECOND}⌉ − 1) × 1 s = ${seconds(searchesMs)})`,
+  };
+}
+
 /** The HubSpot demo target, with its running emulator (for benchmarks that watch its state). */
 export interface HubSpotDemoTarget extends DemoTarget {
   /** The running emulator; throws before `start()`. */
@@ -81,24 +104,15 @@ export function createHubSpotDemoTarget(options: { tier: HubSpotTier; seed: numb
     },
     floor(): DemoFloor {
       const stats = running().stats;
-      let search = 0;
-      let burst = 0;
+      let searches = 0;
+      let requests = 0;
       for (const [route, count] of Object.entries(stats.byRoute)) {
-        if (route.endsWith('/search')) search += count;
-        else burst += count;
+        if (route.endsWith('/search')) searches += count;
+        else requests += count;
       }
       // Requests refused with 429 were not needed: take them out of the floor.
-      burst = Math.max(0, burst - (stats.byStatus['429'] ?? 0));
-      const limit = HUBSPOT_TEN_SECONDLY_LIMITS[options.tier];
-      const burstMs = (burst / limit) * 10_000;
-      const searchPerSecond = 5; // HubSpot's search limit, the emulator's default (crm-apis.md §2.4)
-      const searchMs = (search / searchPerSecond) * 1_000;
-      return {
-        floorMs: Math.round(Math.max(burstMs, searchMs)),
-        arithmetic:
-          `max(${burst} requests ÷ ${limit} per 10 s = ${(burstMs / 1000).toFixed(1)} s, ` +
-          `${search} searches ÷ ${searchPerSecond}/s = ${(searchMs / 1000).toFixed(1)} s)`,
-      };
+      requests = Math.max(0, requests - (stats.byStatus['429'] ?? 0));
+      return hubspotFloor({ requests, searches, tenSecondlyLimit: HUBSPOT_TEN_SECONDLY_LIMITS[options.tier] });
     },
     async stop() {
       await emulator?.close();
