@@ -3,9 +3,9 @@
  * `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost only on power loss),
  * `user_version`-based migrations and cached prepared statements.
  *
- * The writes live in `sqlite-writer.ts`, one writer for all of them (SQLite has one writer). By default it runs on a
- * second connection in a worker thread (`sqlite-writer-host.ts`), while this thread keeps the in-memory queue and
- * reads committed state; `writerThread: false` (and `:memory:`) keep it on this thread and connection.
+ * The writes live in `sqlite-writer.ts`, one writer for all of them (SQLite has one writer), run by
+ * `sqlite-writer-host.ts`: on this thread's connection by default, or with `writerThread: true` on a second
+ * connection in a worker thread, while this thread keeps the in-memory queue and reads committed state.
  *
  * What is durable when:
  * - `ingest` (the webhook ack), `recordInvalidPayload`, `updateInvalidPayload`, `replayDeadLetter` and
