@@ -198,7 +198,13 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
   try {
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
-    for (const payload of payloads) await engine.ingest(payload.events, { rawBody: payload.rawBody });
+    for (const payload of payloads) {
+      await engine.ingest(payload.events, { rawBody: payload.rawBody });
+      // Each webhook is its own HTTP request under `coexist serve`: the engine's calls and answers run between them.
+      if (!process.argv.includes('--no-yield')) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (process.argv.includes('--timeline'))
+      process.stderr.write(`  ingested ${payloads.length} payloads in ${seconds(performance.now() - started)}\n`);
     await engine.drain({ timeoutMs: 1_800_000 });
     const elapsedMs = Math.round(performance.now() - started);
     const cpu = process.cpuUsage(cpuAtStart);
