@@ -112,3 +112,41 @@ export function confirmPhoneMatch(
   if (storedPhoneMatches(record.Phone, phone, defaultCountry)) return 'Phone';
   return undefined;
 }
+
+/**
+ * Confirms the hits of a search against many phones at once: `match(record)` answers, for each of `phones` the
+ * record confirms, the field it does so on — the same answer as `confirmPhoneMatch` for every phone, but each
+ * phone's variants are computed once and each stored number is normalized once, instead of once per record × phone.
+ */
+export function createPhoneMatcher(
+  phones: readonly string[],
+  defaultCountry?: CountryCode,
+): (record: SalesforcePersonRecord) => Map<string, PhoneMatchField> {
+  const wanted = new Set(phones);
+  const byDigits = new Map<string, string[]>();
+  for (const phone of wanted) {
+    for (const digits of new Set(phoneVariants(phone).map(digitsOf))) {
+      const list = byDigits.get(digits);
+      if (list === undefined) byDigits.set(digits, [phone]);
+      else list.push(phone);
+    }
+  }
+  const normalizeOptions = defaultCountry === undefined ? {} : { defaultCountry };
+  const candidates = (stored: string | null | undefined): string[] => {
+    if (stored === null || stored === undefined || stored.trim() === '') return [];
+    const found: string[] = [];
+    const normalized = normalizePhone(stored, normalizeOptions);
+    if (normalized !== undefined && wanted.has(normalized)) found.push(normalized);
+    const digits = digitsOf(stored);
+    if (digits.length >= 7) found.push(...(byDigits.get(digits) ?? []));
+    return found;
+  };
+  return (record) => {
+    const matches = new Map<string, PhoneMatchField>();
+    if (record.WhatsApp_E164__c && wanted.has(record.WhatsApp_E164__c))
+      matches.set(record.WhatsApp_E164__c, 'WhatsApp_E164__c');
+    for (const phone of candidates(record.MobilePhone)) if (!matches.has(phone)) matches.set(phone, 'MobilePhone');
+    for (const phone of candidates(record.Phone)) if (!matches.has(phone)) matches.set(phone, 'Phone');
+    return matches;
+  };
+}
