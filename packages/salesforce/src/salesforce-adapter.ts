@@ -27,6 +27,7 @@ import {
   type MessageUpdate,
   normalizePhone,
   type OperationContext,
+  phoneVariants,
 } from '@coexist/core';
 import type { Connection } from 'jsforce';
 import { toConversationFields } from './map-salesforce-conversation.ts';
@@ -435,6 +436,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       requestPhones.push(phone);
       if (phone !== undefined) phones.add(phone);
     }
+    // The engine sends each phone's formats (`phoneVariants`): the searches use them rather than computing them
+    // again. Hits are still confirmed against formats computed here (`createPhoneMatcher`), never the caller's.
+    const sentVariants = new Map<string, readonly string[]>();
+    for (const item of requests) {
+      if (item.phone !== undefined && item.phoneVariants !== undefined && item.phoneVariants.includes(item.phone))
+        sentVariants.set(item.phone, item.phoneVariants);
+    }
+    const variantsOf = (phone: string): readonly string[] => sentVariants.get(phone) ?? phoneVariants(phone);
     const matchesByPhone = new Map<string, { record: SalesforcePersonRecord; field: PhoneMatchField }[]>();
     const add = (phone: string, record: SalesforcePersonRecord, field: PhoneMatchField) => {
       const list = matchesByPhone.get(phone) ?? [];
@@ -451,7 +460,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       }
     }
     if (phones.size > 0) {
-      const searches = buildPhoneSearches([...phones]);
+      const searches = buildPhoneSearches([...phones], undefined, variantsOf);
       budget.ensure(2 + searches.length + 2, operation);
       for (const record of await findByE164(operation, context, [...phones])) {
         if (record.WhatsApp_E164__c) add(record.WhatsApp_E164__c, record, 'WhatsApp_E164__c');
@@ -459,7 +468,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       const remaining = [...phones].filter((phone) => !matchesByPhone.has(phone));
       const backfill = new Map<string, { type: string; Id: string; WhatsApp_E164__c: string }>();
       const answers = await Promise.all(
-        (remaining.length === 0 ? [] : buildPhoneSearches(remaining)).map(async (search) =>
+        (remaining.length === 0 ? [] : buildPhoneSearches(remaining, undefined, variantsOf)).map(async (search) =>
           parseSalesforceResponse(
             salesforceSearchResultSchema,
             await request(operation, context, async (conn) => conn.search(search)),

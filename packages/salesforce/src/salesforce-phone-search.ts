@@ -31,10 +31,13 @@ function digitsOf(value: string): string {
   return value.replace(/\D/g, '');
 }
 
+/** The formats of an E.164 phone (`phoneVariants`), from a cache when the caller has them already. */
+export type PhoneVariantsOf = (e164: string) => readonly string[];
+
 /** The digit strings a phone is searched by: E.164 digits, the national number and the national form with prefix. */
-export function phoneSearchTerms(e164: string): string[] {
+export function phoneSearchTerms(e164: string, variantsOf: PhoneVariantsOf = phoneVariants): string[] {
   const terms = new Set<string>();
-  for (const variant of phoneVariants(e164)) {
+  for (const variant of variantsOf(e164)) {
     const digits = digitsOf(variant);
     // `00…` duplicates the E.164 digits with a prefix; short numbers would match unrelated ones.
     if (digits.length >= 7 && !digits.startsWith('00')) terms.add(digits);
@@ -43,7 +46,11 @@ export function phoneSearchTerms(e164: string): string[] {
 }
 
 /** SOSL searches covering every phone, each SearchQuery at most `maxLength` characters. */
-export function buildPhoneSearches(phones: readonly string[], maxLength = SOSL_SEARCH_QUERY_MAX_LENGTH): string[] {
+export function buildPhoneSearches(
+  phones: readonly string[],
+  maxLength = SOSL_SEARCH_QUERY_MAX_LENGTH,
+  variantsOf: PhoneVariantsOf = phoneVariants,
+): string[] {
   const searches: string[] = [];
   let current: string[] = [];
   let length = 0;
@@ -58,7 +65,7 @@ export function buildPhoneSearches(phones: readonly string[], maxLength = SOSL_S
     length = 0;
   };
   for (const phone of phones) {
-    const terms = phoneSearchTerms(phone);
+    const terms = phoneSearchTerms(phone, variantsOf);
     const added = terms.reduce((sum, term) => sum + term.length + 4, 0);
     if (length + added > maxLength) flush();
     current.push(...terms);
@@ -121,11 +128,12 @@ export function confirmPhoneMatch(
 export function createPhoneMatcher(
   phones: readonly string[],
   defaultCountry?: CountryCode,
+  variantsOf: PhoneVariantsOf = phoneVariants,
 ): (record: SalesforcePersonRecord) => Map<string, PhoneMatchField> {
   const wanted = new Set(phones);
   const byDigits = new Map<string, string[]>();
   for (const phone of wanted) {
-    for (const digits of new Set(phoneVariants(phone).map(digitsOf))) {
+    for (const digits of new Set(variantsOf(phone).map(digitsOf))) {
       const list = byDigits.get(digits);
       if (list === undefined) byDigits.set(digits, [phone]);
       else list.push(phone);
