@@ -216,7 +216,9 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
           calls.set(name, entry);
           if (name === 'writeMessages') sizes.push([Math.floor((at - runStarted) / 1000), items.length]);
           if (process.env.COEXIST_BENCH_TRACE && at - runStarted < 6000)
-            console.error(`    ${name} ${items.length} ${((at - runStarted) / 1000).toFixed(2)}–${((performance.now() - runStarted) / 1000).toFixed(2)}`);
+            console.error(
+              `    ${name} ${items.length} ${((at - runStarted) / 1000).toFixed(2)}–${((performance.now() - runStarted) / 1000).toFixed(2)}`,
+            );
         }
       };
     }

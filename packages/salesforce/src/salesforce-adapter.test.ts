@@ -317,7 +317,12 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       messages: messages.filter((message) => message.conversationKey === conversationKey),
     }));
     // The live batch of conversation 0, written at the same time, shares its record.
-    const live = { ...messages[4]!, key: 'wamid.live', source: 'live' as const, occurredAt: '2025-10-02T09:00:00.000Z' };
+    const live = {
+      ...messages[4]!,
+      key: 'wamid.live',
+      source: 'live' as const,
+      occurredAt: '2025-10-02T09:00:00.000Z',
+    };
     inputs.push({ key: 'live:conversation:0', conversationKey: 'conversation:0', messages: [live] });
     harness.emulator.resetStats();
     const prepared = await salesforce.prepareConversations!(inputs, context());
@@ -407,7 +412,15 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     );
     harness.emulator.resetStats();
     const [upserted] = await salesforce.upsertContacts(
-      [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Dr Lopez', firstName: 'Dr', notFoundAt: new Date().toISOString() }],
+      [
+        {
+          key: 'phone:+16505550130',
+          phone: '+16505550130',
+          name: 'Dr Lopez',
+          firstName: 'Dr',
+          notFoundAt: new Date().toISOString(),
+        },
+      ],
       context(),
     );
     expect(upserted).toMatchObject({ ok: true, created: false, crmId: created!.ok ? created!.crmId : '' });

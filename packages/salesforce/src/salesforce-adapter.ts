@@ -440,7 +440,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     // again. Hits are still confirmed against formats computed here (`createPhoneMatcher`), never the caller's.
     const sentVariants = new Map<string, readonly string[]>();
     for (const item of requests) {
-      if (item.phone !== undefined && item.phoneVariants !== undefined && item.phoneVariants.includes(item.phone))
+      if (item.phone !== undefined && item.phoneVariants?.includes(item.phone))
         sentVariants.set(item.phone, item.phoneVariants);
     }
     const variantsOf = (phone: string): readonly string[] => sentVariants.get(phone) ?? phoneVariants(phone);
