@@ -146,8 +146,6 @@ export class ConnectionWorker {
   readonly #finder: KeyedCallPool<ContactFindRequest, ContactFindResult>;
   /** Pools the contact creations of concurrent batches into full `createContacts` calls, one per new customer. */
   readonly #creator: KeyedCallPool<ContactInput, CrmWriteResult>;
-  /** Contact keys a contact-sync batch is searching and upserting, resolved with what it wrote (see `#announceSync`). */
-  readonly #syncing = new Map<string, Promise<ContactMapping | undefined>>();
   /** Pools the conversations of concurrent message batches into full `prepareConversations` calls (when supported). */
   readonly #conversations: KeyedCallPool<ConversationInput, CrmWriteResult>;
 
@@ -683,21 +681,6 @@ export class ConnectionWorker {
       } else toCreate.push(key);
     }
 
-    // A contact sync (a Business App contact) is writing some of these people right now, with their names: take its
-    // record rather than creating the same person in parallel (the upsert of the sync would land on ours anyway).
-    const syncing = toCreate.filter((key) => this.#syncing.has(key));
-    if (syncing.length > 0) {
-      const synced = await this.#parkWhile(Promise.all(syncing.map((key) => this.#syncing.get(key)!)));
-      const written = new Set<string>();
-      syncing.forEach((key, index) => {
-        const mapping = synced[index];
-        if (mapping === undefined) return;
-        resolved.set(key, mapping);
-        written.add(key);
-      });
-      toCreate.splice(0, toCreate.length, ...toCreate.filter((key) => !written.has(key)));
-    }
-
     if (toCreate.length > 0) {
       // Created together with the new customers of other batches in flight; a customer two batches need is created
       // once, and the batch waits without a call slot.
@@ -971,60 +954,6 @@ export class ConnectionWorker {
     // A contact the engine has not resolved yet may already exist under a phone typed by a rep: find it first,
     // so the upsert updates that record instead of creating a duplicate.
     const unknown = keys.filter((key) => !known.has(key));
-    // Message batches needing one of these people wait for this sync instead of creating them at the same time.
-    const settle = this.#announceSync(unknown);
-    const contacts: NonNullable<Completion['contacts']>[number][] = [];
-    try {
-      return await this.#searchAndUpsert(job, { latest, keys, known, unknown, outcomes, contacts });
-    } finally {
-      settle(contacts);
-    }
-  }
-
-  /**
-   * Registers contact keys a contact sync is about to search and upsert (those not already registered); returns
-   * the function that hands the sync's mappings (or nothing, for a key it did not write) to the batches waiting.
-   */
-  #announceSync(keys: readonly string[]): (written: readonly ({ key: string } & ContactMapping)[]) => void {
-    const mine = new Map<string, (mapping: ContactMapping | undefined) => void>();
-    for (const key of keys) {
-      if (this.#syncing.has(key)) continue;
-      this.#syncing.set(
-        key,
-        new Promise((resolve) => {
-          mine.set(key, resolve);
-        }),
-      );
-    }
-    return (written) => {
-      const byKey = new Map(written.map((entry) => [entry.key, entry]));
-      for (const [key, resolve] of mine) {
-        this.#syncing.delete(key);
-        const entry = byKey.get(key);
-        resolve(
-          entry === undefined
-            ? undefined
-            : entry.parentId === undefined
-              ? { crmId: entry.crmId }
-              : { crmId: entry.crmId, parentId: entry.parentId },
-        );
-      }
-    };
-  }
-
-  async #searchAndUpsert(
-    job: Job,
-    batch: {
-      latest: Map<string, QueuedEvent>;
-      keys: string[];
-      known: Map<string, ContactMapping>;
-      unknown: string[];
-      outcomes: EventOutcome[];
-      contacts: NonNullable<Completion['contacts']>[number][];
-    },
-  ): Promise<Completion> {
-    const connectionId = this.connection.id;
-    const { latest, keys, known, unknown, outcomes, contacts } = batch;
     if (unknown.length > 0) {
       try {
         for (const [key, mapping] of await this.#findExisting(unknown, latest, job.lane)) known.set(key, mapping);
@@ -1047,6 +976,7 @@ export class ConnectionWorker {
         ...(crmId === undefined ? { notFoundAt: searchedAt } : {}),
       });
     });
+    const contacts: NonNullable<Completion['contacts']>[number][] = [];
     if (inputs.length > 0) {
       try {
         const results = await this.#call('upsertContacts', job.lane, (context) =>
