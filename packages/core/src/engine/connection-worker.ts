@@ -411,7 +411,7 @@ export class ConnectionWorker {
         now,
         blockedThreads: this.#blockedSet(kind, lane),
       });
-      if (gathering && claimed.events.length < limit) this.#shortHistoryClaimAt = now;
+      if (gathering && claimed.events.length > 0 && claimed.events.length < limit) this.#shortHistoryClaimAt = now;
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {
         // Threads blocked by calls in flight come back when those finish (`wake` on completion).
