@@ -215,7 +215,9 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
           entry.ms += performance.now() - at;
           calls.set(name, entry);
           if (name === 'writeMessages') sizes.push([Math.floor((at - runStarted) / 1000), items.length]);
-          if (process.env.COEXIST_BENCH_TRACE && at - runStarted < 6000)
+          // `COEXIST_BENCH_TRACE=from-to` (seconds): every call starting in that window, with its items and span.
+          const [traceFrom = 0, traceTo = 0] = (process.env.COEXIST_BENCH_TRACE ?? '').split('-').map(Number);
+          if ((at - runStarted) / 1000 >= traceFrom && (at - runStarted) / 1000 < traceTo)
             console.error(
               `    ${name} ${items.length} ${((at - runStarted) / 1000).toFixed(2)}–${((performance.now() - runStarted) / 1000).toFixed(2)}`,
             );
