@@ -188,6 +188,43 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
       ? { bulkThreshold: BULK_THRESHOLD, bulkMaxBatchSize: BULK_BATCH, bulkPollIntervalMs: 100 }
       : {}),
   });
+  // `--calls`: per adapter operation, the calls, items and seconds spent in them (the engine's view of its slots).
+  const calls = new Map<string, { calls: number; items: number; ms: number }>();
+  const sizes: [number, number][] = [];
+  const runStarted = performance.now();
+  if (process.argv.includes('--calls')) {
+    const timed = adapter as unknown as Record<string, (items: unknown[], context: unknown) => Promise<unknown>>;
+    for (const name of [
+      'findContacts',
+      'createContacts',
+      'upsertContacts',
+      'writeMessages',
+      'updateMessages',
+      'prepareConversations',
+    ]) {
+      const original = timed[name];
+      if (typeof original !== 'function') continue;
+      timed[name] = async (items, context) => {
+        const at = performance.now();
+        try {
+          return await original(items, context);
+        } finally {
+          const entry = calls.get(name) ?? { calls: 0, items: 0, ms: 0 };
+          entry.calls++;
+          entry.items += items.length;
+          entry.ms += performance.now() - at;
+          calls.set(name, entry);
+          if (name === 'writeMessages') sizes.push([Math.floor((at - runStarted) / 1000), items.length]);
+          // `COEXIST_BENCH_TRACE=from-to` (seconds): every call starting in that window, with its items and span.
+          const [traceFrom = 0, traceTo = 0] = (process.env.COEXIST_BENCH_TRACE ?? '').split('-').map(Number);
+          if ((at - runStarted) / 1000 >= traceFrom && (at - runStarted) / 1000 < traceTo)
+            console.error(
+              `    ${name} ${items.length} ${((at - runStarted) / 1000).toFixed(2)}–${((performance.now() - runStarted) / 1000).toFixed(2)}`,
+            );
+        }
+      };
+    }
+  }
   // The embedded default store, as `coexist serve` runs it.
   const directory = mkdtempSync(join(process.env.COEXIST_BENCH_DIR ?? tmpdir(), 'coexist-salesforce-bench-'));
   const store = createSqliteStore({ path: join(directory, 'coexist.db') });
@@ -198,7 +235,13 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
   try {
     const started = performance.now();
     const cpuAtStart = process.cpuUsage();
-    for (const payload of payloads) await engine.ingest(payload.events, { rawBody: payload.rawBody });
+    for (const payload of payloads) {
+      await engine.ingest(payload.events, { rawBody: payload.rawBody });
+      // Each webhook is its own HTTP request under `coexist serve`: the engine's calls and answers run between them.
+      if (!process.argv.includes('--no-yield')) await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (process.argv.includes('--timeline'))
+      process.stderr.write(`  ingested ${payloads.length} payloads in ${seconds(performance.now() - started)}\n`);
     await engine.drain({ timeoutMs: 1_800_000 });
     const elapsedMs = Math.round(performance.now() - started);
     const cpu = process.cpuUsage(cpuAtStart);
@@ -213,6 +256,23 @@ async function run(mode: Mode, payloads: readonly { rawBody: string; events: Coe
     };
     const duplicates = snapshot.duplicateMessageIds.reduce((sum, duplicate) => sum + duplicate.ids.length - 1, 0);
     if (process.env.COEXIST_BENCH_ROUTES) console.error(stats.byRoute);
+    if (sizes.length > 0) {
+      const perSecond = new Map<number, number[]>();
+      for (const [second, size] of sizes) perSecond.set(second, [...(perSecond.get(second) ?? []), size]);
+      console.error(
+        `  writeMessages per second (calls/avg size): ${[...perSecond]
+          .map(
+            ([second, list]) =>
+              `${second}s ${list.length}/${Math.round(list.reduce((a, b) => a + b, 0) / list.length)}`,
+          )
+          .join(', ')}`,
+      );
+    }
+    for (const [name, entry] of calls) {
+      console.error(
+        `  ${name}: ${entry.calls} calls, ${entry.items} items, ${seconds(entry.ms)} in calls (${Math.round(entry.ms / entry.calls)} ms each)`,
+      );
+    }
     const requestsByKind: Record<string, number> = {};
     for (const [route, count] of Object.entries(stats.byRoute)) {
       requestsByKind[kindOf(route)] = (requestsByKind[kindOf(route)] ?? 0) + count;

@@ -306,6 +306,143 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
   });
 
+  it('prepares conversations in one call, then writes messages under them with no conversation call', async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const salesforce = adapter();
+    const messages = messagesFor(contactId, 6, 2).map((record) => ({ ...record, firstInConversation: true }));
+    const inputs = ['conversation:0', 'conversation:1'].map((conversationKey) => ({
+      key: `history:${conversationKey}`,
+      conversationKey,
+      messages: messages.filter((message) => message.conversationKey === conversationKey),
+    }));
+    // The live batch of conversation 0, written at the same time, shares its record.
+    const live = {
+      ...messages[4]!,
+      key: 'wamid.live',
+      source: 'live' as const,
+      occurredAt: '2025-10-02T09:00:00.000Z',
+    };
+    inputs.push({ key: 'live:conversation:0', conversationKey: 'conversation:0', messages: [live] });
+    harness.emulator.resetStats();
+    const prepared = await salesforce.prepareConversations!(inputs, context());
+    expect(prepared.map((result) => result.ok && result.created)).toEqual([true, true, false]);
+    expect(prepared[2]!.ok && prepared[2]!.crmId).toBe(prepared[0]!.ok && prepared[0]!.crmId);
+    // One upsert for the three inputs, no read (the conversations are new).
+    expect(harness.emulator.stats.requests).toBe(1);
+    const conversations = harness.emulator.state.records('WhatsApp_Conversation__c');
+    expect(conversations).toHaveLength(2);
+    const zero = conversations.find((record) => record.Thread_Key__c === 'conversation:0')!;
+    expect(zero).toMatchObject({ Lead__c: contactId, Customer_Phone__c: '+16505550100' });
+    // The customer's live message opened the service window.
+    expect(String(zero.Window_Expires_At__c)).toMatch(/^2025-10-03T09:00:00/);
+
+    const idOf = (key: string) => {
+      const result = prepared[inputs.findIndex((input) => input.conversationKey === key)]!;
+      return result.ok ? result.crmId : '';
+    };
+    harness.emulator.resetStats();
+    const written = await salesforce.writeMessages(
+      messages.map((message) => ({ ...message, conversationCrmId: idOf(message.conversationKey) })),
+      context(),
+    );
+    expect(written.every((result) => result.ok && result.created)).toBe(true);
+    // Only the message upsert: the conversations were ready.
+    expect(harness.emulator.stats.requests).toBe(1);
+    const conversationOf = new Map(messages.map((message) => [message.key, message.conversationKey]));
+    const stored = harness.emulator.state.records('WhatsApp_Message__c');
+    expect(stored).toHaveLength(6);
+    for (const record of stored) {
+      expect(record.Conversation__c).toBe(idOf(conversationOf.get(String(record.Message_Id__c))!));
+    }
+
+    // A resend after a crash, by a fresh adapter (empty cache), still calling them new: same records, nothing moves
+    // back. An older backfill batch then neither creates nor rewinds anything.
+    const restarted = adapter();
+    const again = await restarted.prepareConversations!(inputs, context());
+    expect(again.map((result) => result.ok && result.crmId)).toEqual(
+      prepared.map((result) => result.ok && result.crmId),
+    );
+    expect(again.every((result) => result.ok && !result.created)).toBe(true);
+    const older = {
+      ...messages[0]!,
+      key: 'wamid.older',
+      occurredAt: '2025-09-01T08:00:00.000Z',
+      firstInConversation: false,
+    };
+    await restarted.prepareConversations!(
+      [{ key: 'history:conversation:0', conversationKey: 'conversation:0', messages: [older] }],
+      context(),
+    );
+    const after = harness.emulator.state.get('WhatsApp_Conversation__c', idOf('conversation:0'))!;
+    expect(after.Last_Message_At__c).toBe(zero.Last_Message_At__c);
+    expect(after.Window_Expires_At__c).toBe(zero.Window_Expires_At__c);
+    expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
+  });
+
+  it('answers each bad conversation input with a permanent error naming the field', async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const [good] = messagesFor(contactId, 1, 1);
+    const results = await adapter().prepareConversations!(
+      [
+        { key: 'a', conversationKey: 'conversation:0', messages: [] },
+        { key: 'b', conversationKey: 'conversation:0', messages: [{ ...good!, contactCrmId: 'nope' }] },
+        { key: 'c', conversationKey: 'conversation:9', messages: [good!] },
+        { key: 'd', conversationKey: 'conversation:0', messages: [good!] },
+      ],
+      context(),
+    );
+    expect(results.map((result) => (result.ok ? 'ok' : result.error.field))).toEqual([
+      'conversations[0].messages',
+      'conversations[1].messages[0].contactCrmId',
+      'conversations[2].messages[0].conversationKey',
+      'ok',
+    ]);
+    const [bad] = await adapter().writeMessages([{ ...good!, conversationCrmId: "a'1" }], context());
+    expect(bad).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[0].conversationCrmId' } });
+  });
+
+  it('upserts a contact the engine just searched for without reading it again, replacing the name whole', async () => {
+    const salesforce = adapter();
+    // A message batch created the person (profile name) after the contact sync's search found nobody.
+    const [created] = await salesforce.createContacts(
+      [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Ana Maria Lopez' }],
+      context(),
+    );
+    harness.emulator.resetStats();
+    const [upserted] = await salesforce.upsertContacts(
+      [
+        {
+          key: 'phone:+16505550130',
+          phone: '+16505550130',
+          name: 'Dr Lopez',
+          firstName: 'Dr',
+          notFoundAt: new Date().toISOString(),
+        },
+      ],
+      context(),
+    );
+    expect(upserted).toMatchObject({ ok: true, created: false, crmId: created!.ok ? created!.crmId : '' });
+    expect(routeCount(harness, '/query')).toBe(0);
+    expect(harness.emulator.state.records('Lead')).toHaveLength(1);
+    expect(harness.emulator.state.records('Lead')[0]).toMatchObject({ FirstName: 'Dr', LastName: 'Lopez' });
+    await salesforce.upsertContacts(
+      [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Lopez', notFoundAt: new Date().toISOString() }],
+      context(),
+    );
+    expect(harness.emulator.state.records('Lead')[0]?.LastName).toBe('Lopez');
+    expect(harness.emulator.state.records('Lead')[0]?.FirstName ?? null).toBeNull();
+    // A stale "not found" is not trusted: the adapter reads first.
+    harness.emulator.resetStats();
+    await salesforce.upsertContacts(
+      [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Ana', notFoundAt: '2020-01-01T00:00:00Z' }],
+      context(),
+    );
+    expect(routeCount(harness, '/query')).toBeGreaterThan(0);
+    expect(harness.emulator.state.records('Lead')).toHaveLength(1);
+  });
+
   it('persists the Bulk job id so a restarted adapter resumes polling the same job', async () => {
     const jobStore = createMemoryJobStore();
     const slow = await startSalesforceHarness({ bulkProcessingMsPerRecord: 2 });

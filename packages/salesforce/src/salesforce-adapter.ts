@@ -12,6 +12,7 @@ import {
   type ContactFindResult,
   type ContactInput,
   type ContactMatch,
+  type ConversationInput,
   type CountryCode,
   CRM_NOT_FOUND_CODE,
   type CrmAdapter,
@@ -21,14 +22,16 @@ import {
   CrmRateLimitedError,
   CrmTransientError,
   type CrmWriteResult,
+  isRecentlyNotFound,
   type MessageRecord,
   type MessageUpdate,
   normalizePhone,
   type OperationContext,
+  phoneVariants,
 } from '@coexist/core';
 import type { Connection } from 'jsforce';
 import { toConversationFields } from './map-salesforce-conversation.ts';
-import { toSalesforcePersonFields, toSalesforcePersonUpdateFields } from './map-salesforce-lead.ts';
+import { splitContactName, toSalesforcePersonFields, toSalesforcePersonUpdateFields } from './map-salesforce-lead.ts';
 import { applyMessageChange, toMessageFields } from './map-salesforce-message.ts';
 import {
   parseSalesforceResponse,
@@ -59,7 +62,7 @@ import {
   buildE164Query,
   buildPhoneSearches,
   buildUserIdQuery,
-  confirmPhoneMatch,
+  createPhoneMatcher,
   type PhoneMatchField,
 } from './salesforce-phone-search.ts';
 import { contactObjectOfId, isSalesforceId } from './salesforce-record-ids.ts';
@@ -243,6 +246,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     idempotency: 'upsert-by-external-id',
     threadsMessages: false,
     supportsCards: true,
+    conversationBatchSize: SALESFORCE_COLLECTION_SIZE,
   };
   /** Conversations this process wrote or read, by thread key: saves the lookup before each batch. */
   const conversations = new Map<string, ConversationState>();
@@ -356,15 +360,17 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   async function findByE164(operation: string, context: OperationContext, phones: readonly string[]) {
-    const found: SalesforcePersonRecord[] = [];
-    for (const objectType of ['Contact', 'Lead'] as const) {
-      for (const part of chunk(phones, SALESFORCE_COLLECTION_SIZE)) {
-        for (const record of await query(operation, context, buildE164Query(objectType, part))) {
-          found.push(parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`));
-        }
-      }
-    }
-    return found;
+    // The queries are independent: sent side by side, the look-up costs one round trip, not one per object.
+    const pages = await Promise.all(
+      (['Contact', 'Lead'] as const).flatMap((objectType) =>
+        chunk(phones, SALESFORCE_COLLECTION_SIZE).map(async (part) =>
+          (await query(operation, context, buildE164Query(objectType, part))).map((record) =>
+            parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`),
+          ),
+        ),
+      ),
+    );
+    return pages.flat();
   }
 
   async function findByUserId(operation: string, context: OperationContext, userIds: readonly string[]) {
@@ -430,6 +436,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       requestPhones.push(phone);
       if (phone !== undefined) phones.add(phone);
     }
+    // The engine sends each phone's formats (`phoneVariants`): the searches use them rather than computing them
+    // again. Hits are still confirmed against formats computed here (`createPhoneMatcher`), never the caller's.
+    const sentVariants = new Map<string, readonly string[]>();
+    for (const item of requests) {
+      if (item.phone !== undefined && item.phoneVariants?.includes(item.phone))
+        sentVariants.set(item.phone, item.phoneVariants);
+    }
+    const variantsOf = (phone: string): readonly string[] => sentVariants.get(phone) ?? phoneVariants(phone);
     const matchesByPhone = new Map<string, { record: SalesforcePersonRecord; field: PhoneMatchField }[]>();
     const add = (phone: string, record: SalesforcePersonRecord, field: PhoneMatchField) => {
       const list = matchesByPhone.get(phone) ?? [];
@@ -446,24 +460,27 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       }
     }
     if (phones.size > 0) {
-      const searches = buildPhoneSearches([...phones]);
+      const searches = buildPhoneSearches([...phones], undefined, variantsOf);
       budget.ensure(2 + searches.length + 2, operation);
       for (const record of await findByE164(operation, context, [...phones])) {
         if (record.WhatsApp_E164__c) add(record.WhatsApp_E164__c, record, 'WhatsApp_E164__c');
       }
       const remaining = [...phones].filter((phone) => !matchesByPhone.has(phone));
       const backfill = new Map<string, { type: string; Id: string; WhatsApp_E164__c: string }>();
-      for (const search of remaining.length === 0 ? [] : buildPhoneSearches(remaining)) {
-        const answer = parseSalesforceResponse(
-          salesforceSearchResultSchema,
-          await request(operation, context, async (conn) => conn.search(search)),
-          'SOSL result',
-        );
+      const answers = await Promise.all(
+        (remaining.length === 0 ? [] : buildPhoneSearches(remaining, undefined, variantsOf)).map(async (search) =>
+          parseSalesforceResponse(
+            salesforceSearchResultSchema,
+            await request(operation, context, async (conn) => conn.search(search)),
+            'SOSL result',
+          ),
+        ),
+      );
+      const match = createPhoneMatcher(remaining, options.defaultCountry);
+      for (const answer of answers) {
         for (const raw of answer.searchRecords) {
           const record = parseSalesforceResponse(salesforcePersonRecordSchema, raw, 'SOSL record');
-          for (const phone of remaining) {
-            const field = confirmPhoneMatch(record, phone, options.defaultCountry);
-            if (field === undefined) continue;
+          for (const [phone, field] of match(record)) {
             add(phone, record, field);
             if (!record.WhatsApp_E164__c && !backfill.has(record.Id)) {
               backfill.set(record.Id, { type: record.attributes.type, Id: record.Id, WhatsApp_E164__c: phone });
@@ -552,13 +569,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     contacts: readonly ContactInput[],
     entries: readonly { index: number; identity: PersonIdentity }[],
     results: CrmWriteResult[],
+    replaceName = false,
   ): Promise<void> {
     for (const field of ['WhatsApp_E164__c', 'WhatsApp_User_Id__c'] as const) {
       const byValue = new Map<string, number[]>();
       for (const { index, identity } of entries) {
         if (identity.field === field) byValue.set(identity.value, [...(byValue.get(identity.value) ?? []), index]);
       }
-      if (byValue.size > 0) await createKeyedBy(operation, context, contacts, field, byValue, results);
+      if (byValue.size > 0) await createKeyedBy(operation, context, contacts, field, byValue, results, replaceName);
     }
   }
 
@@ -570,14 +588,19 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     field: PersonIdentity['field'],
     byValue: ReadonlyMap<string, readonly number[]>,
     results: CrmWriteResult[],
+    replaceName: boolean,
   ): Promise<void> {
     const values = [...byValue.keys()];
     const records = values.map((value) => {
-      const index = byValue.get(value)![0]!;
-      return toSalesforcePersonFields(
-        { ...contacts[index]!, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
+      const contact = contacts[byValue.get(value)![0]!]!;
+      const fields = toSalesforcePersonFields(
+        { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
         { objectType: createMissingAs, leadCompany, includeOwner: true },
       );
+      // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
+      if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
+        fields.FirstName = '';
+      return fields;
     });
     const saved = await upsertCollection(operation, context, createMissingAs, field, records);
     values.forEach((value, position) => {
@@ -639,6 +662,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     const results: CrmWriteResult[] = [];
     const existing: { index: number; id: string; type: string }[] = [];
     const lookups: { index: number; identity: PersonIdentity }[] = [];
+    const toCreate: { index: number; identity: PersonIdentity }[] = [];
     for (const [index, contact] of contacts.entries()) {
       if (contact.crmId !== undefined) {
         const type = contactObjectOfId(contact.crmId);
@@ -656,11 +680,13 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         continue;
       }
       const identity = contactIdentity(contact, index, operation);
-      if ('field' in identity) lookups.push({ index, identity });
-      else results[index] = identity;
+      if (!('field' in identity)) results[index] = identity;
+      // The engine searched just before and found no record (`notFoundAt`): one that exists now was created since,
+      // by this adapter's own upsert on the same External ID, so the upsert below finds it without a read.
+      else if (isRecentlyNotFound(contact, { now: now() })) toCreate.push({ index, identity });
+      else lookups.push({ index, identity });
     }
     budget.ensure(6 + 2 * Math.ceil(contacts.length / SALESFORCE_COLLECTION_SIZE), operation);
-    const toCreate: { index: number; identity: PersonIdentity }[] = [];
     if (lookups.length > 0) {
       const valuesOf = (field: PersonIdentity['field']) => [
         ...new Set(lookups.filter((entry) => entry.identity.field === field).map((entry) => entry.identity.value)),
@@ -708,7 +734,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
               };
       });
     }
-    await createByIdentity(operation, context, contacts, toCreate, results);
+    await createByIdentity(operation, context, contacts, toCreate, results, true);
     return results;
   }
 
@@ -737,6 +763,167 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return message.ownerId ?? (message.businessPhone === undefined ? undefined : owners[message.businessPhone]);
   }
 
+  /** Conversation keys with a read-and-upsert running, so two calls never write one conversation at once. */
+  const conversationLocks = new Map<string, Promise<void>>();
+
+  /**
+   * Runs `work` once no earlier call is reading or upserting any of these conversations: values only move forward
+   * in Salesforce too, even when a live batch and a backfill batch of one conversation are written at the same time.
+   */
+  async function withConversationsLocked<Result>(keys: readonly string[], work: () => Promise<Result>) {
+    let release = () => {};
+    const done = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const earlier: Promise<void>[] = [];
+    for (const key of keys) {
+      const running = conversationLocks.get(key);
+      if (running !== undefined) earlier.push(running);
+      conversationLocks.set(key, done);
+    }
+    try {
+      await Promise.all(earlier);
+      return await work();
+    } finally {
+      release();
+      for (const key of keys) if (conversationLocks.get(key) === done) conversationLocks.delete(key);
+    }
+  }
+
+  /**
+   * Upserts the `WhatsApp_Conversation__c` records of these conversations (key → their messages, valid and
+   * non-empty) by `Thread_Key__c`: reads those neither cached nor new, then writes the fields that move forward.
+   * Answers each key with the record id (and whether this call created it) or the record's error.
+   */
+  async function upsertConversations(
+    operation: string,
+    context: OperationContext,
+    byConversation: ReadonlyMap<string, readonly MessageRecord[]>,
+  ): Promise<Map<string, { id: string; created: boolean } | CrmError>> {
+    return withConversationsLocked([...byConversation.keys()], async () => {
+      // A conversation the engine has written no message of yet is new: its record is created by the upsert below
+      // without reading it first (a resend after a crash upserts the same fields again).
+      const toRead = [...byConversation]
+        .filter(([key, batch]) => !conversations.has(key) && !batch.every((message) => message.firstInConversation))
+        .map(([key]) => key);
+      await loadConversations(operation, context, toRead);
+      const answers = new Map<string, { id: string; created: boolean } | CrmError>();
+      const pending: { key: string; fields: Record<string, string> }[] = [];
+      for (const [key, batch] of byConversation) {
+        const stored = conversations.get(key)?.record;
+        const owner = ownerOf(batch[0]!);
+        const fields = toConversationFields(batch, stored, owner === undefined ? {} : { ownerId: owner });
+        if (fields !== undefined) pending.push({ key, fields });
+        else answers.set(key, { id: stored!.Id, created: false });
+      }
+      const saved = await upsertCollection(
+        operation,
+        context,
+        'WhatsApp_Conversation__c',
+        'Thread_Key__c',
+        pending.map((entry) => entry.fields),
+      );
+      pending.forEach((entry, position) => {
+        const result = saved[position];
+        if (result?.success === true && result.id) {
+          const previous = conversations.get(entry.key)?.record;
+          remember({
+            Id: result.id,
+            Thread_Key__c: entry.key,
+            Owner_Side__c: entry.fields.Owner_Side__c ?? previous?.Owner_Side__c ?? null,
+            Window_Expires_At__c: entry.fields.Window_Expires_At__c ?? previous?.Window_Expires_At__c ?? null,
+            Last_Message_At__c: entry.fields.Last_Message_At__c ?? previous?.Last_Message_At__c ?? null,
+          });
+          answers.set(entry.key, { id: result.id, created: result.created === true });
+        } else {
+          answers.set(entry.key, toSalesforceRecordError(result?.errors ?? [], 'conversationKey'));
+        }
+      });
+      return answers;
+    });
+  }
+
+  /** A message's problem that keeps it from being written (the field named), or `undefined`. */
+  function invalidMessage(message: MessageRecord, field: string, operation: string): CrmError | undefined {
+    if (message.key === '') return permanent(`${operation}: \`${field}.key\` is empty`, `${field}.key`);
+    if (Number.isNaN(Date.parse(message.occurredAt)))
+      return permanent(`${operation}: \`${field}.occurredAt\` is not an ISO time`, `${field}.occurredAt`);
+    if (contactObjectOfId(message.contactCrmId) === undefined)
+      return permanent(
+        `${operation}: \`${field}.contactCrmId\` is not a Salesforce Contact, Lead or Account id`,
+        `${field}.contactCrmId`,
+        CRM_NOT_FOUND_CODE,
+      );
+    if (message.conversationKey === '')
+      return permanent(`${operation}: \`${field}.conversationKey\` is empty`, `${field}.conversationKey`);
+    if (message.conversationCrmId !== undefined && !isSalesforceId(message.conversationCrmId))
+      return permanent(
+        `${operation}: \`${field}.conversationCrmId\` is not a Salesforce record id`,
+        `${field}.conversationCrmId`,
+      );
+    return undefined;
+  }
+
+  async function prepareConversations(
+    inputs: readonly ConversationInput[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]> {
+    const operation = 'prepareConversations';
+    admit(operation, inputs.length, SALESFORCE_COLLECTION_SIZE, 'conversations', context);
+    const results: CrmWriteResult[] = [];
+    // Inputs of one conversation (its live and backfill batches) become one record write.
+    const byConversation = new Map<string, MessageRecord[]>();
+    const inputsOf = new Map<string, number[]>();
+    for (const [index, input] of inputs.entries()) {
+      const field = `conversations[${index}]`;
+      let error: CrmError | undefined;
+      if (input.conversationKey === '')
+        error = permanent(`${operation}: \`${field}.conversationKey\` is empty`, `${field}.conversationKey`);
+      else if (input.messages.length === 0)
+        error = permanent(`${operation}: \`${field}.messages\` is empty`, `${field}.messages`);
+      for (const [position, message] of input.messages.entries()) {
+        if (error !== undefined) break;
+        error =
+          message.conversationKey !== input.conversationKey
+            ? permanent(
+                `${operation}: \`${field}.messages[${position}].conversationKey\` is not the input's conversation`,
+                `${field}.messages[${position}].conversationKey`,
+              )
+            : invalidMessage(message, `${field}.messages[${position}]`, operation);
+      }
+      if (error !== undefined) {
+        results[index] = { key: input.key, ok: false, error };
+        continue;
+      }
+      byConversation.set(input.conversationKey, [
+        ...(byConversation.get(input.conversationKey) ?? []),
+        ...input.messages,
+      ]);
+      inputsOf.set(input.conversationKey, [...(inputsOf.get(input.conversationKey) ?? []), index]);
+    }
+    if (byConversation.size === 0) return results;
+    const unread = [...byConversation].filter(
+      ([key, batch]) => !conversations.has(key) && !batch.every((message) => message.firstInConversation),
+    ).length;
+    budget.ensure(
+      Math.ceil(unread / SOQL_IN_CHUNK) + Math.ceil(byConversation.size / SALESFORCE_COLLECTION_SIZE),
+      operation,
+    );
+    const answers = await upsertConversations(operation, context, byConversation);
+    for (const [conversationKey, indices] of inputsOf) {
+      const answer = answers.get(conversationKey)!;
+      indices.forEach((index, position) => {
+        const key = inputs[index]!.key;
+        results[index] =
+          'id' in answer
+            ? // A conversation two inputs share is created once: the second answers like a replay.
+              { key, ok: true, crmId: answer.id, created: answer.created && position === 0 }
+            : { key, ok: false, error: answer };
+      });
+    }
+    return results;
+  }
+
   async function writeMessages(
     messages: readonly MessageRecord[],
     context: OperationContext,
@@ -750,88 +937,52 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     // The last occurrence of a key carries the newest state; earlier duplicates share its result.
     const lastIndexOfKey = new Map<string, number>();
     for (const [index, message] of messages.entries()) {
-      const field = `messages[${index}]`;
-      if (message.key === '') fail(index, permanent(`${operation}: \`${field}.key\` is empty`, `${field}.key`));
-      else if (Number.isNaN(Date.parse(message.occurredAt)))
-        fail(index, permanent(`${operation}: \`${field}.occurredAt\` is not an ISO time`, `${field}.occurredAt`));
-      else if (contactObjectOfId(message.contactCrmId) === undefined)
-        fail(
-          index,
-          permanent(
-            `${operation}: \`${field}.contactCrmId\` is not a Salesforce Contact, Lead or Account id`,
-            `${field}.contactCrmId`,
-            CRM_NOT_FOUND_CODE,
-          ),
-        );
-      else if (message.conversationKey === '')
-        fail(index, permanent(`${operation}: \`${field}.conversationKey\` is empty`, `${field}.conversationKey`));
+      const error = invalidMessage(message, `messages[${index}]`, operation);
+      if (error !== undefined) fail(index, error);
       else lastIndexOfKey.set(message.key, index);
     }
     const writeIndices = [...lastIndexOfKey.values()].sort((left, right) => left - right);
     if (writeIndices.length === 0) return results;
-    const byConversation = new Map<string, number[]>();
+    // Conversations the engine prepared (`prepareConversations`) come with their record id; the others are written here.
+    const conversationIds = new Map<string, string>();
+    const byConversation = new Map<string, MessageRecord[]>();
     for (const index of writeIndices) {
-      const key = messages[index]!.conversationKey;
-      byConversation.set(key, [...(byConversation.get(key) ?? []), index]);
+      const message = messages[index]!;
+      if (message.conversationCrmId !== undefined) {
+        conversationIds.set(message.conversationKey, message.conversationCrmId);
+        continue;
+      }
+      byConversation.set(message.conversationKey, [...(byConversation.get(message.conversationKey) ?? []), message]);
     }
+    for (const key of conversationIds.keys()) byConversation.delete(key);
     const useBulk = options.bulkThreshold !== undefined && writeIndices.length >= options.bulkThreshold;
-    // A conversation the engine has written no message of yet is new: its record is created by the upsert below
-    // without reading it first (a resend after a crash upserts the same fields again).
-    const toRead = [...byConversation]
-      .filter(
-        ([key, indices]) => !conversations.has(key) && !indices.every((index) => messages[index]!.firstInConversation),
-      )
-      .map(([key]) => key);
-    const uncached = toRead.length;
+    const unread = [...byConversation].filter(
+      ([key, batch]) => !conversations.has(key) && !batch.every((message) => message.firstInConversation),
+    ).length;
     budget.ensure(
-      Math.ceil(uncached / SOQL_IN_CHUNK) +
+      Math.ceil(unread / SOQL_IN_CHUNK) +
         Math.ceil(byConversation.size / SALESFORCE_COLLECTION_SIZE) +
         (useBulk ? 8 : Math.ceil(writeIndices.length / SALESFORCE_COLLECTION_SIZE)) +
         (options.summaryTasks ? 3 : 0),
       operation,
     );
 
-    // 1. Conversations: read what is neither cached nor new, upsert those whose fields move forward.
-    await loadConversations(operation, context, toRead);
+    // 1. Conversations not prepared: read what is neither cached nor new, upsert those whose fields move forward.
     const conversationErrors = new Map<string, CrmError>();
-    const pending: { key: string; fields: Record<string, string> }[] = [];
-    for (const [key, indices] of byConversation) {
-      const batch = indices.map((index) => messages[index]!);
-      const stored = conversations.get(key)?.record;
-      const owner = ownerOf(batch[0]!);
-      const fields = toConversationFields(batch, stored, owner === undefined ? {} : { ownerId: owner });
-      if (fields !== undefined) pending.push({ key, fields });
-    }
-    const savedConversations = await upsertCollection(
-      operation,
-      context,
-      'WhatsApp_Conversation__c',
-      'Thread_Key__c',
-      pending.map((entry) => entry.fields),
-    );
-    pending.forEach((entry, position) => {
-      const result = savedConversations[position];
-      if (result?.success === true && result.id) {
-        const previous = conversations.get(entry.key)?.record;
-        remember({
-          Id: result.id,
-          Thread_Key__c: entry.key,
-          Owner_Side__c: entry.fields.Owner_Side__c ?? previous?.Owner_Side__c ?? null,
-          Window_Expires_At__c: entry.fields.Window_Expires_At__c ?? previous?.Window_Expires_At__c ?? null,
-          Last_Message_At__c: entry.fields.Last_Message_At__c ?? previous?.Last_Message_At__c ?? null,
-        });
-      } else {
-        conversationErrors.set(entry.key, toSalesforceRecordError(result?.errors ?? [], 'conversationKey'));
+    if (byConversation.size > 0) {
+      for (const [key, answer] of await upsertConversations(operation, context, byConversation)) {
+        if ('id' in answer) conversationIds.set(key, answer.id);
+        else conversationErrors.set(key, answer);
       }
-    });
+    }
 
     // 2. Messages, in input order.
     const rows: { index: number; fields: Record<string, string | boolean> }[] = [];
     for (const index of writeIndices) {
       const message = messages[index]!;
       const conversationError = conversationErrors.get(message.conversationKey);
-      const conversation = conversations.get(message.conversationKey)?.record;
-      if (conversationError !== undefined || conversation === undefined) {
+      const conversationId = conversationIds.get(message.conversationKey);
+      if (conversationError !== undefined || conversationId === undefined) {
         const error = conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' });
         fail(
           index,
@@ -850,7 +1001,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       rows.push({
         index,
         fields: toMessageFields(message, {
-          conversationId: conversation.Id,
+          conversationId,
           ...(owner === undefined ? {} : { ownerId: owner }),
         }),
       });
@@ -937,7 +1088,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       try {
         await writeSummaryTasks({
           messages: writeIndices.filter((index) => results[index]?.ok === true).map((index) => messages[index]!),
-          conversationIdOf: (key) => conversations.get(key)?.record.Id,
+          conversationIdOf: (key) => conversationIds.get(key) ?? conversations.get(key)?.record.Id,
           ownerOf,
           query: (soql) => query('summaryTasks', context, soql),
           create: (records) => createTasks(context, records),
@@ -1042,6 +1193,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     upsertContacts,
     writeMessages,
     updateMessages,
+    prepareConversations,
     async renderCard(card, context) {
       admit('renderCard', 1, 1, 'card', context);
       return renderSalesforceCard(card);

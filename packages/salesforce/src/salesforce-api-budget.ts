@@ -18,6 +18,9 @@ export interface SalesforceApiBudgetOptions {
   now: () => number;
 }
 
+/** Longest time calls wait for the answer of the probe that follows a pause. */
+const PROBE_WAIT_MS = 1_000;
+
 /** The last usage Salesforce reported. */
 interface Usage {
   used: number;
@@ -29,6 +32,8 @@ export class SalesforceApiBudget {
   readonly #options: SalesforceApiBudgetOptions;
   #usage: Usage | undefined;
   #pausedUntil: number | undefined;
+  /** When the call that probes the usage after a pause started; other calls wait for its answer. */
+  #probeStartedAt: number | undefined;
 
   /** Creates a budget; nothing is known until the first answer reports usage. */
   constructor(options: SalesforceApiBudgetOptions) {
@@ -50,6 +55,7 @@ export class SalesforceApiBudget {
   observe(apiUsage: { used: number; limit: number } | undefined): RateLimitSignal | undefined {
     if (apiUsage === undefined) return undefined;
     this.#usage = { used: apiUsage.used, limit: apiUsage.limit };
+    this.#probeStartedAt = undefined;
     const budget = apiUsage.limit - this.reserveOf(apiUsage.limit);
     // The window is rolling and Salesforce does not say when the requests it counts (ours and other clients') turn
     // 24 h old, so `resetAfterMs` is when the adapter probes again. Without it the engine would take every request it
@@ -70,7 +76,9 @@ export class SalesforceApiBudget {
 
   /**
    * Throws `CrmRateLimitedError` (bucket `daily`) when `planned` more requests would spend the reserve, or while a
-   * pause is running. When a pause ends the stale usage is forgotten, so the next call probes the real one.
+   * pause is running. When a pause ends the stale usage is forgotten, so the next call probes the real one; calls
+   * made while that probe is unanswered are refused for a moment (at most a second), so a pause ends with one
+   * request, not one per call in flight.
    */
   ensure(planned: number, operation: string): void {
     const now = this.#options.now();
@@ -78,10 +86,19 @@ export class SalesforceApiBudget {
       if (now < this.#pausedUntil) throw this.#error(operation, this.#pausedUntil - now);
       this.#pausedUntil = undefined;
       this.#usage = undefined;
+      this.#probeStartedAt = now;
       return;
     }
     const usage = this.#usage;
-    if (usage === undefined) return;
+    if (usage === undefined) {
+      const probeWaitMs = Math.min(this.#options.pauseMs, PROBE_WAIT_MS);
+      // A probe that never reported (a network failure) stops holding the others back after the wait.
+      if (this.#probeStartedAt !== undefined && now - this.#probeStartedAt < probeWaitMs) {
+        throw this.#error(operation, probeWaitMs - (now - this.#probeStartedAt));
+      }
+      this.#probeStartedAt = undefined;
+      return;
+    }
     const budget = usage.limit - this.reserveOf(usage.limit);
     if (usage.used + planned > budget) {
       this.exhausted();

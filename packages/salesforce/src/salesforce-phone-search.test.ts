@@ -4,6 +4,7 @@ import {
   buildPhoneSearches,
   buildUserIdQuery,
   confirmPhoneMatch,
+  createPhoneMatcher,
   phoneSearchTerms,
   SOSL_SEARCH_QUERY_MAX_LENGTH,
 } from './salesforce-phone-search.ts';
@@ -48,5 +49,29 @@ describe('phone search', () => {
     expect(confirmPhoneMatch(record({ MobilePhone: '0044 7911 123456' }), '+447911123456')).toBe('MobilePhone');
     expect(confirmPhoneMatch(record({ WhatsApp_E164__c: '+16505551234' }), '+16505551234')).toBe('WhatsApp_E164__c');
     expect(confirmPhoneMatch(record({ Phone: '+44 650 555 1234' }), '+16505551234')).toBeUndefined();
+  });
+
+  it('confirms many phones at once exactly as confirmPhoneMatch does one by one', () => {
+    const record = (fields: object) => ({ attributes: { type: 'Lead' }, Id: '00Q', ...fields });
+    const phones = ['+16505551234', '+447911123456', '+5511987654321', '+16505550000'];
+    const records = [
+      record({ Phone: '(650) 555-1234', MobilePhone: '+44 7911 123456' }),
+      record({ MobilePhone: '0044 7911 123456', WhatsApp_E164__c: '+16505550000' }),
+      record({ Phone: '11 8765-4321' }),
+      record({ Phone: '6505551234', MobilePhone: '650-555-0000' }),
+      record({ Phone: '+44 650 555 1234', MobilePhone: '' }),
+      record({ Phone: null, MobilePhone: '12345' }),
+    ];
+    const match = createPhoneMatcher(phones, 'US');
+    for (const candidate of records) {
+      const expected = new Map(
+        phones.flatMap((phone) => {
+          const field = confirmPhoneMatch(candidate, phone, 'US');
+          return field === undefined ? [] : [[phone, field] as const];
+        }),
+      );
+      expect(match(candidate)).toEqual(expected);
+    }
+    expect(match(records[0]!).get('+447911123456')).toBe('MobilePhone');
   });
 });

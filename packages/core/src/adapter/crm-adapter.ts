@@ -25,6 +25,7 @@ import type {
   ContactFindRequest,
   ContactFindResult,
   ContactInput,
+  ConversationInput,
   CrmCardRendering,
   CrmWriteResult,
   MessageRecord,
@@ -107,6 +108,17 @@ export interface CrmAdapter {
    * failure (`CrmPermanentError` with `code: 'not_found'`). At most `capabilities.messageBatchSize` per call.
    */
   updateMessages(updates: readonly MessageUpdate[], context: OperationContext): Promise<CrmWriteResult[]>;
+
+  /**
+   * Optional. Creates or brings up to date the conversation records of `conversations` (upsert by conversation key,
+   * so a resend never makes a second record; values only move forward) and answers each input with the
+   * conversation's CRM id, which the engine then passes to `writeMessages` as `MessageRecord.conversationCrmId`.
+   * Implemented together with `capabilities.conversationBatchSize`; at most that many inputs per call.
+   */
+  prepareConversations?(
+    conversations: readonly ConversationInput[],
+    context: OperationContext,
+  ): Promise<CrmWriteResult[]>;
 
   /** Renders the chat card for the CRM's card surface; throws `UnsupportedOperationError` unless `capabilities.supportsCards`. */
   renderCard(card: ChatCard, context: OperationContext): Promise<CrmCardRendering>;

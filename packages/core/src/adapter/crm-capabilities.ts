@@ -17,6 +17,7 @@ export type CrmOperationName =
   | 'upsertContacts'
   | 'writeMessages'
   | 'updateMessages'
+  | 'prepareConversations'
   | 'renderCard';
 
 /**
@@ -80,4 +81,11 @@ export interface CrmCapabilities {
   threadsMessages: boolean;
   /** Whether `renderCard` is supported; when `false` it throws `UnsupportedOperationError`. */
   supportsCards: boolean;
+  /**
+   * Most conversations per `prepareConversations` call, for an adapter that implements it (a CRM that keeps a
+   * conversation record per thread, like Salesforce): the engine then upserts the conversations of all message
+   * batches in flight together, in full calls, before their messages. Omitted: the adapter writes conversations
+   * inside `writeMessages`, if it has any. Optional, so adapters written for v1 without it stay valid.
+   */
+  conversationBatchSize?: number;
 }

@@ -159,6 +159,11 @@ export interface MessageRecord {
    * again for a conversation the first attempt created, so that creation must be an upsert.
    */
   firstInConversation?: boolean;
+  /**
+   * The conversation record's CRM id, when the engine prepared the conversation (`CrmAdapter.prepareConversations`)
+   * just before this write: the adapter writes the message under it and need not write the conversation again.
+   */
+  conversationCrmId?: string;
   content: MessageRecordContent;
   /** Latest delivery status, for outbound messages. */
   status?: DeliveryStatus;
@@ -170,6 +175,23 @@ export interface MessageRecord {
   reactions?: readonly MessageRecordReaction[];
   /** CRM user id to show as the record's owner/creator. */
   ownerId?: string;
+}
+
+/**
+ * One conversation to create or bring up to date before its messages are written (`prepareConversations`): the
+ * messages of one conversation in one message batch. The adapter derives the conversation record's fields (contact,
+ * owner, last message time, …) from them; values only move forward.
+ */
+export interface ConversationInput {
+  /**
+   * Stable key echoed in the result: the conversation key, prefixed by the lane (`history:…`, `live:…`). Live and
+   * backfill messages of one conversation may be written at once, so a call can hold two inputs of one conversation.
+   */
+  key: string;
+  /** The conversation (`MessageRecord.conversationKey`) the messages belong to. */
+  conversationKey: string;
+  /** The conversation's messages in this batch, in chronological order (non-empty, all with this `conversationKey`). */
+  messages: readonly MessageRecord[];
 }
 
 /** A change to an already written message. */

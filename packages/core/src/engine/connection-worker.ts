@@ -11,6 +11,7 @@ import type {
   ContactFindRequest,
   ContactFindResult,
   ContactInput,
+  ConversationInput,
   CrmWriteResult,
   MessageRecord,
   MessageUpdate,
@@ -79,6 +80,14 @@ class ShutdownSignal extends Error {
 const PARKED_PER_SLOT = 4;
 
 /**
+ * While a backfill is still arriving (history ingested within this many ms), a history claim that came back short
+ * of a full batch is followed by the next one only after this long: the webhooks meanwhile fill it. Otherwise the
+ * worker, whose batches give their slots up while they wait for contacts, claims each history chunk as it lands and
+ * sends many small calls, each paying the CRM's per-call latency.
+ */
+const HISTORY_GATHER_MS = 200;
+
+/**
  * Queues in the order a free slot serves them: live first, messages before their updates, a backfill after live
  * traffic. Address-book syncs (`contact.synced`, thousands at onboarding) go first only within their share of the
  * call slots (`contactShare`), otherwise after everything else: a message resolves (finds or creates) its own
@@ -128,12 +137,17 @@ export class ConnectionWorker {
   #wakeTimer: ReturnType<typeof setTimeout> | undefined;
   #loop: Promise<void> | undefined;
   #pausedUntil = 0;
+  /** When history messages were last ingested (`wake('message', 'history')`), and when a history claim came back short. */
+  #historyArrivedAt = Number.NEGATIVE_INFINITY;
+  #shortHistoryClaimAt = Number.NEGATIVE_INFINITY;
   #lastError: { kind: string; message: string; at: string } | null = null;
   readonly #penalties = new WeakMap<object, number>();
   /** Pools the contact look-ups of concurrent batches into full `findContacts` calls. */
   readonly #finder: KeyedCallPool<ContactFindRequest, ContactFindResult>;
   /** Pools the contact creations of concurrent batches into full `createContacts` calls, one per new customer. */
   readonly #creator: KeyedCallPool<ContactInput, CrmWriteResult>;
+  /** Pools the conversations of concurrent message batches into full `prepareConversations` calls (when supported). */
+  readonly #conversations: KeyedCallPool<ConversationInput, CrmWriteResult>;
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -194,6 +208,22 @@ export class ConnectionWorker {
           return { requests: inputs, outcomes };
         }),
     });
+    this.#conversations = new KeyedCallPool<ConversationInput, CrmWriteResult>({
+      batchSize: () => this.connection.adapter.capabilities.conversationBatchSize ?? 1,
+      maxCalls: this.maxConcurrency,
+      // Backfill batches arrive a few per 100 ms, each with a few dozen conversations: a short wait fills the call.
+      lingerMs: { live: 0, history: 50 },
+      send: (lane, take) =>
+        this.#call('prepareConversations', lane, async (context) => {
+          const inputs = take();
+          if (inputs.length === 0) return { requests: inputs, outcomes: [] };
+          const results = await this.connection.adapter.prepareConversations!(inputs, context);
+          const outcomes = inputs.map((input, index) =>
+            this.#resultAt(results, index, input.key, 'prepareConversations'),
+          );
+          return { requests: inputs, outcomes };
+        }),
+    });
   }
 
   /** Calls in flight now. */
@@ -226,6 +256,7 @@ export class ConnectionWorker {
 
   /** Marks queues as possibly runnable (all when `kind` is omitted) and wakes the loop. */
   wake(kind?: QueueKind, lane?: QueueLane): void {
+    if (kind === 'message' && lane === 'history') this.#historyArrivedAt = this.#host.now();
     for (const key of this.#hints.keys()) {
       const [hintKind, hintLane] = key.split(':');
       if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane))
@@ -358,6 +389,16 @@ export class ConnectionWorker {
       const hintKey = `${kind}:${lane}`;
       if (this.#hints.get(hintKey) !== true) continue;
       if (withinShare && this.#runningContacts >= this.contactShare) continue;
+      const gathering = kind === 'message' && lane === 'history';
+      if (
+        gathering &&
+        now - this.#historyArrivedAt < HISTORY_GATHER_MS &&
+        now - this.#shortHistoryClaimAt < HISTORY_GATHER_MS
+      ) {
+        const dueAt = this.#shortHistoryClaimAt + HISTORY_GATHER_MS;
+        nextDueAt = nextDueAt === null ? dueAt : Math.min(nextDueAt, dueAt);
+        continue;
+      }
       const limit = kind === 'contact' ? capabilities.contactBatchSize : capabilities.messageBatchSize;
       const claimed = await this.#host.store.claim({
         connectionId: this.connection.id,
@@ -370,6 +411,7 @@ export class ConnectionWorker {
         now,
         blockedThreads: this.#blockedSet(kind, lane),
       });
+      if (gathering && claimed.events.length > 0 && claimed.events.length < limit) this.#shortHistoryClaimAt = now;
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {
         // Threads blocked by calls in flight come back when those finish (`wake` on completion).
@@ -726,6 +768,19 @@ export class ConnectionWorker {
       writable.push(item);
     }
 
+    if (records.length > 0 && this.#preparesConversations) {
+      const prepared = await this.#prepareConversations(records, job.lane);
+      for (let index = records.length - 1; index >= 0; index--) {
+        const outcome = prepared.get(records[index]!.conversationKey)!;
+        if (typeof outcome === 'string') records[index] = { ...records[index]!, conversationCrmId: outcome };
+        else {
+          outcomes.push(this.#failure(writable[index]!.queued, outcome, 'prepareConversations'));
+          records.splice(index, 1);
+          writable.splice(index, 1);
+        }
+      }
+    }
+
     const messages: NonNullable<Completion['messages']>[number][] = [];
     if (records.length > 0) {
       try {
@@ -758,6 +813,44 @@ export class ConnectionWorker {
       counters: this.#counters(job.events, outcomes),
       documents: this.#host.healthDocuments(written),
     };
+  }
+
+  /** Whether the adapter prepares conversation records in their own pooled calls (`prepareConversations`). */
+  get #preparesConversations(): boolean {
+    const adapter = this.connection.adapter;
+    return typeof adapter.prepareConversations === 'function' && (adapter.capabilities.conversationBatchSize ?? 0) > 0;
+  }
+
+  /**
+   * Creates or brings up to date the conversation records of a batch's messages, pooled with the conversations of
+   * the other batches in flight (full `conversationBatchSize` calls, no call slot held meanwhile); answers each
+   * conversation key with its CRM id or the error that failed it.
+   */
+  async #prepareConversations(
+    records: readonly MessageRecord[],
+    lane: QueueLane,
+  ): Promise<Map<string, string | CrmError | ShutdownSignal>> {
+    const byConversation = new Map<string, MessageRecord[]>();
+    for (const record of records) {
+      const list = byConversation.get(record.conversationKey);
+      if (list === undefined) byConversation.set(record.conversationKey, [record]);
+      else list.push(record);
+    }
+    // A thread is in one batch per lane at a time, so the lane and the conversation key name one input in flight.
+    const inputs: ConversationInput[] = [...byConversation].map(([conversationKey, messages]) => ({
+      key: `${lane}:${conversationKey}`,
+      conversationKey,
+      messages,
+    }));
+    const answered = await this.#parkWhile(this.#conversations.run(inputs, lane));
+    const prepared = new Map<string, string | CrmError | ShutdownSignal>();
+    for (const input of inputs) {
+      const result = answered.get(input.key)!;
+      if (!('ok' in result)) prepared.set(input.conversationKey, result as CrmError);
+      else if (!result.ok) prepared.set(input.conversationKey, result.error);
+      else prepared.set(input.conversationKey, result.crmId);
+    }
+    return prepared;
   }
 
   async #applyUpdates(job: Job): Promise<Completion> {

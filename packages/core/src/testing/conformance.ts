@@ -190,6 +190,31 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
       expect(stored[0]!.text).toContain('Conformance message 0');
     });
 
+    it('prepares conversations (when it declares conversationBatchSize): one record per key, messages written under it once', async () => {
+      const declares = adapter.capabilities.conversationBatchSize !== undefined;
+      expect(typeof adapter.prepareConversations === 'function').toBe(declares);
+      if (!declares || adapter.prepareConversations === undefined) return;
+      expect(Number.isInteger(adapter.capabilities.conversationBatchSize)).toBe(true);
+      expect(adapter.capabilities.conversationBatchSize).toBeGreaterThanOrEqual(1);
+      const contact = await createContact();
+      const records = Array.from({ length: 3 }, (_, index) => message(contact, index, { source: 'history' }));
+      const input = { key: `history:${records[0]!.conversationKey}`, conversationKey: records[0]!.conversationKey };
+      const first = success((await adapter.prepareConversations([{ ...input, messages: records }], context()))[0]);
+      // A resend after a crash lands on the same record.
+      const again = success((await adapter.prepareConversations([{ ...input, messages: records }], context()))[0]);
+      expect([first.key, first.created, again.created]).toEqual([input.key, true, false]);
+      expect(again.crmId).toBe(first.crmId);
+      const written = await adapter.writeMessages(
+        records.map((record) => ({ ...record, conversationCrmId: first.crmId })),
+        context(),
+      );
+      expect(written.map((result) => success(result).created)).toEqual([true, true, true]);
+      const stored = (await options.inspect.messages()).filter((stored) =>
+        records.some((record) => record.key === stored.key),
+      );
+      expect(stored).toHaveLength(3);
+    });
+
     it('keeps a conversation in order', async () => {
       const contact = await createContact();
       const records = Array.from({ length: 5 }, (_, index) => message(contact, index));
