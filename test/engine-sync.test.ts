@@ -321,6 +321,34 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(3);
   });
 
+  it('counts pooled searches and creations against maxConcurrency too: never more calls out than it allows', async () => {
+    const store = createStore();
+    // Small searches and creations, so many pooled calls are wanted at once while message batches wait for them.
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      messageBatchSize: 10,
+      searchBatchSize: 2,
+      contactBatchSize: 2,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    await engine.ingest(historyBackfill({ threads: 16, perThread: 2 }), { rawBody: 'many-new-people' });
+    adapter.injectFault({ type: 'delay', operation: 'findContacts', ms: 20, times: 50 });
+    adapter.injectFault({ type: 'delay', operation: 'createContacts', ms: 20, times: 50 });
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 20, times: 50 });
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(32);
+    expect(adapter.state.calls.filter((call) => call.operation === 'findContacts').length).toBeGreaterThan(2);
+    expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(2);
+  });
+
   it('writes messages while a large address-book sync is still running, and the app names still land', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({

@@ -170,24 +170,27 @@ export class ConnectionWorker {
     const creationsLimited = policy.buckets.some(
       (bucket) => bucket.operations === undefined || bucket.operations.includes('createContacts'),
     );
-    // Pooled calls run outside the batches' call slots (the batches wait parked); each pool is bounded like them.
+    // A pooled call takes a call slot like a batch (the batches it serves wait parked, without one), so the
+    // connection never has more than `maxConcurrency` requests out.
     this.#finder = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
       batchSize: () => this.connection.adapter.capabilities.searchBatchSize,
       maxCalls: this.maxConcurrency,
       ...(searchesLimited ? {} : { lingerMs: { live: 0, history: 0 } }),
       send: (lane, take) =>
-        this.#call('findContacts', lane, async (context) => {
-          const requests = take();
-          if (requests.length === 0) return { requests, outcomes: [] };
-          const results = await this.connection.adapter.findContacts(requests, context).finally(() => {
-            // The misses of this search become creations right after; once no search is left, they need not wait.
-            setImmediate(() => this.#creator.replan());
-          });
-          const outcomes = requests.map((request, index) =>
-            this.#resultAt(results, index, request.key, 'findContacts'),
-          );
-          return { requests, outcomes };
-        }),
+        this.#inSlot(() =>
+          this.#call('findContacts', lane, async (context) => {
+            const requests = take();
+            if (requests.length === 0) return { requests, outcomes: [] };
+            const results = await this.connection.adapter.findContacts(requests, context).finally(() => {
+              // The misses of this search become creations right after; once no search is left, they need not wait.
+              setImmediate(() => this.#creator.replan());
+            });
+            const outcomes = requests.map((request, index) =>
+              this.#resultAt(results, index, request.key, 'findContacts'),
+            );
+            return { requests, outcomes };
+          }),
+        ),
     });
     this.#creator = new KeyedCallPool<ContactInput, CrmWriteResult>({
       batchSize: () => this.connection.adapter.capabilities.contactBatchSize,
@@ -200,13 +203,15 @@ export class ConnectionWorker {
       lingerMs: { live: 0, history: creationsLimited ? 1000 : 20 },
       moreComing: () => this.#finder.busy,
       send: (lane, take) =>
-        this.#call('createContacts', lane, async (context) => {
-          const inputs = take();
-          if (inputs.length === 0) return { requests: inputs, outcomes: [] };
-          const results = await this.connection.adapter.createContacts(inputs, context);
-          const outcomes = inputs.map((input, index) => this.#resultAt(results, index, input.key, 'createContacts'));
-          return { requests: inputs, outcomes };
-        }),
+        this.#inSlot(() =>
+          this.#call('createContacts', lane, async (context) => {
+            const inputs = take();
+            if (inputs.length === 0) return { requests: inputs, outcomes: [] };
+            const results = await this.connection.adapter.createContacts(inputs, context);
+            const outcomes = inputs.map((input, index) => this.#resultAt(results, index, input.key, 'createContacts'));
+            return { requests: inputs, outcomes };
+          }),
+        ),
     });
     this.#conversations = new KeyedCallPool<ConversationInput, CrmWriteResult>({
       batchSize: () => this.connection.adapter.capabilities.conversationBatchSize ?? 1,
@@ -214,15 +219,17 @@ export class ConnectionWorker {
       // Backfill batches arrive a few per 100 ms, each with a few dozen conversations: a short wait fills the call.
       lingerMs: { live: 0, history: 50 },
       send: (lane, take) =>
-        this.#call('prepareConversations', lane, async (context) => {
-          const inputs = take();
-          if (inputs.length === 0) return { requests: inputs, outcomes: [] };
-          const results = await this.connection.adapter.prepareConversations!(inputs, context);
-          const outcomes = inputs.map((input, index) =>
-            this.#resultAt(results, index, input.key, 'prepareConversations'),
-          );
-          return { requests: inputs, outcomes };
-        }),
+        this.#inSlot(() =>
+          this.#call('prepareConversations', lane, async (context) => {
+            const inputs = take();
+            if (inputs.length === 0) return { requests: inputs, outcomes: [] };
+            const results = await this.connection.adapter.prepareConversations!(inputs, context);
+            const outcomes = inputs.map((input, index) =>
+              this.#resultAt(results, index, input.key, 'prepareConversations'),
+            );
+            return { requests: inputs, outcomes };
+          }),
+        ),
     });
   }
 
@@ -640,7 +647,23 @@ export class ConnectionWorker {
     }
   }
 
-  /** Gives freed call slots to batches back from a contact search (the slot is counted for them here). */
+  /**
+   * Runs a pooled call in a call slot: one free now, else the next freed (queued with the batches back from a pool,
+   * ahead of new claims). Nothing that holds a slot waits for a pool (batches park), so a pooled call always gets one.
+   */
+  async #inSlot<T>(call: () => Promise<T>): Promise<T> {
+    if (this.#inFlight < this.maxConcurrency && this.#slotWaiters.length === 0) this.#inFlight++;
+    else await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    try {
+      return await call();
+    } finally {
+      this.#inFlight--;
+      this.#handOverSlots();
+      this.wake();
+    }
+  }
+
+  /** Gives freed call slots to the calls and batches waiting for one (the slot is counted for them here). */
   #handOverSlots(): void {
     while (this.#slotWaiters.length > 0 && this.#inFlight < this.maxConcurrency) {
       this.#inFlight++;
