@@ -63,9 +63,9 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /**
    * Run the store's one writer (every ingest, group commit and operator write) in a worker thread with its own
-   * connection, off the event loop. It pays where webhook deliveries overlap and a core is free (~20% more events/s
-   * in the engine benchmark with 4 deliveries in flight); with one delivery at a time the engine waits for each
-   * commit anyway and the hand-off made it slower, and the thread adds ~25 MB of resident memory, so it is off by
+   * connection, off the event loop. It pays where webhook deliveries overlap and a core is free (up to ~20% more
+   * events/s in the engine benchmark with 4 deliveries in flight); with one delivery at a time the engine waits for each
+   * commit anyway and the hand-off made it slower, and the thread adds ~20 MB of resident memory, so it is off by
    * default. Ignored for `:memory:` databases.
    * @default false
    */
