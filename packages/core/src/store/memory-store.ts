@@ -17,6 +17,7 @@ import {
   type QueueCount,
   type QueuedEvent,
 } from './coexist-store.ts';
+import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 
 interface StoredPayload {
   id: number;
@@ -49,6 +50,12 @@ class MemoryStore implements CoexistStore {
   readonly #documents = new Map<string, string>();
   /** Rows handed out by `claim` and not completed yet: not handed out again. */
   readonly #claimed = new Set<number>();
+  /** Pending rows not handed out, in claim order: the same index the SQLite store claims from. */
+  readonly #pending = new PendingQueue();
+  /** Seqs in `#pending` (so a row is never queued twice). */
+  readonly #queued = new Set<number>();
+  /** Waiting rows by `connectionId \0 targetKey`: a written message unparks them without a scan. */
+  readonly #waiting = new Map<string, Set<number>>();
   #nextPayloadId = 1;
   #nextSeq = 1;
   #nextDeadLetterId = 1;
@@ -56,6 +63,24 @@ class MemoryStore implements CoexistStore {
 
   #check(): void {
     if (this.#closed) throw new CoexistStoreError('store', 'the store is closed');
+  }
+
+  /** Queues a pending row for `claim` (once). */
+  #queue(event: StoredEvent): void {
+    if (event.state !== 'pending' || this.#queued.has(event.seq)) return;
+    this.#queued.add(event.seq);
+    this.#pending.add({
+      seq: event.seq,
+      connectionId: event.connectionId ?? '',
+      kind: event.kind,
+      lane: event.lane,
+      threadKey: event.threadKey,
+      sortKey: event.sortKey,
+      notBefore: event.notBefore,
+      attempts: event.attempts,
+      targetKey: event.targetKey,
+      payloadId: event.payloadId,
+    } satisfies PendingEntry);
   }
 
   #count(scope: string, name: string, delta: number): void {
@@ -110,6 +135,7 @@ class MemoryStore implements CoexistStore {
         payloadId,
       });
       this.#eventIds.add(planned.event.id);
+      this.#queue(this.#events.get(seq)!);
       if (planned.kind !== 'meta' && planned.connectionId !== null) connectionIds.add(planned.connectionId);
       this.#count(planned.event.phoneNumberId ?? '', `${planned.kind}.${planned.lane}.received`, 1);
     }
@@ -176,62 +202,23 @@ class MemoryStore implements CoexistStore {
 
   async claim(query: ClaimQuery): Promise<ClaimResult> {
     this.#check();
-    const candidates = [...this.#events.values()]
-      .filter(
-        (event) =>
-          event.state === 'pending' &&
-          !this.#claimed.has(event.seq) &&
-          event.connectionId === query.connectionId &&
-          event.kind === query.kind &&
-          event.lane === query.lane,
-      )
-      .sort((a, b) => a.sortKey - b.sortKey || a.seq - b.seq);
-    const maxScan = query.maxScan ?? Math.max(query.limit * 5, 500);
-    const maxPerThread = query.maxPerThread ?? Number.POSITIVE_INFINITY;
-    const skipped = new Set<string>();
-    const perThread = new Map<string, number>();
+    const { entries, nextDueAt } = this.#pending.take(query, {
+      limit: query.limit,
+      maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
+      now: query.now,
+      blocked: query.blockedThreads,
+      maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
+      order: query.order ?? 'oldest-first',
+    });
     const events: QueuedEvent[] = [];
-    let nextDueAt: number | null = null;
-    let scanned = 0;
-    const take = (event: StoredEvent): boolean => {
-      if (events.length >= query.limit || scanned >= maxScan) return false;
-      scanned++;
-      if (query.blockedThreads.has(event.threadKey) || skipped.has(event.threadKey)) return true;
-      if (event.notBefore > query.now) {
-        skipped.add(event.threadKey);
-        nextDueAt = nextDueAt === null ? event.notBefore : Math.min(nextDueAt, event.notBefore);
-        return true;
-      }
-      const taken = perThread.get(event.threadKey) ?? 0;
-      if (taken >= maxPerThread) {
-        skipped.add(event.threadKey);
-        return true;
-      }
-      perThread.set(event.threadKey, taken + 1);
-      this.#claimed.add(event.seq);
-      const { body, ...queued } = event;
+    for (const entry of entries) {
+      this.#queued.delete(entry.seq);
+      const stored = this.#events.get(entry.seq);
+      // A row completed without being claimed (a caller's mistake) left the queue's copy stale: drop it.
+      if (stored === undefined || stored.state !== 'pending' || this.#claimed.has(entry.seq)) continue;
+      this.#claimed.add(entry.seq);
+      const { body, ...queued } = stored;
       events.push({ ...queued, event: JSON.parse(body) });
-      return true;
-    };
-    if ((query.order ?? 'oldest-first') === 'oldest-first') {
-      for (const event of candidates) if (!take(event)) break;
-    } else {
-      // Longest backlog first, a thread's events together (the same order as the SQLite store's index).
-      const threads = new Map<string, StoredEvent[]>();
-      for (const event of candidates) {
-        const thread = threads.get(event.threadKey);
-        if (thread === undefined) threads.set(event.threadKey, [event]);
-        else thread.push(event);
-      }
-      const ordered = [...threads.values()].sort((a, b) => b.length - a.length);
-      outer: for (const thread of ordered) {
-        // A blocked thread counts once, as in the index, however long its backlog.
-        if (query.blockedThreads.has(thread[0]!.threadKey)) {
-          if (!take(thread[0]!)) break;
-          continue;
-        }
-        for (const event of thread) if (!take(event)) break outer;
-      }
     }
     return { events, nextDueAt };
   }
@@ -255,14 +242,26 @@ class MemoryStore implements CoexistStore {
           event.state = 'pending';
           event.attempts = outcome.attempts;
           event.notBefore = outcome.notBefore;
+          this.#queue(event);
           break;
         case 'release':
           event.state = 'pending';
           event.notBefore = outcome.notBefore ?? 0;
+          this.#queue(event);
           break;
-        case 'wait':
-          event.state = this.#messages.has(`${outcome.connectionId}\u0000${outcome.targetKey}`) ? 'pending' : 'waiting';
+        case 'wait': {
+          const key = `${outcome.connectionId}\u0000${outcome.targetKey}`;
+          if (this.#messages.has(key)) {
+            event.state = 'pending';
+            this.#queue(event);
+          } else {
+            event.state = 'waiting';
+            const waits = this.#waiting.get(key) ?? new Set<number>();
+            waits.add(event.seq);
+            this.#waiting.set(key, waits);
+          }
           break;
+        }
         case 'dead': {
           event.state = 'dead';
           const id = this.#nextDeadLetterId++;
@@ -283,15 +282,15 @@ class MemoryStore implements CoexistStore {
         }
       }
     }
-    if ((completion.messages ?? []).length > 0) {
-      const written = new Set(
-        (completion.messages ?? []).map((message) => `${message.connectionId}\u0000${message.key}`),
-      );
-      for (const event of this.#events.values()) {
-        if (event.state === 'waiting' && written.has(`${event.connectionId}\u0000${event.targetKey}`)) {
-          event.state = 'pending';
-        }
+    for (const message of completion.messages ?? []) {
+      const key = `${message.connectionId}\u0000${message.key}`;
+      for (const seq of this.#waiting.get(key) ?? []) {
+        const event = this.#events.get(seq)!;
+        if (event.state !== 'waiting') continue;
+        event.state = 'pending';
+        this.#queue(event);
       }
+      this.#waiting.delete(key);
     }
     for (const { scope, name, delta } of completion.counters ?? []) this.#count(scope, name, delta);
     for (const { key, value } of completion.documents ?? []) this.#documents.set(key, JSON.stringify(value));
@@ -305,6 +304,7 @@ class MemoryStore implements CoexistStore {
       if (event.state === 'unrouted' && numbers.has(event.event.phoneNumberId ?? '')) {
         event.state = 'pending';
         event.connectionId = connectionId;
+        this.#queue(event);
         changed++;
       }
     }
@@ -389,6 +389,7 @@ class MemoryStore implements CoexistStore {
       event.state = 'pending';
       event.attempts = 0;
       event.notBefore = 0;
+      this.#queue(event);
     }
     return { ...letter };
   }
