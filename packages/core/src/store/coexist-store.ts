@@ -113,7 +113,7 @@ export interface ClaimQuery {
   now: number;
   /** Threads with events in flight: skipped whole so a thread is never written out of order. */
   blockedThreads: ReadonlySet<string>;
-  /** Most pending rows scanned to fill the claim. @default 20 × limit */
+  /** Most pending rows (threads, in the indexed stores) scanned to fill the claim. @default 5 × limit, at least 500 */
   maxScan?: number;
   /** Which threads go first. @default 'oldest-first' */
   order?: ClaimOrder;

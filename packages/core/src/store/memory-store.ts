@@ -202,14 +202,7 @@ class MemoryStore implements CoexistStore {
 
   async claim(query: ClaimQuery): Promise<ClaimResult> {
     this.#check();
-    const { entries, nextDueAt } = this.#pending.take(query, {
-      limit: query.limit,
-      maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
-      now: query.now,
-      blocked: query.blockedThreads,
-      maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
-      order: query.order ?? 'oldest-first',
-    });
+    const { entries, nextDueAt } = this.#pending.claim(query);
     const events: QueuedEvent[] = [];
     for (const entry of entries) {
       this.#queued.delete(entry.seq);

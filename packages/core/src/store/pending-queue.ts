@@ -5,7 +5,7 @@
  * run whole, longest backlog first. Both skip blocked or delayed threads whole, so a claim's cost grows with what it
  * returns, not with the backlog. Rebuilt from the table when the store opens.
  */
-import type { ClaimOrder } from './coexist-store.ts';
+import type { ClaimOrder, ClaimQuery } from './coexist-store.ts';
 
 /** The light part of a pending row the index keeps: everything of a queued event but its body. */
 export interface PendingEntry {
@@ -77,6 +77,21 @@ export class PendingQueue {
     // A new head moves a thread up in oldest-first order, a longer backlog in longest-first order: never down.
     if (thread.index < 0) this.#push(queue, thread);
     else this.#up(queue, thread.index);
+  }
+
+  /**
+   * Takes the rows a store's `claim` hands out for `query`, with the contract's defaults: no per-thread bound, a scan
+   * of at most five times the limit (at least 500 threads), `oldest-first`.
+   */
+  claim(query: ClaimQuery): { entries: PendingEntry[]; nextDueAt: number | null } {
+    return this.take(query, {
+      limit: query.limit,
+      maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
+      now: query.now,
+      blocked: query.blockedThreads,
+      maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
+      order: query.order ?? 'oldest-first',
+    });
   }
 
   /**

@@ -408,14 +408,7 @@ class SqliteStore implements CoexistStore {
   async claim(query: ClaimQuery): Promise<ClaimResult> {
     // Served from memory: claims are not persisted (a crash loses nothing: the rows are still pending).
     this.#check();
-    const { entries, nextDueAt } = this.#pending.take(query, {
-      limit: query.limit,
-      maxPerThread: query.maxPerThread ?? Number.POSITIVE_INFINITY,
-      now: query.now,
-      blocked: query.blockedThreads,
-      maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
-      order: query.order ?? 'oldest-first',
-    });
+    const { entries, nextDueAt } = this.#pending.claim(query);
     const bodies = new Map<number, CoexistenceEvent>();
     const missing: number[] = [];
     for (const entry of entries) {
