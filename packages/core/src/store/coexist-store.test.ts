@@ -471,6 +471,77 @@ describe('createSqliteStore', () => {
     await store.close();
   });
 
+  it('rebuilds every pending row on reopen, without an index: retried, routed, replayed and unparked rows below the floor', async () => {
+    const path = temporaryPath();
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const pendingFrom = (): number => {
+      const database = new DatabaseSync(path);
+      const row = database.prepare("SELECT value FROM store_state WHERE name = 'pending_from'").get();
+      database.close();
+      return Number(row?.value);
+    };
+    const query = {
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 100,
+      now: 0,
+      blockedThreads: new Set<string>(),
+    } as const;
+    const store = createSqliteStore({ path });
+    // seq 1: for a number no connection serves yet; seq 2: an update parked until its message is written.
+    await store.ingest({
+      rawBody: 'a',
+      sha256: 'a',
+      receivedAt: 'now',
+      events: [{ ...message('u1', 'U', 1), connectionId: null }, status('w40', 2)],
+    });
+    const update = await store.claim({ ...query, kind: 'update' });
+    await store.complete({
+      outcomes: [{ seq: update.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w40' }],
+    });
+    // seqs 3–42: 40 messages; w3 fails for good, w4 is retried later, the rest are written.
+    const messages = Array.from({ length: 40 }, (_, index) => message(`w${index + 3}`, `T${index}`, 10 + index));
+    await store.ingest({ rawBody: 'b', sha256: 'b', receivedAt: 'now', events: messages });
+    const claimed = await store.claim(query);
+    expect(claimed.events).toHaveLength(40);
+    await store.complete({
+      outcomes: claimed.events.map((event) =>
+        event.targetKey === 'w3'
+          ? { seq: event.seq, outcome: 'dead', reason: 'rejected', errorKind: 'permanent', at: 'now' }
+          : event.targetKey === 'w4'
+            ? { seq: event.seq, outcome: 'retry', notBefore: 0, attempts: 1 }
+            : { seq: event.seq, outcome: 'done' },
+      ),
+    });
+    await store.countOpen();
+    const retried = await store.claim(query);
+    expect(retried.events.map((event) => event.targetKey)).toEqual(['w4']);
+    await store.complete({ outcomes: [{ seq: retried.events[0]!.seq, outcome: 'done' }] });
+    await store.countOpen();
+    // Nothing is pending now: the floor moved past every row, so reopening scans none of them.
+    expect(pendingFrom()).toBe(43);
+    await store.close();
+
+    // Rows become pending again below the floor: routed, replayed, unparked by the message they waited for.
+    const second = createSqliteStore({ path });
+    expect(await second.routeUnrouted(['PN'], 'c1')).toBe(1);
+    const [letter] = await second.listDeadLetters();
+    await second.replayDeadLetter(letter!.id, 'now');
+    await second.ingest({ rawBody: 'c', sha256: 'c', receivedAt: 'now', events: [message('w44', 'T44', 99)] });
+    await second.complete({ messages: [{ connectionId: 'c1', key: 'w40', crmId: 'm-40', threadKey: 'T37' }] });
+    await second.countOpen();
+    expect(pendingFrom()).toBe(1);
+    await second.close();
+
+    const third = createSqliteStore({ path });
+    const open = await third.countOpen();
+    expect(open.filter((count) => count.state === 'pending').reduce((sum, count) => sum + count.count, 0)).toBe(4);
+    expect((await third.claim(query)).events.map((event) => event.targetKey).sort()).toEqual(['u1', 'w3', 'w44']);
+    expect((await third.claim({ ...query, kind: 'update' })).events.map((event) => event.targetKey)).toEqual(['w40']);
+    await third.close();
+  });
+
   it('names the field of bad options', () => {
     expect(() => createSqliteStore({ path: '' })).toThrow('[coexist/core] store: path: expected a file path');
     for (const cacheSizeMb of [0, -1, Number.NaN, '8' as unknown as number]) {

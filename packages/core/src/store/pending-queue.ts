@@ -79,6 +79,20 @@ export class PendingQueue {
     else this.#up(queue, thread.index);
   }
 
+  /** The lowest seq of the rows indexed, or `undefined` when there are none (a walk over every row). */
+  lowestSeq(): number | undefined {
+    let lowest: number | undefined;
+    for (const queue of this.#queues.values()) {
+      for (const thread of queue.threads.values()) {
+        for (let index = thread.head; index < thread.entries.length; index++) {
+          const seq = thread.entries[index]!.seq;
+          if (lowest === undefined || seq < lowest) lowest = seq;
+        }
+      }
+    }
+    return lowest;
+  }
+
   /**
    * Takes the rows a store's `claim` hands out for `query`, with the contract's defaults: no per-thread bound, a scan
    * of at most five times the limit (at least 500 threads), `oldest-first`.

@@ -88,6 +88,8 @@ const LOOKUP_CHUNK = 400;
 const FLUSH_INTERVAL_MS = 50;
 /** Completed outcomes (or unindexed events) that start a group commit at once. */
 const FLUSH_OUTCOMES = 2048;
+/** A group commit carries a new `pending_from` at least this often (and every time while under 4,096 rows wait). */
+const PENDING_FLOOR_EVERY = 8;
 /** Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). */
 const RECENT_EVENTS = 2048;
 /** Events ingested after which checkpoints move to a worker thread (small stores, e.g. in tests, never start one). */
@@ -177,7 +179,8 @@ interface BufferedState {
 
 const ENTRY_COLUMNS =
   'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
-const SELECT_PENDING = `SELECT ${ENTRY_COLUMNS} FROM events WHERE state = 'pending'`;
+/** Pending rows, scanned by rowid from `store_state.pending_from` up (the pending rows have no index). */
+const SELECT_PENDING = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq >= ? AND state = 'pending'`;
 const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`;
 const SELECT_WAITING = `SELECT ${ENTRY_COLUMNS} FROM events
   WHERE state = 'waiting' AND connection_id = ? AND target_key IN ($IN)`;
@@ -238,6 +241,10 @@ class SqliteStore implements CoexistStore {
   #statesInGeneration = 0;
   /** Events ingested since the last flush was sent (each flush writes the writer's whole dedupe catch-up). */
   #unindexedEvents = 0;
+  /** The highest seq this store has seen committed (at open, or in an ingest's reply). */
+  #highestSeq = 0;
+  /** Group commits sent, so the pending floor is recomputed on every few only (it walks the pending rows). */
+  #flushesSent = 0;
   /** The flush in flight (one at a time, so a failed one can be merged into the next without reordering). */
   #flushing: Promise<void> | undefined;
   #flushAgain = false;
@@ -250,9 +257,13 @@ class SqliteStore implements CoexistStore {
   constructor(database: DatabaseSync, path: string, pragmas: readonly string[], threaded: boolean) {
     this.#database = database;
     this.#path = path;
-    for (const row of this.#sql(SELECT_PENDING).all()) {
+    const pendingFrom = Number(
+      (this.#sql("SELECT value FROM store_state WHERE name = 'pending_from'").get() as Row | undefined)?.value ?? 0,
+    );
+    for (const row of this.#sql(SELECT_PENDING).all(pendingFrom)) {
       this.#pending.add(toEntry(row as Row));
     }
+    this.#highestSeq = Number((this.#sql('SELECT coalesce(max(seq), 0) AS seq FROM events').get() as Row).seq);
     const indexedSeq = Number(
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
     );
@@ -363,6 +374,7 @@ class SqliteStore implements CoexistStore {
       this.#recent.set(seq, planned.event);
     }
     while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
+    for (const seq of reply.seqs) if (seq > this.#highestSeq) this.#highestSeq = seq;
     this.#unindexedEvents += reply.inserted;
     this.#ingestedEvents += reply.inserted;
     if (this.#ingestedEvents >= CHECKPOINTER_AFTER_EVENTS) this.#startCheckpointer();
@@ -610,6 +622,21 @@ class SqliteStore implements CoexistStore {
     return { ...entry, notBefore };
   }
 
+  /**
+   * A seq no row pending in the file is below once `committing` (a generation, or none) committed: the lowest of the
+   * rows queued, claimed or with a state change that commit does not carry (a row stays `pending` in the file until
+   * the commit that carries its new state), else above every seq seen (an ingest committed but not answered yet has
+   * higher seqs still).
+   */
+  #pendingFloor(committing?: number): number {
+    let floor = this.#pending.lowestSeq() ?? this.#highestSeq + 1;
+    for (const seq of this.#claimed.keys()) if (seq < floor) floor = seq;
+    for (const [seq, change] of this.#bufferedStates) {
+      if (seq < floor && (change.generation !== committing || change.state === 'pending')) floor = seq;
+    }
+    return floor;
+  }
+
   /** Moves WAL checkpoints (copy back and sync, the slowest part of a commit) to a worker thread, once. */
   #startCheckpointer(): void {
     if (this.#checkpointer !== undefined || this.#path === ':memory:' || this.#path.startsWith('file:')) return;
@@ -682,6 +709,11 @@ class SqliteStore implements CoexistStore {
       contacts: [],
       counters: [],
       documents: [],
+      // Every few commits, or while the queue is short: the walk costs what the pending rows count.
+      pendingFrom:
+        this.#flushesSent++ % PENDING_FLOOR_EVERY === 0 || this.#pending.size < 4096
+          ? this.#pendingFloor(generation)
+          : null,
     };
     for (const [seq, change] of this.#bufferedStates) {
       if (change.generation !== generation) continue;
@@ -936,9 +968,9 @@ class SqliteStore implements CoexistStore {
   async countOpen(): Promise<QueueCount[]> {
     await this.#flushAll();
     const pending = this.#sql(
-      `SELECT phone_number_id, kind, lane, 'pending' AS state, count(*) AS count FROM events WHERE state = 'pending'
-       GROUP BY phone_number_id, kind, lane`,
-    ).all();
+      `SELECT phone_number_id, kind, lane, 'pending' AS state, count(*) AS count FROM events
+       WHERE seq >= ? AND state = 'pending' GROUP BY phone_number_id, kind, lane`,
+    ).all(this.#pendingFloor());
     const parked = this.#sql(
       `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events
        WHERE state IN ('waiting', 'unrouted', 'dead') GROUP BY phone_number_id, kind, lane, state`,

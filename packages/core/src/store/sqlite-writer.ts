@@ -63,6 +63,11 @@ export interface WriterFlushRequest {
   contacts: [string, string, string, string | null][];
   counters: [string, string, number][];
   documents: [string, string][];
+  /**
+   * A seq no pending row is below once this commit is in, to store as `store_state.pending_from` (the floor of the
+   * scans that rebuild the pending queue on open); `null` keeps the stored one.
+   */
+  pendingFrom: number | null;
 }
 
 /** The writes of the SQLite store. */
@@ -177,6 +182,17 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     sql(
       'INSERT INTO counters (scope, name, value) VALUES (?, ?, ?) ON CONFLICT (scope, name) DO UPDATE SET value = value + excluded.value',
     ).run(scope, name, delta);
+  }
+
+  /**
+   * Lowers `store_state.pending_from` to `seq`: a row at or above it is becoming pending (rows only ever become
+   * pending above it on ingest, which needs no update).
+   */
+  function lowerPendingFrom(seq: number): void {
+    sql(
+      `INSERT INTO store_state (name, value) VALUES ('pending_from', ?)
+       ON CONFLICT (name) DO UPDATE SET value = min(value, excluded.value)`,
+    ).run(seq);
   }
 
   /** Counts a dead (or replayed) event in `<kind>.<lane>.dead` of its number. */
@@ -295,7 +311,9 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     transaction(() => {
       const setState = sql('UPDATE events SET state = ? WHERE seq = ?');
       const setRetry = sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
+      let lowestPending = request.pendingFrom ?? Number.POSITIVE_INFINITY;
       for (const [seq, state, attempts, notBefore, reason, errorKind, at] of request.states) {
+        if (state === 'pending' && seq < lowestPending) lowestPending = seq;
         if (attempts === null) setState.run(state, seq);
         else setRetry.run(state, attempts, notBefore, seq);
         if (state === 'dead') {
@@ -305,6 +323,14 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
           ).run(reason, errorKind, at, seq);
           countDead(seq, 1);
         }
+      }
+      if (request.pendingFrom !== null) {
+        sql(
+          `INSERT INTO store_state (name, value) VALUES ('pending_from', ?)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
+        ).run(lowestPending);
+      } else if (lowestPending !== Number.POSITIVE_INFINITY) {
+        lowerPendingFrom(lowestPending);
       }
       for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
         sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
@@ -385,6 +411,9 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
            RETURNING ${ENTRY_COLUMNS}`,
         );
         for (const id of phoneNumberIds) for (const row of route.all(connectionId, id)) routed.push({ ...row });
+        let lowest = Number.POSITIVE_INFINITY;
+        for (const row of routed) lowest = Math.min(lowest, Number(row.seq));
+        if (routed.length > 0) lowerPendingFrom(lowest);
       });
       return routed;
     },
@@ -398,7 +427,10 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
           `UPDATE events SET state = 'pending', attempts = 0, not_before = 0 WHERE seq = ? AND state = 'dead'
            RETURNING ${ENTRY_COLUMNS}`,
         ).get(Number(row.seq));
-        if (entry !== undefined) countDead(Number(row.seq), -1);
+        if (entry !== undefined) {
+          countDead(Number(row.seq), -1);
+          lowerPendingFrom(Number(row.seq));
+        }
         return { letter: { ...row, replayed_at: at }, entry: entry === undefined ? null : { ...entry } };
       });
     },
