@@ -1,29 +1,45 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { normalizePhone, phoneVariants } from './phone.ts';
 
+const CASES = [
+  ['US national', '(650) 253-0000', 'US', '+16502530000'],
+  ['US with +1 and dots', '+1.650.253.0000', undefined, '+16502530000'],
+  ['US with 011 from a US phone', '011 44 7911 123456', 'US', '+447911123456'],
+  ['GB national with trunk 0', '07911 123456', 'GB', '+447911123456'],
+  ['GB with 00', '0044 7911 123456', undefined, '+447911123456'],
+  ['GB with 00 and a German default', '0044 7911 123456', 'DE', '+447911123456'],
+  ['DE national', '0151 23456789', 'DE', '+4915123456789'],
+  ['DE international with spaces', '+49 151 2345 6789', undefined, '+4915123456789'],
+  ['BR mobile', '+55 11 98765-4321', undefined, '+5511987654321'],
+  ['BR mobile missing the ninth digit (old wa_id)', '551187654321', undefined, '+5511987654321'],
+  ['BR national with area code', '(11) 98765-4321', 'BR', '+5511987654321'],
+  ['BR landline keeps 8 digits', '+55 11 3456-7890', undefined, '+551134567890'],
+  ['IN national with 0', '098765 43210', 'IN', '+919876543210'],
+  ['IN international', '+91 98765 43210', undefined, '+919876543210'],
+  ['MX with the retired mobile 1', '+52 1 55 1234 5678', undefined, '+525512345678'],
+  ['MX wa_id with 521', '5215512345678', undefined, '+525512345678'],
+  ['MX without the 1', '+52 55 1234 5678', undefined, '+525512345678'],
+  ['a wa_id without +', '16502530000', undefined, '+16502530000'],
+  ['international digits with another default country', '447911123456', 'US', '+447911123456'],
+] as const;
+
 describe('normalizePhone', () => {
-  it.each([
-    ['US national', '(650) 253-0000', 'US', '+16502530000'],
-    ['US with +1 and dots', '+1.650.253.0000', undefined, '+16502530000'],
-    ['US with 011 from a US phone', '011 44 7911 123456', 'US', '+447911123456'],
-    ['GB national with trunk 0', '07911 123456', 'GB', '+447911123456'],
-    ['GB with 00', '0044 7911 123456', undefined, '+447911123456'],
-    ['GB with 00 and a German default', '0044 7911 123456', 'DE', '+447911123456'],
-    ['DE national', '0151 23456789', 'DE', '+4915123456789'],
-    ['DE international with spaces', '+49 151 2345 6789', undefined, '+4915123456789'],
-    ['BR mobile', '+55 11 98765-4321', undefined, '+5511987654321'],
-    ['BR mobile missing the ninth digit (old wa_id)', '551187654321', undefined, '+5511987654321'],
-    ['BR national with area code', '(11) 98765-4321', 'BR', '+5511987654321'],
-    ['BR landline keeps 8 digits', '+55 11 3456-7890', undefined, '+551134567890'],
-    ['IN national with 0', '098765 43210', 'IN', '+919876543210'],
-    ['IN international', '+91 98765 43210', undefined, '+919876543210'],
-    ['MX with the retired mobile 1', '+52 1 55 1234 5678', undefined, '+525512345678'],
-    ['MX wa_id with 521', '5215512345678', undefined, '+525512345678'],
-    ['MX without the 1', '+52 55 1234 5678', undefined, '+525512345678'],
-    ['a wa_id without +', '16502530000', undefined, '+16502530000'],
-    ['international digits with another default country', '447911123456', 'US', '+447911123456'],
-  ] as const)('%s: %s', (_label, input, defaultCountry, expected) => {
+  it.each(CASES)('%s: %s', (_label, input, defaultCountry, expected) => {
     expect(normalizePhone(input, defaultCountry === undefined ? {} : { defaultCountry })).toBe(expected);
+  });
+
+  it('answers a repeated input from its memo with the same result, under each default country', () => {
+    expect(normalizePhone('07911 123456', { defaultCountry: 'GB' })).toBe('+447911123456');
+    expect(normalizePhone('07911 123456')).toBeUndefined();
+    expect(normalizePhone('07911 123456', { defaultCountry: 'GB' })).toBe('+447911123456');
+    expect(normalizePhone('0151 23456789', { defaultCountry: 'DE' })).toBe('+4915123456789');
+    expect(normalizePhone('0151 23456789', { defaultCountry: 'GB' })).toBeUndefined();
+  });
+
+  it('is idempotent on every result, computed afresh (the memo relies on it)', async () => {
+    vi.resetModules();
+    const fresh = await import('./phone.ts');
+    for (const [, , , expected] of CASES) expect(fresh.normalizePhone(expected)).toBe(expected);
   });
 
   it.each(['', '   ', 'call me', '+1 650 CALL NOW', '12345', 'javascript:alert(1)'])('rejects %j', (input) => {

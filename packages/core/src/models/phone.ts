@@ -30,11 +30,32 @@ const ALLOWED_CHARACTERS = /^[\d\s+().\-/]+$/;
  * digit and Mexican mobiles with the old `1` after `+52`.
  */
 export function normalizePhone(input: string, options: NormalizePhoneOptions = {}): string | undefined {
+  // International input reads the same under every default country (`readCandidates`).
+  const memoKey = input.startsWith('+') ? input : `${options.defaultCountry ?? ''}\u0000${input}`;
+  const known = normalized.get(memoKey);
+  if (known !== undefined) return known ?? undefined;
+  const result = normalizeUncached(input, options.defaultCountry);
+  if (normalized.size >= NORMALIZED_CAPACITY) normalized.clear();
+  normalized.set(memoKey, result ?? null);
+  // Normalizing is idempotent (tested): the E.164 result, met again as input (a CRM's stored copy), is known too.
+  if (result !== undefined) normalized.set(result, result);
+  return result;
+}
+
+/**
+ * Results of `normalizePhone` by input (and default country for national input), bounded: libphonenumber's parse
+ * and validation cost tens of microseconds, and one backfill normalizes each customer's number many times over
+ * (the engine's contact key, a CRM's stored copy, the search variants). ~100 bytes an entry.
+ */
+const normalized = new Map<string, string | null>();
+const NORMALIZED_CAPACITY = 20_000;
+
+function normalizeUncached(input: string, defaultCountry: CountryCode | undefined): string | undefined {
   const trimmed = input.trim();
   if (trimmed === '' || !ALLOWED_CHARACTERS.test(trimmed)) return undefined;
   const digits = trimmed.replace(/\D/g, '');
   if (digits.length < 6 || digits.length > 17) return undefined;
-  const candidates = readCandidates(trimmed, digits, options.defaultCountry);
+  const candidates = readCandidates(trimmed, digits, defaultCountry);
   let possible: string | undefined;
   for (const candidate of candidates) {
     if (candidate === undefined) continue;
