@@ -268,7 +268,9 @@ class SqliteStore implements CoexistStore {
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
     );
     const unindexed: [string, number, string, number][] = [];
-    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ?').all(indexedSeq)) {
+    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ? ORDER BY seq').all(
+      indexedSeq,
+    )) {
       const eventId = String(row.event_id);
       unindexed.push([eventId, Number(row.seq), String(row.thread_key), eventIdHash(eventId)]);
     }
@@ -758,7 +760,12 @@ class SqliteStore implements CoexistStore {
     const flushing = this.#writer
       .call('flush', request)
       .then(
-        () => this.#committed(generation),
+        (stillUnindexed) => {
+          this.#committed(generation);
+          // The writer indexes at most a slice per commit: the rest goes with a later one.
+          if (stillUnindexed > this.#unindexedEvents) this.#unindexedEvents = stillUnindexed;
+          if (stillUnindexed > 0) this.#scheduleFlush(stillUnindexed >= FLUSH_OUTCOMES);
+        },
         (error: unknown) => {
           this.#uncommitted(generation, counters, documents, unindexed);
           throw toStoreError(error);

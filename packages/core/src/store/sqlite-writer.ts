@@ -73,7 +73,8 @@ export interface WriterFlushRequest {
 /** The writes of the SQLite store. */
 export interface SqliteWriter {
   ingest(request: WriterIngestRequest): WriterIngestReply;
-  flush(request: WriterFlushRequest): void;
+  /** Commits a group; answers how many events stay above the index watermark (the catch-up is capped). */
+  flush(request: WriterFlushRequest): number;
   recordInvalidPayload(input: { rawBody: string; sha256: string; error: string; receivedAt: string }): number;
   updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): void;
   /** Routes unrouted events; returns their queue rows. */
@@ -98,6 +99,12 @@ export interface SqliteWriterStart {
 export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterStart): SqliteWriter {
   /** Most keys bound in one `IN (…)` lookup. */
   const LOOKUP_CHUNK = 400;
+  /**
+   * Most events one group commit indexes (dedupe and thread rows). The rest wait for the next: a commit that holds
+   * the writer for tens of milliseconds delays the webhook acks behind it, and the index can lag safely (events above
+   * the watermark are deduped from memory, and re-read on open).
+   */
+  const CATCH_UP_LIMIT = 1024;
   /** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
   const INSERT_CHUNK = 64;
   const ENTRY_COLUMNS =
@@ -288,11 +295,16 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     return reply;
   }
 
-  /** The events above the watermark: `[hash of the event id, seq, thread key]` rows and the highest seq. */
+  /**
+   * The oldest events above the watermark, at most `CATCH_UP_LIMIT`: `[hash of the event id, seq, thread key]` rows
+   * and the new watermark, their highest seq. `unindexed` holds events in seq order (each ingest adds its seqs, which
+   * only grow, after its commit), so every event at or below that watermark is among the rows.
+   */
   function catchUp(): { rows: [number, number, string][]; watermark: number } {
     const rows: [number, number, string][] = [];
     let watermark = indexedSeq;
     for (const event of unindexed.values()) {
+      if (rows.length === CATCH_UP_LIMIT) break;
       rows.push([event.hash, event.seq, event.threadKey]);
       if (event.seq > watermark) watermark = event.seq;
     }
@@ -301,12 +313,15 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
 
   /** A flush committed the catch-up up to `watermark`: those events are in the indexes now. */
   function indexed(watermark: number): void {
-    // Seqs only grow: what was ingested after the catch-up was taken is above its watermark and stays.
-    for (const [eventId, event] of unindexed) if (event.seq <= watermark) unindexed.delete(eventId);
+    // In seq order: the indexed ones are a prefix; what was ingested after the catch-up was taken stays.
+    for (const [eventId, event] of unindexed) {
+      if (event.seq > watermark) break;
+      unindexed.delete(eventId);
+    }
     if (watermark > indexedSeq) indexedSeq = watermark;
   }
 
-  function flush(request: WriterFlushRequest): void {
+  function flush(request: WriterFlushRequest): number {
     const pending = catchUp();
     transaction(() => {
       const setState = sql('UPDATE events SET state = ? WHERE seq = ?');
@@ -375,6 +390,7 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       }
     });
     indexed(pending.watermark);
+    return unindexed.size;
   }
 
   return {
