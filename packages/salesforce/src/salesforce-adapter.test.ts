@@ -309,7 +309,10 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
   it('prepares conversations in one call, then writes messages under them with no conversation call', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';
-    const salesforce = adapter();
+    // Declared (with `conversationBatchSize`) when Bulk API 2.0 is enabled.
+    expect(adapter().prepareConversations).toBeUndefined();
+    expect(adapter().capabilities.conversationBatchSize).toBeUndefined();
+    const salesforce = adapter({ bulkThreshold: 1000 });
     const messages = messagesFor(contactId, 6, 2).map((record) => ({ ...record, firstInConversation: true }));
     const inputs = ['conversation:0', 'conversation:1'].map((conversationKey) => ({
       key: `history:${conversationKey}`,
@@ -358,7 +361,7 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
 
     // A resend after a crash, by a fresh adapter (empty cache), still calling them new: same records, nothing moves
     // back. An older backfill batch then neither creates nor rewinds anything.
-    const restarted = adapter();
+    const restarted = adapter({ bulkThreshold: 1000 });
     const again = await restarted.prepareConversations!(inputs, context());
     expect(again.map((result) => result.ok && result.crmId)).toEqual(
       prepared.map((result) => result.ok && result.crmId),
@@ -380,11 +383,50 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
   });
 
+  it("writes a batch's conversations and its messages in one Composite request, messages naming theirs by External ID", async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const salesforce = adapter();
+    const messages = messagesFor(contactId, 9, 3).map((record) => ({ ...record, firstInConversation: true }));
+    // Conversation 2 names a Lead that does not exist: its record is refused, and so are its messages.
+    const missingLead = `${contactId.slice(0, 3)}${'9'.repeat(12)}`;
+    const batch = messages.map((message) =>
+      message.conversationKey === 'conversation:2' ? { ...message, contactCrmId: missingLead } : message,
+    );
+    harness.emulator.resetStats();
+    const written = await salesforce.writeMessages(batch, context());
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(written.map((result) => result.ok)).toEqual(
+      batch.map((message) => message.conversationKey !== 'conversation:2'),
+    );
+    const refused = written.find((result) => !result.ok);
+    expect(refused).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[2].contactCrmId' } });
+    const conversations = harness.emulator.state.records('WhatsApp_Conversation__c');
+    expect(conversations.map((record) => record.Thread_Key__c).sort()).toEqual(['conversation:0', 'conversation:1']);
+    const idOf = new Map(conversations.map((record) => [record.Thread_Key__c, record.Id]));
+    const stored = harness.emulator.state.records('WhatsApp_Message__c');
+    expect(stored).toHaveLength(6);
+    for (const record of stored) {
+      const message = batch.find((candidate) => candidate.key === record.Message_Id__c)!;
+      expect(record.Conversation__c).toBe(idOf.get(message.conversationKey));
+    }
+    // The next batch of known conversations: one Composite request again (their fields move forward), no read.
+    harness.emulator.resetStats();
+    const next = messagesFor(contactId, 12, 3)
+      .slice(9)
+      .map((message) => ({ ...message, key: `${message.key}.next`, occurredAt: '2025-10-02T08:00:00.000Z' }));
+    const again = await salesforce.writeMessages(next.slice(0, 2), context());
+    expect(again.every((result) => result.ok && result.created)).toBe(true);
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
+  });
+
   it('answers each bad conversation input with a permanent error naming the field', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';
     const [good] = messagesFor(contactId, 1, 1);
-    const results = await adapter().prepareConversations!(
+    const results = await adapter({ bulkThreshold: 1000 }).prepareConversations!(
       [
         { key: 'a', conversationKey: 'conversation:0', messages: [] },
         { key: 'b', conversationKey: 'conversation:0', messages: [{ ...good!, contactCrmId: 'nope' }] },

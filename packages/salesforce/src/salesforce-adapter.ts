@@ -50,6 +50,13 @@ import {
 import { SalesforceApiBudget } from './salesforce-api-budget.ts';
 import { type BulkRowOutcome, runBulkUpsert } from './salesforce-bulk-upsert.ts';
 import { renderSalesforceCard } from './salesforce-card.ts';
+import {
+  buildCompositeUpserts,
+  COMPOSITE_MAX_COLLECTIONS,
+  type CompositeUpsert,
+  compositeCollectionsOf,
+  readCompositeUpserts,
+} from './salesforce-composite-upsert.ts';
 import { createSalesforceConnection, type SalesforceCredentialOptions } from './salesforce-connection.ts';
 import {
   SALESFORCE_BUCKETS,
@@ -246,7 +253,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     idempotency: 'upsert-by-external-id',
     threadsMessages: false,
     supportsCards: true,
-    conversationBatchSize: SALESFORCE_COLLECTION_SIZE,
+    // Collections writes send a batch's conversations with its messages in one Composite request (`writeMessages`),
+    // so the engine need not prepare them ahead; Bulk jobs (thousands of messages, hundreds of conversations) have
+    // them prepared in pooled calls while the job is assembled.
+    ...(bulkEnabled ? { conversationBatchSize: SALESFORCE_COLLECTION_SIZE } : {}),
   };
   /** Conversations this process wrote or read, by thread key: saves the lookup before each batch. */
   const conversations = new Map<string, ConversationState>();
@@ -351,6 +361,17 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       results.push(...parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'sObject Collections result'));
     }
     return results;
+  }
+
+  /** Sends Collections upserts together in one Composite request; answers each upsert's per-record results. */
+  async function upsertComposite(
+    operation: string,
+    context: OperationContext,
+    upserts: readonly CompositeUpsert[],
+  ): Promise<SalesforceSaveResult[][]> {
+    const { body, plan } = buildCompositeUpserts(ensureConnection().version, upserts);
+    const answer = await request(operation, context, async (conn) => conn.requestPost('/composite', body as object));
+    return readCompositeUpserts(answer, plan, upserts.length);
   }
 
   /** The phone of a find or write item: the E.164 `phone`, else the `waId` read as international digits. */
@@ -799,6 +820,9 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     operation: string,
     context: OperationContext,
     byConversation: ReadonlyMap<string, readonly MessageRecord[]>,
+    // Writes the records (a Collections upsert by `Thread_Key__c` unless the caller sends them with more).
+    write: (records: Record<string, string>[]) => Promise<SalesforceSaveResult[]> = (records) =>
+      upsertCollection(operation, context, 'WhatsApp_Conversation__c', 'Thread_Key__c', records),
   ): Promise<Map<string, { id: string; created: boolean } | CrmError>> {
     return withConversationsLocked([...byConversation.keys()], async () => {
       // A conversation the engine has written no message of yet is new: its record is created by the upsert below
@@ -816,13 +840,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         if (fields !== undefined) pending.push({ key, fields });
         else answers.set(key, { id: stored!.Id, created: false });
       }
-      const saved = await upsertCollection(
-        operation,
-        context,
-        'WhatsApp_Conversation__c',
-        'Thread_Key__c',
-        pending.map((entry) => entry.fields),
-      );
+      const saved = await write(pending.map((entry) => entry.fields));
       pending.forEach((entry, position) => {
         const result = saved[position];
         if (result?.success === true && result.id) {
@@ -967,44 +985,81 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       operation,
     );
 
+    const rowOf = (index: number, conversation: { Conversation__c: string } | { Conversation__r: object }) => {
+      const message = messages[index]!;
+      const owner = ownerOf(message);
+      const { Conversation__c: _id, ...fields } = toMessageFields(message, {
+        conversationId: '',
+        ...(owner === undefined ? {} : { ownerId: owner }),
+      });
+      return { index, fields: { ...fields, ...conversation } as Record<string, unknown> };
+    };
+    /** A message whose conversation record failed: the conversation's error, naming the message's contact. */
+    const failWithConversation = (index: number, error: CrmError) =>
+      fail(
+        index,
+        error instanceof CrmPermanentError
+          ? new CrmPermanentError({
+              crm,
+              message: `${operation}: \`messages[${index}].conversationKey\`: the conversation record was rejected (${error.code ?? 'unknown'}); check \`messages[${index}].contactCrmId\``,
+              field: `messages[${index}].contactCrmId`,
+              ...(error.code === undefined ? {} : { code: error.code }),
+            })
+          : error,
+      );
+
     // 1. Conversations not prepared: read what is neither cached nor new, upsert those whose fields move forward.
+    //    Through Collections (not Bulk), the conversations and the messages go in one Composite request: the
+    //    messages name their conversation by its External ID (`Conversation__r.Thread_Key__c`), so they need not
+    //    wait for its record id, and the batch costs one round trip, not two.
     const conversationErrors = new Map<string, CrmError>();
+    let composed:
+      | { rows: { index: number; fields: Record<string, unknown> }[]; saved: SalesforceSaveResult[] }
+      | undefined;
     if (byConversation.size > 0) {
-      for (const [key, answer] of await upsertConversations(operation, context, byConversation)) {
+      const writeTogether = async (records: Record<string, string>[]): Promise<SalesforceSaveResult[]> => {
+        const rows = writeIndices.map((index) => {
+          const key = messages[index]!.conversationKey;
+          const id = conversationIds.get(key);
+          return rowOf(index, id !== undefined ? { Conversation__c: id } : { Conversation__r: { Thread_Key__c: key } });
+        });
+        const upserts: CompositeUpsert[] = [
+          { object: 'WhatsApp_Conversation__c', externalIdField: 'Thread_Key__c', records },
+          { object: 'WhatsApp_Message__c', externalIdField: 'Message_Id__c', records: rows.map((row) => row.fields) },
+        ];
+        if (compositeCollectionsOf(upserts) > COMPOSITE_MAX_COLLECTIONS)
+          return upsertCollection(operation, context, 'WhatsApp_Conversation__c', 'Thread_Key__c', records);
+        const [conversationResults, messageResults] = await upsertComposite(operation, context, upserts);
+        composed = { rows, saved: messageResults! };
+        return conversationResults!;
+      };
+      for (const [key, answer] of await upsertConversations(
+        operation,
+        context,
+        byConversation,
+        useBulk ? undefined : writeTogether,
+      )) {
         if ('id' in answer) conversationIds.set(key, answer.id);
         else conversationErrors.set(key, answer);
       }
     }
 
-    // 2. Messages, in input order.
-    const rows: { index: number; fields: Record<string, string | boolean> }[] = [];
-    for (const index of writeIndices) {
-      const message = messages[index]!;
-      const conversationError = conversationErrors.get(message.conversationKey);
-      const conversationId = conversationIds.get(message.conversationKey);
-      if (conversationError !== undefined || conversationId === undefined) {
-        const error = conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' });
-        fail(
-          index,
-          error instanceof CrmPermanentError
-            ? new CrmPermanentError({
-                crm,
-                message: `${operation}: \`messages[${index}].conversationKey\`: the conversation record was rejected (${error.code ?? 'unknown'}); check \`messages[${index}].contactCrmId\``,
-                field: `messages[${index}].contactCrmId`,
-                ...(error.code === undefined ? {} : { code: error.code }),
-              })
-            : error,
-        );
-        continue;
+    // 2. Messages, in input order (already written when they went with their conversations).
+    const rows: { index: number; fields: Record<string, unknown> }[] = [];
+    if (composed === undefined) {
+      for (const index of writeIndices) {
+        const message = messages[index]!;
+        const conversationError = conversationErrors.get(message.conversationKey);
+        const conversationId = conversationIds.get(message.conversationKey);
+        if (conversationError !== undefined || conversationId === undefined) {
+          failWithConversation(
+            index,
+            conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' }),
+          );
+          continue;
+        }
+        rows.push(rowOf(index, { Conversation__c: conversationId }));
       }
-      const owner = ownerOf(message);
-      rows.push({
-        index,
-        fields: toMessageFields(message, {
-          conversationId,
-          ...(owner === undefined ? {} : { ownerId: owner }),
-        }),
-      });
     }
     const outcome = (index: number, saved: SalesforceSaveResult | BulkRowOutcome | undefined) => {
       const message = messages[index]!;
@@ -1039,7 +1094,15 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       }
       fail(index, error);
     };
-    if (useBulk) {
+    if (composed !== undefined) {
+      const { saved } = composed;
+      composed.rows.forEach((row, position) => {
+        // The conversation failed: its messages answer with its error (a retry upserts them again, by Message_Id__c).
+        const conversationError = conversationErrors.get(messages[row.index]!.conversationKey);
+        if (conversationError !== undefined) failWithConversation(row.index, conversationError);
+        else outcome(row.index, saved[position]);
+      });
+    } else if (useBulk) {
       const keys = rows.map((row) => messages[row.index]!.key).sort();
       const jobKey = `${context.connectionId}:WhatsApp_Message__c:${createHash('sha256').update(keys.join('\n')).digest('hex')}`;
       const outcomes = await runBulkUpsert({
@@ -1047,7 +1110,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         object: 'WhatsApp_Message__c',
         externalIdField: 'Message_Id__c',
         columns: BULK_MESSAGE_COLUMNS,
-        rows: rows.map((row) => row.fields),
+        // Rows written by id: string and boolean fields only (no relationship objects).
+        rows: rows.map((row) => row.fields as Record<string, string | boolean>),
         jobStore,
         jobKey,
         pollIntervalMs: options.bulkPollIntervalMs ?? 2_000,
@@ -1193,7 +1257,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     upsertContacts,
     writeMessages,
     updateMessages,
-    prepareConversations,
+    // Declared with `conversationBatchSize` (see `capabilities`): only when Bulk API 2.0 is enabled.
+    ...(bulkEnabled ? { prepareConversations } : {}),
     async renderCard(card, context) {
       admit('renderCard', 1, 1, 'card', context);
       return renderSalesforceCard(card);
