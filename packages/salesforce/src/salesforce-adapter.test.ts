@@ -481,7 +481,9 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Ana', notFoundAt: '2020-01-01T00:00:00Z' }],
       context(),
     );
-    expect(routeCount(harness, '/query')).toBeGreaterThan(0);
+    // The look-ups on Contact and Lead go together in one Composite request.
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(harness.emulator.stats.requests).toBe(2);
     expect(harness.emulator.state.records('Lead')).toHaveLength(1);
   });
 

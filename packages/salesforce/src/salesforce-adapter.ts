@@ -39,6 +39,7 @@ import {
   type SalesforceMessageRecord,
   type SalesforcePersonRecord,
   type SalesforceSaveResult,
+  salesforceCompositeResponseSchema,
   salesforceConversationRecordSchema,
   salesforceLimitInfoSchema,
   salesforceMessageRecordSchema,
@@ -311,13 +312,87 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   async function query(operation: string, context: OperationContext, soql: string) {
-    const records: Record<string, unknown>[] = [];
-    let page = parseSalesforceResponse(
-      salesforceQueryPageSchema,
-      await request(operation, context, async (conn) => conn.query(soql)),
-      'SOQL result',
+    return followPages(
+      operation,
+      context,
+      parseSalesforceResponse(
+        salesforceQueryPageSchema,
+        await request(operation, context, async (conn) => conn.query(soql)),
+        'SOQL result',
+      ),
     );
-    records.push(...page.records);
+  }
+
+  /**
+   * Runs SOQL queries side by side in one Composite request (up to 5 queries each; crm-apis.md §3 and
+   * https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-composite-post.html): one
+   * request instead of one per query. Answers each query's records, every page followed.
+   */
+  async function queryTogether(
+    operation: string,
+    context: OperationContext,
+    soqls: readonly string[],
+  ): Promise<Record<string, unknown>[][]> {
+    if (soqls.length === 1) return [await query(operation, context, soqls[0]!)];
+    const version = ensureConnection().version;
+    const groups = await Promise.all(
+      chunk(soqls, COMPOSITE_MAX_COLLECTIONS).map(async (group) => {
+        const body = {
+          allOrNone: false,
+          compositeRequest: group.map((soql, index) => ({
+            method: 'GET',
+            url: `/services/data/v${version}/query?q=${encodeURIComponent(soql)}`,
+            referenceId: `query${index}`,
+          })),
+        };
+        const answer = await request(operation, context, async (conn) => conn.requestPost('/composite', body));
+        const { compositeResponse } = parseSalesforceResponse(
+          salesforceCompositeResponseSchema,
+          answer,
+          'Composite result',
+        );
+        if (compositeResponse.length !== group.length)
+          throw new CrmTransientError({
+            crm,
+            message: `${operation}: Composite answered ${compositeResponse.length} results for ${group.length} queries`,
+          });
+        return Promise.all(
+          compositeResponse.map(async (result) => {
+            if (result.httpStatusCode >= 400) {
+              // The subrequest's error, as the query alone would have thrown it.
+              const [first] = Array.isArray(result.body)
+                ? (result.body as { errorCode?: unknown; message?: unknown }[])
+                : [];
+              const errorCode =
+                typeof first?.errorCode === 'string' ? first.errorCode : `ERROR_HTTP_${result.httpStatusCode}`;
+              throw toSalesforceCrmError(
+                Object.assign(new Error(typeof first?.message === 'string' ? first.message : errorCode), {
+                  name: errorCode,
+                  errorCode,
+                }),
+                { operation, dailyLimitRetryAfterMs: pauseMs },
+              );
+            }
+            return followPages(
+              operation,
+              context,
+              parseSalesforceResponse(salesforceQueryPageSchema, result.body, 'SOQL result'),
+            );
+          }),
+        );
+      }),
+    );
+    return groups.flat();
+  }
+
+  /** A query's records from its first page on, reading the next pages (`queryMore`). */
+  async function followPages(
+    operation: string,
+    context: OperationContext,
+    first: ReturnType<typeof salesforceQueryPageSchema.parse>,
+  ): Promise<Record<string, unknown>[]> {
+    let page = first;
+    const records: Record<string, unknown>[] = [...page.records];
     while (!page.done && page.nextRecordsUrl !== undefined) {
       const locator = page.nextRecordsUrl;
       page = parseSalesforceResponse(
@@ -381,17 +456,21 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   async function findByE164(operation: string, context: OperationContext, phones: readonly string[]) {
-    // The queries are independent: sent side by side, the look-up costs one round trip, not one per object.
-    const pages = await Promise.all(
-      (['Contact', 'Lead'] as const).flatMap((objectType) =>
-        chunk(phones, SALESFORCE_COLLECTION_SIZE).map(async (part) =>
-          (await query(operation, context, buildE164Query(objectType, part))).map((record) =>
-            parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`),
-          ),
-        ),
+    // The queries are independent: sent together in one Composite request, the look-up costs one round trip and
+    // one request, not one per object.
+    const queries = (['Contact', 'Lead'] as const).flatMap((objectType) =>
+      chunk(phones, SALESFORCE_COLLECTION_SIZE).map((part) => ({ objectType, soql: buildE164Query(objectType, part) })),
+    );
+    const pages = await queryTogether(
+      operation,
+      context,
+      queries.map((entry) => entry.soql),
+    );
+    return pages.flatMap((records, index) =>
+      records.map((record) =>
+        parseSalesforceResponse(salesforcePersonRecordSchema, record, `${queries[index]!.objectType} record`),
       ),
     );
-    return pages.flat();
   }
 
   async function findByUserId(operation: string, context: OperationContext, userIds: readonly string[]) {

@@ -120,11 +120,19 @@ export function registerCompositeRoute(
     'composite',
     (request) => {
       const { allOrNone, requests } = compositeBody(request);
+      // Without any `@{`, there is nothing to resolve (and 200-record bodies need not be walked).
+      const references = request.rawBody.includes('@{');
       const results: SubrequestResult[] = [];
       const failedAt = state.atomically(() => {
         const answered = new Map<string, unknown>();
         for (const subrequest of requests) {
-          const result = runSubrequest(subrequest, request, maximumVersion, subrequests, answered);
+          const result = runSubrequest(
+            subrequest,
+            request,
+            maximumVersion,
+            subrequests,
+            references ? answered : undefined,
+          );
           results.push(result);
           if (result.httpStatusCode < 400) answered.set(subrequest.referenceId, result.body);
           else if (allOrNone) return { commit: false, value: results.length - 1 };
@@ -185,7 +193,8 @@ function runSubrequest(
   parent: EmulatorRequest,
   maximumVersion: string,
   subrequests: CompositeSubrequests,
-  answered: ReadonlyMap<string, unknown>,
+  /** Earlier successful answers by reference id; `undefined` when the request has no references. */
+  answered: ReadonlyMap<string, unknown> | undefined,
 ): SubrequestResult {
   const answer = (response: EmulatorResponse): SubrequestResult => ({
     body: response.body ?? null,
@@ -194,8 +203,11 @@ function runSubrequest(
     referenceId: subrequest.referenceId,
   });
   try {
-    const url = resolveReferences(subrequest.url, answered, true) as string;
-    const body = subrequest.body === undefined ? undefined : resolveReferences(subrequest.body, answered, false);
+    const url = answered === undefined ? subrequest.url : (resolveReferences(subrequest.url, answered, true) as string);
+    const body =
+      subrequest.body === undefined || answered === undefined
+        ? subrequest.body
+        : resolveReferences(subrequest.body, answered, false);
     const { path, query } = splitUrl(url);
     const version = /^\/services\/data\/v(\d{2,3}\.0)(\/|$)/.exec(path)?.[1];
     const found = subrequests.match(subrequest.method, path);
@@ -300,7 +312,8 @@ function subrequestRequest(
     query,
     // Accept, Authorization and Content-Type come from the top-level request.
     headers: { ...parent.headers, ...lowerCaseKeys(subrequest.httpHeaders ?? {}) },
-    rawBody: Buffer.from(body === undefined ? '' : JSON.stringify(body)),
+    // Routes read the parsed body; the raw bytes are not serialized again.
+    rawBody: Buffer.alloc(0),
     body,
   };
 }
@@ -309,8 +322,19 @@ function lowerCaseKeys(headers: Record<string, string>): Record<string, string> 
   return Object.fromEntries(Object.entries(headers).map(([key, value]) => [key.toLowerCase(), value]));
 }
 
-/** Validates the Composite request body (shape, limits, reference ids). */
+const parsedBodies = new WeakMap<EmulatorRequest, { allOrNone: boolean; requests: Subrequest[] }>();
+
+/** Validates the Composite request body (shape, limits, reference ids), once per request. */
 function compositeBody(request: EmulatorRequest): { allOrNone: boolean; requests: Subrequest[] } {
+  let parsed = parsedBodies.get(request);
+  if (parsed === undefined) {
+    parsed = parseCompositeBody(request);
+    parsedBodies.set(request, parsed);
+  }
+  return parsed;
+}
+
+function parseCompositeBody(request: EmulatorRequest): { allOrNone: boolean; requests: Subrequest[] } {
   if (request.bodyError)
     throw new SalesforceApiError(
       400,
