@@ -422,6 +422,57 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
   });
 
+  it('reads the messages of a full update batch in one Composite request (two IN lists), then writes them once', async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const salesforce = adapter();
+    const messages = messagesFor(contactId, 150, 3)
+      .map((record) => ({ ...record, firstInConversation: true }))
+      .filter((record) => record.direction === 'outbound');
+    const written = await salesforce.writeMessages(messages, context());
+    expect(written.every((result) => result.ok)).toBe(true);
+    harness.emulator.resetStats();
+    const updates = messages.flatMap((message, index) => [
+      {
+        key: `read.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'read' as const, at: '2025-10-03T00:00:00.000Z' },
+      },
+      // Out of order: a later "delivered" does not move the status back.
+      {
+        key: `delivered.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'delivered' as const, at: '2025-10-02T00:00:00.000Z' },
+      },
+    ]);
+    // More messages, so that the batch names over 100 of them: two IN lists of 100 at most.
+    const more = messagesFor(contactId, 280, 3)
+      .slice(150)
+      .filter((record) => record.direction === 'outbound')
+      .map((record) => ({ ...record, firstInConversation: false }));
+    expect((await salesforce.writeMessages(more, context())).every((result) => result.ok)).toBe(true);
+    harness.emulator.resetStats();
+    const all = [
+      ...updates,
+      ...more.map((message, index) => ({
+        key: `more.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'delivered' as const, at: '2025-10-02T00:00:00.000Z' },
+      })),
+    ].slice(0, 200);
+    const results = await salesforce.updateMessages(all, context());
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(new Set(all.map((update) => update.messageKey)).size).toBeGreaterThan(100);
+    // One Composite read (two queries), one Collections update.
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(harness.emulator.stats.requests).toBe(2);
+    const statusOf = new Map(
+      harness.emulator.state.records('WhatsApp_Message__c').map((record) => [record.Message_Id__c, record.Status__c]),
+    );
+    expect(statusOf.get(messages[0]!.key)).toBe('read');
+    expect(statusOf.get(more[0]!.key)).toBe('delivered');
+  });
+
   it('answers each bad conversation input with a permanent error naming the field', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';

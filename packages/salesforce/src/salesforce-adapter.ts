@@ -841,12 +841,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   /** Reads stored conversations not in the cache. */
   async function loadConversations(operation: string, context: OperationContext, keys: readonly string[]) {
     const missing = keys.filter((key) => !conversations.has(key));
-    for (const part of chunk(missing, SOQL_IN_CHUNK)) {
-      const soql = `SELECT Id, Thread_Key__c, Owner_Side__c, Window_Expires_At__c, Last_Message_At__c FROM WhatsApp_Conversation__c WHERE Thread_Key__c IN (${part.map(soqlString).join(', ')})`;
-      for (const raw of await query(operation, context, soql)) {
-        const record = parseSalesforceResponse(salesforceConversationRecordSchema, raw, 'WhatsApp_Conversation__c');
-        remember(record);
-      }
+    if (missing.length === 0) return;
+    const pages = await queryTogether(
+      operation,
+      context,
+      chunk(missing, SOQL_IN_CHUNK).map(
+        (part) =>
+          `SELECT Id, Thread_Key__c, Owner_Side__c, Window_Expires_At__c, Last_Message_At__c FROM WhatsApp_Conversation__c WHERE Thread_Key__c IN (${part.map(soqlString).join(', ')})`,
+      ),
+    );
+    for (const raw of pages.flat()) {
+      const record = parseSalesforceResponse(salesforceConversationRecordSchema, raw, 'WhatsApp_Conversation__c');
+      remember(record);
     }
   }
 
@@ -1274,12 +1280,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     if (keys.size === 0) return results;
     budget.ensure(Math.ceil(keys.size / SOQL_IN_CHUNK) + Math.ceil(keys.size / SALESFORCE_COLLECTION_SIZE), operation);
     const stored = new Map<string, SalesforceMessageRecord>();
-    for (const part of chunk([...keys], SOQL_IN_CHUNK)) {
-      const soql = `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`;
-      for (const raw of await query(operation, context, soql)) {
-        const record = parseSalesforceResponse(salesforceMessageRecordSchema, raw, 'WhatsApp_Message__c');
-        stored.set(record.Message_Id__c, record);
-      }
+    // The reads of a full batch (two IN lists of 100) go together in one Composite request: one round trip.
+    const pages = await queryTogether(
+      operation,
+      context,
+      chunk([...keys], SOQL_IN_CHUNK).map(
+        (part) =>
+          `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`,
+      ),
+    );
+    for (const raw of pages.flat()) {
+      const record = parseSalesforceResponse(salesforceMessageRecordSchema, raw, 'WhatsApp_Message__c');
+      stored.set(record.Message_Id__c, record);
     }
     // Fold the changes of each message in order, then write each message once.
     const pending = new Map<string, Record<string, string | boolean>>();
