@@ -496,6 +496,47 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(bad).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[0].conversationCrmId' } });
   });
 
+  it('creates a person another call is writing at the same time once: the creation takes that record', async () => {
+    const salesforce = adapter();
+    harness.emulator.latency.configure({ baseMs: 100 });
+    try {
+      // The address-book sync writes the person; a message batch's creation of the same customer arrives meanwhile.
+      const syncing = salesforce.upsertContacts(
+        [{ key: 'phone:+16505550140', phone: '+16505550140', name: 'Ana Lopez', notFoundAt: new Date().toISOString() }],
+        context(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [created] = await salesforce.createContacts(
+        [
+          { key: 'phone:+16505550140', phone: '+16505550140', name: 'Ana' },
+          { key: 'phone:+16505550141', phone: '+16505550141', name: 'Bo' },
+        ],
+        context(),
+      );
+      const [synced] = await syncing;
+      expect(synced).toMatchObject({ ok: true, created: true });
+      expect(created).toMatchObject({ ok: true, created: false, crmId: synced!.ok ? synced!.crmId : '' });
+      // Two upserts (the sync's, the other customer's), not three writes of two records; one record per phone.
+      expect(routeCount(harness, '/composite/sobjects/:type/:field')).toBe(2);
+      expect(
+        harness.emulator.state
+          .records('Lead')
+          .map((record) => record.LastName)
+          .sort(),
+      ).toEqual(['Bo', 'Lopez']);
+      // Once the sync is answered, a creation writes again (an upsert by the same External ID: no duplicate).
+      const [later] = await salesforce.createContacts(
+        [{ key: 'phone:+16505550140', phone: '+16505550140' }],
+        context(),
+      );
+      expect(later).toMatchObject({ ok: true, created: false, crmId: synced!.ok ? synced!.crmId : '' });
+      expect(routeCount(harness, '/composite/sobjects/:type/:field')).toBe(3);
+      expect(harness.emulator.state.duplicates('Lead', 'WhatsApp_E164__c')).toEqual([]);
+    } finally {
+      harness.emulator.latency.configure({});
+    }
+  });
+
   it('upserts a contact the engine just searched for without reading it again, replacing the name whole', async () => {
     const salesforce = adapter();
     // A message batch created the person (profile name) after the contact sync's search found nobody.

@@ -680,6 +680,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     }
   }
 
+  /**
+   * Person upserts in flight, by identity (`field` + NUL + value): the record id each will answer, or `undefined`
+   * if it fails. A creation (`createContacts`) of a person another call is writing right now — typically the
+   * address-book sync (`upsertContacts`) of the customer whose history is arriving — takes that call's record
+   * instead of upserting the same External ID again at the same time.
+   */
+  const personWrites = new Map<string, Promise<string | undefined>>();
+
   /** Upserts one record per value of `field`, answering every contact index that shares it. */
   async function createKeyedBy(
     operation: string,
@@ -690,21 +698,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     results: CrmWriteResult[],
     replaceName: boolean,
   ): Promise<void> {
-    const values = [...byValue.keys()];
-    const records = values.map((value) => {
-      const contact = contacts[byValue.get(value)![0]!]!;
-      const fields = toSalesforcePersonFields(
-        { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
-        { objectType: createMissingAs, leadCompany, includeOwner: true },
-      );
-      // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
-      if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
-        fields.FirstName = '';
-      return fields;
-    });
-    const saved = await upsertCollection(operation, context, createMissingAs, field, records);
-    values.forEach((value, position) => {
-      const result = saved[position];
+    const identityOf = (value: string) => `${field}\u0000${value}`;
+    const answer = (value: string, result: SalesforceSaveResult | undefined, createdHere: boolean) => {
       byValue.get(value)!.forEach((index, occurrence) => {
         const key = contacts[index]!.key;
         if (result === undefined || !result.success || !result.id) {
@@ -714,10 +709,67 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
             error: toSalesforceRecordError(result?.errors ?? [], `contacts[${index}]`),
           };
         } else {
-          results[index] = { key, ok: true, crmId: result.id, created: occurrence === 0 && result.created === true };
+          results[index] = {
+            key,
+            ok: true,
+            crmId: result.id,
+            created: createdHere && occurrence === 0 && result.created === true,
+          };
         }
       });
-    });
+    };
+    const upsert = async (values: readonly string[], register: boolean) => {
+      if (values.length === 0) return;
+      const records = values.map((value) => {
+        const contact = contacts[byValue.get(value)![0]!]!;
+        const fields = toSalesforcePersonFields(
+          { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
+          { objectType: createMissingAs, leadCompany, includeOwner: true },
+        );
+        // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
+        if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
+          fields.FirstName = '';
+        return fields;
+      });
+      const saving = upsertCollection(operation, context, createMissingAs, field, records);
+      if (register) {
+        const ids = saving.then(
+          (saved) => saved.map((result) => (result.success && result.id ? result.id : undefined)),
+          () => [] as (string | undefined)[],
+        );
+        values.forEach((value, position) => {
+          const identity = identityOf(value);
+          const id = ids.then((list) => list[position]);
+          personWrites.set(identity, id);
+          void id.then(() => {
+            if (personWrites.get(identity) === id) personWrites.delete(identity);
+          });
+        });
+      }
+      const saved = await saving;
+      values.forEach((value, position) => {
+        answer(value, saved[position], true);
+      });
+    };
+    const values = [...byValue.keys()];
+    // A creation reuses a write of the same person in flight; an update of the person (`replaceName`) writes.
+    const shared = replaceName ? [] : values.filter((value) => personWrites.has(identityOf(value)));
+    const own = values.filter((value) => !shared.includes(value));
+    await Promise.all([
+      upsert(own, true),
+      (async () => {
+        const failed: string[] = [];
+        await Promise.all(
+          shared.map(async (value) => {
+            const id = await personWrites.get(identityOf(value));
+            if (id === undefined) failed.push(value);
+            else answer(value, { id, success: true, errors: [], created: false }, false);
+          }),
+        );
+        // The other write failed: this call writes the person itself.
+        await upsert(failed, false);
+      })(),
+    ]);
   }
 
   async function createContacts(
