@@ -13,7 +13,7 @@ afterAll(() => harness.emulator.close());
 // one Composite request), then with Bulk API 2.0 enabled (conversations prepared ahead, `prepareConversations`).
 for (const [name, bulk] of [
   ['salesforce', {}],
-  ['salesforce (Bulk API 2.0 enabled)', { bulkThreshold: 1000, bulkPollIntervalMs: 20 }],
+  ['salesforce (Bulk API 2.0 enabled)', { bulkThreshold: 1000, bulkMaxBatchSize: 2000, bulkPollIntervalMs: 20 }],
 ] as const) {
   runAdapterConformance({
     name,
