@@ -1,7 +1,8 @@
 /**
  * The sync engine preparing conversation records in pooled calls (`prepareConversations`) before the messages,
  * with the real Salesforce adapter (jsforce) against the Salesforce emulator: every message once, under its
- * conversation's one record, whose summary fields match the messages; and the same result without the capability.
+ * conversation's one record, whose summary fields match the messages; and the same result without the capability
+ * (the adapter's default, Collections only: each batch's conversations go with its messages in one Composite request).
  */
 import { type CrmAdapter, createMemoryStore, createSyncEngine, type MessageRecord } from '@coexist/core';
 import { createSalesforceAdapter } from '@coexist/salesforce';
@@ -74,7 +75,18 @@ describe('sync engine: conversations prepared in pooled calls (Salesforce adapte
     createSalesforceAdapter({ instanceUrl: org.url, accessToken: org.accessToken, defaultCountry: 'US' });
 
   it('upserts every conversation once, in fewer calls than message batches, and writes each message under it', async () => {
-    const { adapter, calls } = countedAdapter(salesforce());
+    // The adapter prepares conversations ahead when Bulk API 2.0 is enabled; batches of 200 stay below its threshold.
+    const bulkReady = createSalesforceAdapter({
+      instanceUrl: org.url,
+      accessToken: org.accessToken,
+      defaultCountry: 'US',
+      bulkThreshold: 1000,
+      bulkMaxBatchSize: 1000,
+    });
+    const { adapter, calls } = countedAdapter({
+      ...bulkReady,
+      capabilities: { ...bulkReady.capabilities, messageBatchSize: 200 },
+    });
     await backfill(adapter);
     expectOrgState();
     const prepares = calls.filter((call) => call.operation === 'prepareConversations');
@@ -93,10 +105,17 @@ describe('sync engine: conversations prepared in pooled calls (Salesforce adapte
 
   it('without the capability, writeMessages upserts the conversations itself, with the same result', async () => {
     const plain = salesforce();
-    const { conversationBatchSize: _, ...capabilities } = plain.capabilities;
-    const { adapter, calls } = countedAdapter({ ...plain, capabilities });
+    expect(plain.capabilities.conversationBatchSize).toBeUndefined();
+    const { adapter, calls } = countedAdapter(plain);
+    org.resetStats();
     await backfill(adapter);
     expectOrgState();
     expect(calls.some((call) => call.operation === 'prepareConversations')).toBe(false);
+    // Each batch wrote its conversations and its messages in one Composite request (and each search read Contact
+    // and Lead in one).
+    const count = (operation: string) => calls.filter((call) => call.operation === operation).length;
+    expect(org.stats.byRoute['POST /services/data/:version/composite']).toBe(
+      count('writeMessages') + count('findContacts'),
+    );
   });
 });

@@ -309,7 +309,10 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
   it('prepares conversations in one call, then writes messages under them with no conversation call', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';
-    const salesforce = adapter();
+    // Declared (with `conversationBatchSize`) when Bulk API 2.0 is enabled.
+    expect(adapter().prepareConversations).toBeUndefined();
+    expect(adapter().capabilities.conversationBatchSize).toBeUndefined();
+    const salesforce = adapter({ bulkThreshold: 1000 });
     const messages = messagesFor(contactId, 6, 2).map((record) => ({ ...record, firstInConversation: true }));
     const inputs = ['conversation:0', 'conversation:1'].map((conversationKey) => ({
       key: `history:${conversationKey}`,
@@ -358,7 +361,7 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
 
     // A resend after a crash, by a fresh adapter (empty cache), still calling them new: same records, nothing moves
     // back. An older backfill batch then neither creates nor rewinds anything.
-    const restarted = adapter();
+    const restarted = adapter({ bulkThreshold: 1000 });
     const again = await restarted.prepareConversations!(inputs, context());
     expect(again.map((result) => result.ok && result.crmId)).toEqual(
       prepared.map((result) => result.ok && result.crmId),
@@ -380,11 +383,101 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
   });
 
+  it("writes a batch's conversations and its messages in one Composite request, messages naming theirs by External ID", async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const salesforce = adapter();
+    const messages = messagesFor(contactId, 9, 3).map((record) => ({ ...record, firstInConversation: true }));
+    // Conversation 2 names a Lead that does not exist: its record is refused, and so are its messages.
+    const missingLead = `${contactId.slice(0, 3)}${'9'.repeat(12)}`;
+    const batch = messages.map((message) =>
+      message.conversationKey === 'conversation:2' ? { ...message, contactCrmId: missingLead } : message,
+    );
+    harness.emulator.resetStats();
+    const written = await salesforce.writeMessages(batch, context());
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(written.map((result) => result.ok)).toEqual(
+      batch.map((message) => message.conversationKey !== 'conversation:2'),
+    );
+    const refused = written.find((result) => !result.ok);
+    expect(refused).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[2].contactCrmId' } });
+    const conversations = harness.emulator.state.records('WhatsApp_Conversation__c');
+    expect(conversations.map((record) => record.Thread_Key__c).sort()).toEqual(['conversation:0', 'conversation:1']);
+    const idOf = new Map(conversations.map((record) => [record.Thread_Key__c, record.Id]));
+    const stored = harness.emulator.state.records('WhatsApp_Message__c');
+    expect(stored).toHaveLength(6);
+    for (const record of stored) {
+      const message = batch.find((candidate) => candidate.key === record.Message_Id__c)!;
+      expect(record.Conversation__c).toBe(idOf.get(message.conversationKey));
+    }
+    // The next batch of known conversations: one Composite request again (their fields move forward), no read.
+    harness.emulator.resetStats();
+    const next = messagesFor(contactId, 12, 3)
+      .slice(9)
+      .map((message) => ({ ...message, key: `${message.key}.next`, occurredAt: '2025-10-02T08:00:00.000Z' }));
+    const again = await salesforce.writeMessages(next.slice(0, 2), context());
+    expect(again.every((result) => result.ok && result.created)).toBe(true);
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(harness.emulator.state.duplicates('WhatsApp_Conversation__c', 'Thread_Key__c')).toEqual([]);
+  });
+
+  it('reads the messages of a full update batch in one Composite request (two IN lists), then writes them once', async () => {
+    const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactId = created!.ok ? created!.crmId : '';
+    const salesforce = adapter();
+    const messages = messagesFor(contactId, 150, 3)
+      .map((record) => ({ ...record, firstInConversation: true }))
+      .filter((record) => record.direction === 'outbound');
+    const written = await salesforce.writeMessages(messages, context());
+    expect(written.every((result) => result.ok)).toBe(true);
+    harness.emulator.resetStats();
+    const updates = messages.flatMap((message, index) => [
+      {
+        key: `read.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'read' as const, at: '2025-10-03T00:00:00.000Z' },
+      },
+      // Out of order: a later "delivered" does not move the status back.
+      {
+        key: `delivered.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'delivered' as const, at: '2025-10-02T00:00:00.000Z' },
+      },
+    ]);
+    // More messages, so that the batch names over 100 of them: two IN lists of 100 at most.
+    const more = messagesFor(contactId, 280, 3)
+      .slice(150)
+      .filter((record) => record.direction === 'outbound')
+      .map((record) => ({ ...record, firstInConversation: false }));
+    expect((await salesforce.writeMessages(more, context())).every((result) => result.ok)).toBe(true);
+    harness.emulator.resetStats();
+    const all = [
+      ...updates,
+      ...more.map((message, index) => ({
+        key: `more.${index}`,
+        messageKey: message.key,
+        change: { kind: 'status' as const, status: 'delivered' as const, at: '2025-10-02T00:00:00.000Z' },
+      })),
+    ].slice(0, 200);
+    const results = await salesforce.updateMessages(all, context());
+    expect(results.every((result) => result.ok)).toBe(true);
+    expect(new Set(all.map((update) => update.messageKey)).size).toBeGreaterThan(100);
+    // One Composite read (two queries), one Collections update.
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(harness.emulator.stats.requests).toBe(2);
+    const statusOf = new Map(
+      harness.emulator.state.records('WhatsApp_Message__c').map((record) => [record.Message_Id__c, record.Status__c]),
+    );
+    expect(statusOf.get(messages[0]!.key)).toBe('read');
+    expect(statusOf.get(more[0]!.key)).toBe('delivered');
+  });
+
   it('answers each bad conversation input with a permanent error naming the field', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';
     const [good] = messagesFor(contactId, 1, 1);
-    const results = await adapter().prepareConversations!(
+    const results = await adapter({ bulkThreshold: 1000 }).prepareConversations!(
       [
         { key: 'a', conversationKey: 'conversation:0', messages: [] },
         { key: 'b', conversationKey: 'conversation:0', messages: [{ ...good!, contactCrmId: 'nope' }] },
@@ -401,6 +494,47 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     ]);
     const [bad] = await adapter().writeMessages([{ ...good!, conversationCrmId: "a'1" }], context());
     expect(bad).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[0].conversationCrmId' } });
+  });
+
+  it('creates a person another call is writing at the same time once: the creation takes that record', async () => {
+    const salesforce = adapter();
+    harness.emulator.latency.configure({ baseMs: 100 });
+    try {
+      // The address-book sync writes the person; a message batch's creation of the same customer arrives meanwhile.
+      const syncing = salesforce.upsertContacts(
+        [{ key: 'phone:+16505550140', phone: '+16505550140', name: 'Ana Lopez', notFoundAt: new Date().toISOString() }],
+        context(),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [created] = await salesforce.createContacts(
+        [
+          { key: 'phone:+16505550140', phone: '+16505550140', name: 'Ana' },
+          { key: 'phone:+16505550141', phone: '+16505550141', name: 'Bo' },
+        ],
+        context(),
+      );
+      const [synced] = await syncing;
+      expect(synced).toMatchObject({ ok: true, created: true });
+      expect(created).toMatchObject({ ok: true, created: false, crmId: synced!.ok ? synced!.crmId : '' });
+      // Two upserts (the sync's, the other customer's), not three writes of two records; one record per phone.
+      expect(routeCount(harness, '/composite/sobjects/:type/:field')).toBe(2);
+      expect(
+        harness.emulator.state
+          .records('Lead')
+          .map((record) => record.LastName)
+          .sort(),
+      ).toEqual(['Bo', 'Lopez']);
+      // Once the sync is answered, a creation writes again (an upsert by the same External ID: no duplicate).
+      const [later] = await salesforce.createContacts(
+        [{ key: 'phone:+16505550140', phone: '+16505550140' }],
+        context(),
+      );
+      expect(later).toMatchObject({ ok: true, created: false, crmId: synced!.ok ? synced!.crmId : '' });
+      expect(routeCount(harness, '/composite/sobjects/:type/:field')).toBe(3);
+      expect(harness.emulator.state.duplicates('Lead', 'WhatsApp_E164__c')).toEqual([]);
+    } finally {
+      harness.emulator.latency.configure({});
+    }
   });
 
   it('upserts a contact the engine just searched for without reading it again, replacing the name whole', async () => {
@@ -439,7 +573,9 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       [{ key: 'phone:+16505550130', phone: '+16505550130', name: 'Ana', notFoundAt: '2020-01-01T00:00:00Z' }],
       context(),
     );
-    expect(routeCount(harness, '/query')).toBeGreaterThan(0);
+    // The look-ups on Contact and Lead go together in one Composite request.
+    expect(routeCount(harness, '/composite')).toBe(1);
+    expect(harness.emulator.stats.requests).toBe(2);
     expect(harness.emulator.state.records('Lead')).toHaveLength(1);
   });
 

@@ -39,6 +39,7 @@ import {
   type SalesforceMessageRecord,
   type SalesforcePersonRecord,
   type SalesforceSaveResult,
+  salesforceCompositeResponseSchema,
   salesforceConversationRecordSchema,
   salesforceLimitInfoSchema,
   salesforceMessageRecordSchema,
@@ -50,6 +51,13 @@ import {
 import { SalesforceApiBudget } from './salesforce-api-budget.ts';
 import { type BulkRowOutcome, runBulkUpsert } from './salesforce-bulk-upsert.ts';
 import { renderSalesforceCard } from './salesforce-card.ts';
+import {
+  buildCompositeUpserts,
+  COMPOSITE_MAX_COLLECTIONS,
+  type CompositeUpsert,
+  compositeCollectionsOf,
+  readCompositeUpserts,
+} from './salesforce-composite-upsert.ts';
 import { createSalesforceConnection, type SalesforceCredentialOptions } from './salesforce-connection.ts';
 import {
   SALESFORCE_BUCKETS,
@@ -246,7 +254,10 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     idempotency: 'upsert-by-external-id',
     threadsMessages: false,
     supportsCards: true,
-    conversationBatchSize: SALESFORCE_COLLECTION_SIZE,
+    // Collections writes send a batch's conversations with its messages in one Composite request (`writeMessages`),
+    // so the engine need not prepare them ahead; Bulk jobs (thousands of messages, hundreds of conversations) have
+    // them prepared in pooled calls while the job is assembled.
+    ...(bulkEnabled ? { conversationBatchSize: SALESFORCE_COLLECTION_SIZE } : {}),
   };
   /** Conversations this process wrote or read, by thread key: saves the lookup before each batch. */
   const conversations = new Map<string, ConversationState>();
@@ -301,13 +312,87 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   async function query(operation: string, context: OperationContext, soql: string) {
-    const records: Record<string, unknown>[] = [];
-    let page = parseSalesforceResponse(
-      salesforceQueryPageSchema,
-      await request(operation, context, async (conn) => conn.query(soql)),
-      'SOQL result',
+    return followPages(
+      operation,
+      context,
+      parseSalesforceResponse(
+        salesforceQueryPageSchema,
+        await request(operation, context, async (conn) => conn.query(soql)),
+        'SOQL result',
+      ),
     );
-    records.push(...page.records);
+  }
+
+  /**
+   * Runs SOQL queries side by side in one Composite request (up to 5 queries each; crm-apis.md §3 and
+   * https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-composite-post.html): one
+   * request instead of one per query. Answers each query's records, every page followed.
+   */
+  async function queryTogether(
+    operation: string,
+    context: OperationContext,
+    soqls: readonly string[],
+  ): Promise<Record<string, unknown>[][]> {
+    if (soqls.length === 1) return [await query(operation, context, soqls[0]!)];
+    const version = ensureConnection().version;
+    const groups = await Promise.all(
+      chunk(soqls, COMPOSITE_MAX_COLLECTIONS).map(async (group) => {
+        const body = {
+          allOrNone: false,
+          compositeRequest: group.map((soql, index) => ({
+            method: 'GET',
+            url: `/services/data/v${version}/query?q=${encodeURIComponent(soql)}`,
+            referenceId: `query${index}`,
+          })),
+        };
+        const answer = await request(operation, context, async (conn) => conn.requestPost('/composite', body));
+        const { compositeResponse } = parseSalesforceResponse(
+          salesforceCompositeResponseSchema,
+          answer,
+          'Composite result',
+        );
+        if (compositeResponse.length !== group.length)
+          throw new CrmTransientError({
+            crm,
+            message: `${operation}: Composite answered ${compositeResponse.length} results for ${group.length} queries`,
+          });
+        return Promise.all(
+          compositeResponse.map(async (result) => {
+            if (result.httpStatusCode >= 400) {
+              // The subrequest's error, as the query alone would have thrown it.
+              const [first] = Array.isArray(result.body)
+                ? (result.body as { errorCode?: unknown; message?: unknown }[])
+                : [];
+              const errorCode =
+                typeof first?.errorCode === 'string' ? first.errorCode : `ERROR_HTTP_${result.httpStatusCode}`;
+              throw toSalesforceCrmError(
+                Object.assign(new Error(typeof first?.message === 'string' ? first.message : errorCode), {
+                  name: errorCode,
+                  errorCode,
+                }),
+                { operation, dailyLimitRetryAfterMs: pauseMs },
+              );
+            }
+            return followPages(
+              operation,
+              context,
+              parseSalesforceResponse(salesforceQueryPageSchema, result.body, 'SOQL result'),
+            );
+          }),
+        );
+      }),
+    );
+    return groups.flat();
+  }
+
+  /** A query's records from its first page on, reading the next pages (`queryMore`). */
+  async function followPages(
+    operation: string,
+    context: OperationContext,
+    first: ReturnType<typeof salesforceQueryPageSchema.parse>,
+  ): Promise<Record<string, unknown>[]> {
+    let page = first;
+    const records: Record<string, unknown>[] = [...page.records];
     while (!page.done && page.nextRecordsUrl !== undefined) {
       const locator = page.nextRecordsUrl;
       page = parseSalesforceResponse(
@@ -353,6 +438,17 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return results;
   }
 
+  /** Sends Collections upserts together in one Composite request; answers each upsert's per-record results. */
+  async function upsertComposite(
+    operation: string,
+    context: OperationContext,
+    upserts: readonly CompositeUpsert[],
+  ): Promise<SalesforceSaveResult[][]> {
+    const { body, plan } = buildCompositeUpserts(ensureConnection().version, upserts);
+    const answer = await request(operation, context, async (conn) => conn.requestPost('/composite', body as object));
+    return readCompositeUpserts(answer, plan, upserts.length);
+  }
+
   /** The phone of a find or write item: the E.164 `phone`, else the `waId` read as international digits. */
   function phoneOf(item: { phone?: string; waId?: string }): string | undefined {
     if (item.phone !== undefined) return item.phone;
@@ -360,17 +456,21 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   }
 
   async function findByE164(operation: string, context: OperationContext, phones: readonly string[]) {
-    // The queries are independent: sent side by side, the look-up costs one round trip, not one per object.
-    const pages = await Promise.all(
-      (['Contact', 'Lead'] as const).flatMap((objectType) =>
-        chunk(phones, SALESFORCE_COLLECTION_SIZE).map(async (part) =>
-          (await query(operation, context, buildE164Query(objectType, part))).map((record) =>
-            parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`),
-          ),
-        ),
+    // The queries are independent: sent together in one Composite request, the look-up costs one round trip and
+    // one request, not one per object.
+    const queries = (['Contact', 'Lead'] as const).flatMap((objectType) =>
+      chunk(phones, SALESFORCE_COLLECTION_SIZE).map((part) => ({ objectType, soql: buildE164Query(objectType, part) })),
+    );
+    const pages = await queryTogether(
+      operation,
+      context,
+      queries.map((entry) => entry.soql),
+    );
+    return pages.flatMap((records, index) =>
+      records.map((record) =>
+        parseSalesforceResponse(salesforcePersonRecordSchema, record, `${queries[index]!.objectType} record`),
       ),
     );
-    return pages.flat();
   }
 
   async function findByUserId(operation: string, context: OperationContext, userIds: readonly string[]) {
@@ -580,6 +680,14 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     }
   }
 
+  /**
+   * Person upserts in flight, by identity (`field` + NUL + value): the record id each will answer, or `undefined`
+   * if it fails. A creation (`createContacts`) of a person another call is writing right now — typically the
+   * address-book sync (`upsertContacts`) of the customer whose history is arriving — takes that call's record
+   * instead of upserting the same External ID again at the same time.
+   */
+  const personWrites = new Map<string, Promise<string | undefined>>();
+
   /** Upserts one record per value of `field`, answering every contact index that shares it. */
   async function createKeyedBy(
     operation: string,
@@ -590,21 +698,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     results: CrmWriteResult[],
     replaceName: boolean,
   ): Promise<void> {
-    const values = [...byValue.keys()];
-    const records = values.map((value) => {
-      const contact = contacts[byValue.get(value)![0]!]!;
-      const fields = toSalesforcePersonFields(
-        { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
-        { objectType: createMissingAs, leadCompany, includeOwner: true },
-      );
-      // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
-      if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
-        fields.FirstName = '';
-      return fields;
-    });
-    const saved = await upsertCollection(operation, context, createMissingAs, field, records);
-    values.forEach((value, position) => {
-      const result = saved[position];
+    const identityOf = (value: string) => `${field}\u0000${value}`;
+    const answer = (value: string, result: SalesforceSaveResult | undefined, createdHere: boolean) => {
       byValue.get(value)!.forEach((index, occurrence) => {
         const key = contacts[index]!.key;
         if (result === undefined || !result.success || !result.id) {
@@ -614,10 +709,67 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
             error: toSalesforceRecordError(result?.errors ?? [], `contacts[${index}]`),
           };
         } else {
-          results[index] = { key, ok: true, crmId: result.id, created: occurrence === 0 && result.created === true };
+          results[index] = {
+            key,
+            ok: true,
+            crmId: result.id,
+            created: createdHere && occurrence === 0 && result.created === true,
+          };
         }
       });
-    });
+    };
+    const upsert = async (values: readonly string[], register: boolean) => {
+      if (values.length === 0) return;
+      const records = values.map((value) => {
+        const contact = contacts[byValue.get(value)![0]!]!;
+        const fields = toSalesforcePersonFields(
+          { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
+          { objectType: createMissingAs, leadCompany, includeOwner: true },
+        );
+        // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
+        if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
+          fields.FirstName = '';
+        return fields;
+      });
+      const saving = upsertCollection(operation, context, createMissingAs, field, records);
+      if (register) {
+        const ids = saving.then(
+          (saved) => saved.map((result) => (result.success && result.id ? result.id : undefined)),
+          () => [] as (string | undefined)[],
+        );
+        values.forEach((value, position) => {
+          const identity = identityOf(value);
+          const id = ids.then((list) => list[position]);
+          personWrites.set(identity, id);
+          void id.then(() => {
+            if (personWrites.get(identity) === id) personWrites.delete(identity);
+          });
+        });
+      }
+      const saved = await saving;
+      values.forEach((value, position) => {
+        answer(value, saved[position], true);
+      });
+    };
+    const values = [...byValue.keys()];
+    // A creation reuses a write of the same person in flight; an update of the person (`replaceName`) writes.
+    const shared = replaceName ? [] : values.filter((value) => personWrites.has(identityOf(value)));
+    const own = values.filter((value) => !shared.includes(value));
+    await Promise.all([
+      upsert(own, true),
+      (async () => {
+        const failed: string[] = [];
+        await Promise.all(
+          shared.map(async (value) => {
+            const id = await personWrites.get(identityOf(value));
+            if (id === undefined) failed.push(value);
+            else answer(value, { id, success: true, errors: [], created: false }, false);
+          }),
+        );
+        // The other write failed: this call writes the person itself.
+        await upsert(failed, false);
+      })(),
+    ]);
   }
 
   async function createContacts(
@@ -741,12 +893,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
   /** Reads stored conversations not in the cache. */
   async function loadConversations(operation: string, context: OperationContext, keys: readonly string[]) {
     const missing = keys.filter((key) => !conversations.has(key));
-    for (const part of chunk(missing, SOQL_IN_CHUNK)) {
-      const soql = `SELECT Id, Thread_Key__c, Owner_Side__c, Window_Expires_At__c, Last_Message_At__c FROM WhatsApp_Conversation__c WHERE Thread_Key__c IN (${part.map(soqlString).join(', ')})`;
-      for (const raw of await query(operation, context, soql)) {
-        const record = parseSalesforceResponse(salesforceConversationRecordSchema, raw, 'WhatsApp_Conversation__c');
-        remember(record);
-      }
+    if (missing.length === 0) return;
+    const pages = await queryTogether(
+      operation,
+      context,
+      chunk(missing, SOQL_IN_CHUNK).map(
+        (part) =>
+          `SELECT Id, Thread_Key__c, Owner_Side__c, Window_Expires_At__c, Last_Message_At__c FROM WhatsApp_Conversation__c WHERE Thread_Key__c IN (${part.map(soqlString).join(', ')})`,
+      ),
+    );
+    for (const raw of pages.flat()) {
+      const record = parseSalesforceResponse(salesforceConversationRecordSchema, raw, 'WhatsApp_Conversation__c');
+      remember(record);
     }
   }
 
@@ -799,6 +957,9 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     operation: string,
     context: OperationContext,
     byConversation: ReadonlyMap<string, readonly MessageRecord[]>,
+    // Writes the records (a Collections upsert by `Thread_Key__c` unless the caller sends them with more).
+    write: (records: Record<string, string>[]) => Promise<SalesforceSaveResult[]> = (records) =>
+      upsertCollection(operation, context, 'WhatsApp_Conversation__c', 'Thread_Key__c', records),
   ): Promise<Map<string, { id: string; created: boolean } | CrmError>> {
     return withConversationsLocked([...byConversation.keys()], async () => {
       // A conversation the engine has written no message of yet is new: its record is created by the upsert below
@@ -816,13 +977,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         if (fields !== undefined) pending.push({ key, fields });
         else answers.set(key, { id: stored!.Id, created: false });
       }
-      const saved = await upsertCollection(
-        operation,
-        context,
-        'WhatsApp_Conversation__c',
-        'Thread_Key__c',
-        pending.map((entry) => entry.fields),
-      );
+      const saved = await write(pending.map((entry) => entry.fields));
       pending.forEach((entry, position) => {
         const result = saved[position];
         if (result?.success === true && result.id) {
@@ -967,44 +1122,81 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       operation,
     );
 
+    const rowOf = (index: number, conversation: { Conversation__c: string } | { Conversation__r: object }) => {
+      const message = messages[index]!;
+      const owner = ownerOf(message);
+      const { Conversation__c: _id, ...fields } = toMessageFields(message, {
+        conversationId: '',
+        ...(owner === undefined ? {} : { ownerId: owner }),
+      });
+      return { index, fields: { ...fields, ...conversation } as Record<string, unknown> };
+    };
+    /** A message whose conversation record failed: the conversation's error, naming the message's contact. */
+    const failWithConversation = (index: number, error: CrmError) =>
+      fail(
+        index,
+        error instanceof CrmPermanentError
+          ? new CrmPermanentError({
+              crm,
+              message: `${operation}: \`messages[${index}].conversationKey\`: the conversation record was rejected (${error.code ?? 'unknown'}); check \`messages[${index}].contactCrmId\``,
+              field: `messages[${index}].contactCrmId`,
+              ...(error.code === undefined ? {} : { code: error.code }),
+            })
+          : error,
+      );
+
     // 1. Conversations not prepared: read what is neither cached nor new, upsert those whose fields move forward.
+    //    Through Collections (not Bulk), the conversations and the messages go in one Composite request: the
+    //    messages name their conversation by its External ID (`Conversation__r.Thread_Key__c`), so they need not
+    //    wait for its record id, and the batch costs one round trip, not two.
     const conversationErrors = new Map<string, CrmError>();
+    let composed:
+      | { rows: { index: number; fields: Record<string, unknown> }[]; saved: SalesforceSaveResult[] }
+      | undefined;
     if (byConversation.size > 0) {
-      for (const [key, answer] of await upsertConversations(operation, context, byConversation)) {
+      const writeTogether = async (records: Record<string, string>[]): Promise<SalesforceSaveResult[]> => {
+        const rows = writeIndices.map((index) => {
+          const key = messages[index]!.conversationKey;
+          const id = conversationIds.get(key);
+          return rowOf(index, id !== undefined ? { Conversation__c: id } : { Conversation__r: { Thread_Key__c: key } });
+        });
+        const upserts: CompositeUpsert[] = [
+          { object: 'WhatsApp_Conversation__c', externalIdField: 'Thread_Key__c', records },
+          { object: 'WhatsApp_Message__c', externalIdField: 'Message_Id__c', records: rows.map((row) => row.fields) },
+        ];
+        if (compositeCollectionsOf(upserts) > COMPOSITE_MAX_COLLECTIONS)
+          return upsertCollection(operation, context, 'WhatsApp_Conversation__c', 'Thread_Key__c', records);
+        const [conversationResults, messageResults] = await upsertComposite(operation, context, upserts);
+        composed = { rows, saved: messageResults! };
+        return conversationResults!;
+      };
+      for (const [key, answer] of await upsertConversations(
+        operation,
+        context,
+        byConversation,
+        useBulk ? undefined : writeTogether,
+      )) {
         if ('id' in answer) conversationIds.set(key, answer.id);
         else conversationErrors.set(key, answer);
       }
     }
 
-    // 2. Messages, in input order.
-    const rows: { index: number; fields: Record<string, string | boolean> }[] = [];
-    for (const index of writeIndices) {
-      const message = messages[index]!;
-      const conversationError = conversationErrors.get(message.conversationKey);
-      const conversationId = conversationIds.get(message.conversationKey);
-      if (conversationError !== undefined || conversationId === undefined) {
-        const error = conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' });
-        fail(
-          index,
-          error instanceof CrmPermanentError
-            ? new CrmPermanentError({
-                crm,
-                message: `${operation}: \`messages[${index}].conversationKey\`: the conversation record was rejected (${error.code ?? 'unknown'}); check \`messages[${index}].contactCrmId\``,
-                field: `messages[${index}].contactCrmId`,
-                ...(error.code === undefined ? {} : { code: error.code }),
-              })
-            : error,
-        );
-        continue;
+    // 2. Messages, in input order (already written when they went with their conversations).
+    const rows: { index: number; fields: Record<string, unknown> }[] = [];
+    if (composed === undefined) {
+      for (const index of writeIndices) {
+        const message = messages[index]!;
+        const conversationError = conversationErrors.get(message.conversationKey);
+        const conversationId = conversationIds.get(message.conversationKey);
+        if (conversationError !== undefined || conversationId === undefined) {
+          failWithConversation(
+            index,
+            conversationError ?? new CrmTransientError({ crm, message: 'conversation missing' }),
+          );
+          continue;
+        }
+        rows.push(rowOf(index, { Conversation__c: conversationId }));
       }
-      const owner = ownerOf(message);
-      rows.push({
-        index,
-        fields: toMessageFields(message, {
-          conversationId,
-          ...(owner === undefined ? {} : { ownerId: owner }),
-        }),
-      });
     }
     const outcome = (index: number, saved: SalesforceSaveResult | BulkRowOutcome | undefined) => {
       const message = messages[index]!;
@@ -1039,7 +1231,15 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       }
       fail(index, error);
     };
-    if (useBulk) {
+    if (composed !== undefined) {
+      const { saved } = composed;
+      composed.rows.forEach((row, position) => {
+        // The conversation failed: its messages answer with its error (a retry upserts them again, by Message_Id__c).
+        const conversationError = conversationErrors.get(messages[row.index]!.conversationKey);
+        if (conversationError !== undefined) failWithConversation(row.index, conversationError);
+        else outcome(row.index, saved[position]);
+      });
+    } else if (useBulk) {
       const keys = rows.map((row) => messages[row.index]!.key).sort();
       const jobKey = `${context.connectionId}:WhatsApp_Message__c:${createHash('sha256').update(keys.join('\n')).digest('hex')}`;
       const outcomes = await runBulkUpsert({
@@ -1047,7 +1247,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         object: 'WhatsApp_Message__c',
         externalIdField: 'Message_Id__c',
         columns: BULK_MESSAGE_COLUMNS,
-        rows: rows.map((row) => row.fields),
+        // Rows written by id: string and boolean fields only (no relationship objects).
+        rows: rows.map((row) => row.fields as Record<string, string | boolean>),
         jobStore,
         jobKey,
         pollIntervalMs: options.bulkPollIntervalMs ?? 2_000,
@@ -1131,12 +1332,18 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     if (keys.size === 0) return results;
     budget.ensure(Math.ceil(keys.size / SOQL_IN_CHUNK) + Math.ceil(keys.size / SALESFORCE_COLLECTION_SIZE), operation);
     const stored = new Map<string, SalesforceMessageRecord>();
-    for (const part of chunk([...keys], SOQL_IN_CHUNK)) {
-      const soql = `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`;
-      for (const raw of await query(operation, context, soql)) {
-        const record = parseSalesforceResponse(salesforceMessageRecordSchema, raw, 'WhatsApp_Message__c');
-        stored.set(record.Message_Id__c, record);
-      }
+    // The reads of a full batch (two IN lists of 100) go together in one Composite request: one round trip.
+    const pages = await queryTogether(
+      operation,
+      context,
+      chunk([...keys], SOQL_IN_CHUNK).map(
+        (part) =>
+          `SELECT Id, Message_Id__c, Status__c, Reactions__c, Revoked__c, Media_Url__c FROM WhatsApp_Message__c WHERE Message_Id__c IN (${part.map(soqlString).join(', ')})`,
+      ),
+    );
+    for (const raw of pages.flat()) {
+      const record = parseSalesforceResponse(salesforceMessageRecordSchema, raw, 'WhatsApp_Message__c');
+      stored.set(record.Message_Id__c, record);
     }
     // Fold the changes of each message in order, then write each message once.
     const pending = new Map<string, Record<string, string | boolean>>();
@@ -1193,7 +1400,8 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     upsertContacts,
     writeMessages,
     updateMessages,
-    prepareConversations,
+    // Declared with `conversationBatchSize` (see `capabilities`): only when Bulk API 2.0 is enabled.
+    ...(bulkEnabled ? { prepareConversations } : {}),
     async renderCard(card, context) {
       admit('renderCard', 1, 1, 'card', context);
       return renderSalesforceCard(card);

@@ -31,6 +31,20 @@ export type SalesforceSaveResult = z.infer<typeof salesforceSaveResultSchema>;
 /** A Collections answer: one result per record, in order. */
 export const salesforceSaveResultsSchema = z.array(salesforceSaveResultSchema);
 
+/**
+ * A Composite answer (`POST /composite`): one result per subrequest, in order; a failed subrequest's body is an
+ * error array (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-subrequest-result.html).
+ */
+export const salesforceCompositeResponseSchema = z.object({
+  compositeResponse: z.array(
+    z.object({
+      body: z.unknown(),
+      httpStatusCode: z.number(),
+      referenceId: z.string(),
+    }),
+  ),
+});
+
 /** A SOQL page (`GET /query`). */
 export const salesforceQueryPageSchema = z.object({
   totalSize: z.number(),

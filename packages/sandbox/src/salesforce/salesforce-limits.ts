@@ -51,6 +51,7 @@ export class SalesforceLimits {
   #timestamps: number[] = [];
   #head = 0;
   #inFlight = new Set<InFlightRequest>();
+  #peakInFlight = 0;
 
   /** Creates the limits from the emulator's options. */
   constructor(options: SalesforceLimitOptions = {}) {
@@ -152,6 +153,7 @@ export class SalesforceLimits {
     }
     const request = { startedAt: now };
     this.#inFlight.add(request);
+    this.#peakInFlight = Math.max(this.#peakInFlight, this.#inFlight.size);
     return { decision: { allowed: true }, request };
   }
 
@@ -163,6 +165,11 @@ export class SalesforceLimits {
   /** Requests in flight now, long-running or not. */
   get inFlight(): number {
     return this.#inFlight.size;
+  }
+
+  /** The most requests that were in flight at once (a benchmark checks it against its concurrency). */
+  get peakInFlight(): number {
+    return this.#peakInFlight;
   }
 
   /** The `Sforce-Limit-Info` header value. */

@@ -3,10 +3,11 @@
  * (https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/resources_list.htm): describe, sObject
  * rows and upsert by External ID, sObject Collections (create, update, upsert, retrieve, delete; ≤200 records,
  * `allOrNone`, https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-upsert.html),
- * query with `nextRecordsUrl` paging, search, and limits.
+ * query with `nextRecordsUrl` paging, search, limits, and Composite (`salesforce-composite.ts`).
  */
 import type { EmulatorRequest, EmulatorResponse, RecordCounter } from '../emulator/emulator-router.ts';
 import type { Bulk2Jobs } from './bulk2-jobs.ts';
+import { CompositeSubrequests, registerCompositeRoute } from './salesforce-composite.ts';
 import { SalesforceApiError, salesforceErrorResponse } from './salesforce-errors.ts';
 import type { SalesforceRecordError } from './salesforce-field-values.ts';
 import { createSalesforceIdGenerator } from './salesforce-ids.ts';
@@ -110,6 +111,13 @@ export function registerSalesforceRestRoutes(
   cursors: QueryCursors,
 ): void {
   const { state } = context;
+  // Every route is also a Composite subrequest target when Composite supports its resource.
+  const subrequests = new CompositeSubrequests();
+  const api = add;
+  add = (method, pattern, handler, options) => {
+    api(method, pattern, handler, options);
+    subrequests.add(method, pattern, handler, options);
+  };
 
   add('GET', '', (_request, version) => ({
     status: 200,
@@ -265,6 +273,7 @@ export function registerSalesforceRestRoutes(
   });
 
   registerCollectionRoutes(add, context);
+  registerCompositeRoute(api, subrequests, state, context.apiVersion);
 }
 
 function registerCollectionRoutes(add: ApiRouteAdder, context: SalesforceRouteContext): void {

@@ -280,19 +280,24 @@ export class SalesforceState {
     return Object.fromEntries([...this.#objects.values()].map((store) => [store.definition.name, store.records.size]));
   }
 
-  /** Runs writes as one transaction: when `run` returns false (or throws) every write it made is undone. */
+  /**
+   * Runs writes as one transaction: when `run` returns false (or throws) every write it made is undone. Nested calls
+   * (an sObject Collections subrequest inside a Composite request) undo only their own writes; the outer one may
+   * still undo everything.
+   */
   atomically<T>(run: () => { commit: boolean; value: T }): T {
-    if (this.#undo) throw new Error('[coexist/sandbox] SalesforceState.atomically cannot be nested');
-    this.#undo = [];
+    const outer = this.#undo;
+    const undo: Array<() => void> = [];
+    this.#undo = undo;
     let committed = false;
     try {
       const { commit, value } = run();
       committed = commit;
       return value;
     } finally {
-      const undo = this.#undo;
-      this.#undo = undefined;
+      this.#undo = outer;
       if (!committed) for (let index = undo.length - 1; index >= 0; index--) undo[index]!();
+      else outer?.push(...undo);
     }
   }
 
