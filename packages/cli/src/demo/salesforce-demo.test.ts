@@ -20,7 +20,7 @@ describe('coexist demo --crm salesforce', () => {
     expect(result!.requests).toBeGreaterThan(0);
     expect(result!.webhooks.posts).toBeGreaterThanOrEqual(result!.webhooks.payloads);
     expect(result!.floorMs).toBeGreaterThan(0);
-    expect(result!.floorArithmetic).toMatch(/requests × 150 ms \+ \d+ records × 4 ms\) ÷ 25 in parallel/);
+    expect(result!.floorArithmetic).toMatch(/requests × \(150 \+ 50 jitter\) ms \+ \d+ records × 4 ms\) ÷ 25 in parallel/);
   });
 
   it('seeds existing Contacts and unconverted Leads under the formats reps typed, and serves them to coexist serve', async () => {
@@ -51,10 +51,10 @@ describe('coexist demo --crm salesforce', () => {
       latency: SALESFORCE_DEMO_LATENCY,
       maxConcurrency: 25,
     });
-    // (260 × 150 + 52,000 × 4) ÷ 25 = (39,000 + 208,000) ÷ 25 = 9,880 ms
-    expect(floor.floorMs).toBe(9_880);
+    // (260 × (150 + 50) + 52,000 × 4) ÷ 25 = (52,000 + 208,000) ÷ 25 = 10,400 ms: the jitter (0–100 ms) costs 50 on average
+    expect(floor.floorMs).toBe(10_400);
     expect(floor.arithmetic).toBe(
-      'max((260 requests × 150 ms + 52000 records × 4 ms) ÷ 25 in parallel = 9.9 s, 7 calls in sequence × 150 ms = 1.1 s)',
+      'max((260 requests × (150 + 50 jitter) ms + 52000 records × 4 ms) ÷ 25 in parallel = 10.4 s, 7 calls in sequence × (150 + 50 jitter) ms = 1.4 s)',
     );
     expect(salesforceFloor({ requests: 3, records: 3, latency: { baseMs: 200 }, maxConcurrency: 25 }).floorMs).toBe(
       1_400,
