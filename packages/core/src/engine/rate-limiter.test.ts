@@ -257,3 +257,54 @@ describe('RateLimiter', () => {
     );
   });
 });
+
+describe('a spent allocation the CRM says to look at again', () => {
+  const daily: RateLimitPolicy = { buckets: [], dailyAllocation: { limit: 30, reset: 'rolling-24h' } };
+
+  it('lets one probe through when the CRM says, though our own count fills the day, and resumes on its answer', async () => {
+    const limiter = new RateLimiter(daily);
+    // 30 requests today: our own count says the rolling day is full.
+    const first = track(limiter, 30, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.granted).toHaveLength(30);
+    limiter.observe({ bucket: 'daily', limit: 30, remaining: 0, resetAfterMs: 1_000 });
+    const waiting = track(limiter, 3, 'writeMessages', { answer: false });
+    await vi.advanceTimersByTimeAsync(999);
+    expect(waiting.granted).toHaveLength(0);
+    // Due: exactly one request goes, the others wait for its answer.
+    await vi.advanceTimersByTimeAsync(1);
+    expect(waiting.granted).toEqual([1_001_000]);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(waiting.granted).toHaveLength(1);
+    // Its answer: the allocation grew (the admin bought more). Everything waiting goes at once.
+    limiter.observe({ bucket: 'daily', limit: 100_000, remaining: 99_969 });
+    waiting.permits[0]!.release();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(waiting.granted).toHaveLength(3);
+  });
+
+  it('waits as long again when a probe brings no news, and again when the CRM says it is still spent', async () => {
+    const limiter = new RateLimiter(daily);
+    track(limiter, 30, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    limiter.observe({ bucket: 'daily', limit: 30, remaining: 0, resetAfterMs: 1_000 });
+    const waiting = track(limiter, 2, 'writeMessages', { answer: false });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(waiting.granted).toEqual([1_001_000]);
+    // The probe failed without an answer from the CRM: the next one goes 1 s after it ended, not at once.
+    await vi.advanceTimersByTimeAsync(200);
+    waiting.permits[0]!.release();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(waiting.granted).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(waiting.granted).toEqual([1_001_000, 1_002_200]);
+    // Still spent: the CRM names the next look.
+    limiter.observe({ bucket: 'daily', limit: 30, remaining: 0, resetAfterMs: 1_000 });
+    waiting.permits[1]!.release();
+    const later = track(limiter, 1, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(later.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(later.granted).toEqual([1_003_200]);
+  });
+});

@@ -70,6 +70,16 @@ interface BucketState {
   pausedUntil: number;
   /** 429s in a row without a `Retry-After`, for the exponential pause. */
   strikes: number;
+  /**
+   * When the CRM said the bucket is spent and when to look again (`remaining: 0` with `resetAfterMs`): from then on
+   * one request may go even if our own count says the window is full — the CRM may have freed room we cannot see
+   * (a rolling window of other clients' requests, a grown allocation). 0 when no such probe is due.
+   */
+  probeAt: number;
+  /** The last `resetAfterMs` of such a signal: how long to wait again when a probe brings no new signal. */
+  probeEveryMs: number;
+  /** Whether that probe is in flight (only one goes). */
+  probing: boolean;
 }
 
 /** What a request counts against: every bucket governing an operation, or one named bucket (plus `daily`). */
@@ -169,7 +179,10 @@ export class RateLimiter {
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.retryAfterMs);
       if (signal.remaining !== undefined && signal.remaining <= 0 && signal.resetAfterMs !== undefined) {
         bucket.pausedUntil = Math.max(bucket.pausedUntil, now + signal.resetAfterMs);
+        bucket.probeAt = now + signal.resetAfterMs;
+        bucket.probeEveryMs = signal.resetAfterMs;
       } else if (signal.remaining !== undefined) {
+        bucket.probeAt = 0;
         // Nothing remaining without a reset time is a full rolling window, not a pause: a slot frees when the
         // oldest request leaves it, which our own stamps (plus fillers for requests we did not count) tell.
         // The CRM counts requests we did not (other clients, calls that sent several requests): never believe we
@@ -271,6 +284,9 @@ export class RateLimiter {
       head: 0,
       pausedUntil: 0,
       strikes: 0,
+      probeAt: 0,
+      probeEveryMs: 0,
+      probing: false,
     };
   }
 
@@ -317,6 +333,7 @@ export class RateLimiter {
     const answered = bucket.times.length - bucket.head;
     const used = answered + bucket.inFlight.length;
     if (used >= bucket.limit) {
+      if (bucket.probeAt > 0 && !bucket.probing) return Math.max(delay, bucket.probeAt - now, 0);
       // The answered request that frees a slot is the one `used - limit` places after the oldest; when only
       // requests in flight could free one, it frees an interval after their release at the earliest (which pumps).
       const index = used - bucket.limit;
@@ -326,9 +343,21 @@ export class RateLimiter {
     return delay;
   }
 
+  /** Whether a request granted now would go as `bucket`'s probe (the bucket is full by our count, a probe is due). */
+  #isProbe(bucket: BucketState, now: number): boolean {
+    return (
+      bucket.probeAt > 0 &&
+      !bucket.probing &&
+      now >= bucket.probeAt &&
+      bucket.times.length - bucket.head + bucket.inFlight.length >= bucket.limit
+    );
+  }
+
   #take(operation: RateLimitTarget): RateLimitPermit {
     const granted = this.#clock.now();
     const buckets = this.#governing(operation);
+    const probed = buckets.filter((bucket) => this.#isProbe(bucket, granted));
+    for (const bucket of probed) bucket.probing = true;
     for (const bucket of buckets) bucket.inFlight.push(granted);
     let released = false;
     return {
@@ -341,6 +370,11 @@ export class RateLimiter {
           if (index >= 0) bucket.inFlight.splice(index, 1);
           // Past `maxInFlightMs` it was already counted at its grant plus that time; counting again is the safe side.
           insertSorted(bucket.times, answered, bucket.head);
+        }
+        for (const bucket of probed) {
+          bucket.probing = false;
+          // Answered without news of the bucket (a failure, say): the next probe waits as long again, never spins.
+          if (bucket.probeAt > 0 && bucket.probeAt <= granted) bucket.probeAt = answered + bucket.probeEveryMs;
         }
         this.#pump();
       },
