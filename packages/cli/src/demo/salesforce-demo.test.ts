@@ -20,7 +20,9 @@ describe('coexist demo --crm salesforce', () => {
     expect(result!.requests).toBeGreaterThan(0);
     expect(result!.webhooks.posts).toBeGreaterThanOrEqual(result!.webhooks.payloads);
     expect(result!.floorMs).toBeGreaterThan(0);
-    expect(result!.floorArithmetic).toMatch(/requests × \(150 \+ 50 jitter\) ms \+ \d+ records × 4 ms\) ÷ 25 in parallel/);
+    expect(result!.floorArithmetic).toMatch(
+      /requests × \(150 \+ 50 jitter\) ms \+ \d+ records × 4 ms\) ÷ 25 in parallel/,
+    );
   });
 
   it('seeds existing Contacts and unconverted Leads under the formats reps typed, and serves them to coexist serve', async () => {
