@@ -58,6 +58,14 @@ describe('normalizePhone', () => {
 });
 
 describe('phoneVariants', () => {
+  it('answers a repeated number from its memo, each caller with its own copy', () => {
+    const first = phoneVariants('+4915123456789');
+    first.push('changed by the caller');
+    const again = phoneVariants('+4915123456789');
+    expect(again).not.toContain('changed by the caller');
+    expect(again).toEqual(first.slice(0, -1));
+  });
+
   it('lists the formats reps store a German mobile in, each normalizing back', () => {
     const variants = phoneVariants('+4915123456789');
     expect(variants).toEqual(

@@ -109,6 +109,25 @@ function applyNumberingPlanFixes(phone: PhoneNumber): PhoneNumber {
  * variants (Brazil without the ninth digit, Mexico with `+52 1`). Throws when `e164` is not E.164.
  */
 export function phoneVariants(e164: string): string[] {
+  let variants = variantsByE164.get(e164);
+  if (variants === undefined) {
+    variants = computeVariants(e164);
+    if (variantsByE164.size >= VARIANTS_CAPACITY) variantsByE164.clear();
+    variantsByE164.set(e164, variants);
+  }
+  // A copy: the result is the caller's to change, the memo is not.
+  return [...variants];
+}
+
+/**
+ * Results of `phoneVariants`, bounded: formatting a number six ways costs tens of microseconds, and a backfill asks
+ * for each customer's formats several times (the engine's find request, a CRM adapter confirming the hits of its
+ * search). ~400 bytes an entry.
+ */
+const variantsByE164 = new Map<string, readonly string[]>();
+const VARIANTS_CAPACITY = 10_000;
+
+function computeVariants(e164: string): string[] {
   const phone = /^\+\d{6,17}$/.test(e164) ? parsePhoneNumberFromString(e164) : undefined;
   if (phone === undefined) {
     throw new TypeError(`[coexist/core] phoneVariants: \`e164\` must be an E.164 number like +16505551234`);
