@@ -102,49 +102,23 @@ export function toMessageChange(event: CoexistenceEvent): MessageChange | undefi
   }
 }
 
-/** Bound of the phone memos below (cleared whole when full, like the planner's key cache). */
-const PHONE_MEMO_CAPACITY = 20_000;
-const phoneMemo = new Map<string, string | null>();
-const variantsMemo = new Map<string, readonly string[] | null>();
-
-/**
- * The E.164 phone of a reference, memoized: libphonenumber parsing is the costliest step of building contact
- * requests, and a backfill builds a find request and an input for the same contact.
- */
-export function memoizedContactPhone(ref: ContactRef): string | undefined {
-  const memoKey = `${ref.phone ?? ''}\u0000${ref.waId ?? ''}`;
-  const cached = phoneMemo.get(memoKey);
-  if (cached !== undefined) return cached ?? undefined;
-  const phone = contactPhone(ref);
-  if (phoneMemo.size >= PHONE_MEMO_CAPACITY) phoneMemo.clear();
-  phoneMemo.set(memoKey, phone ?? null);
-  return phone;
-}
-
-/** `phoneVariants` of an E.164 number, memoized; `undefined` when it cannot be parsed. */
-function memoizedPhoneVariants(phone: string): readonly string[] | undefined {
-  let variants = variantsMemo.get(phone);
-  if (variants === undefined) {
-    try {
-      variants = phoneVariants(phone);
-    } catch {
-      // A possible-but-unparseable number still searches by its E.164 form.
-      variants = null;
-    }
-    if (variantsMemo.size >= PHONE_MEMO_CAPACITY) variantsMemo.clear();
-    variantsMemo.set(phone, variants);
+/** `phoneVariants` of an E.164 number (memoized there); `undefined` when it cannot be parsed. */
+function variantsOf(phone: string): readonly string[] | undefined {
+  try {
+    return phoneVariants(phone);
+  } catch {
+    // A possible-but-unparseable number still searches by its E.164 form.
+    return undefined;
   }
-  return variants ?? undefined;
 }
 
 /** The find request of a contact key and reference. */
 export function toContactFindRequest(key: string, ref: ContactRef): ContactFindRequest {
   const request: ContactFindRequest = { key };
-  const phone = memoizedContactPhone(ref);
+  const phone = contactPhone(ref);
   if (phone !== undefined) {
     request.phone = phone;
-    const variants = memoizedPhoneVariants(phone);
-    // Shared with the memo: `phoneVariants` is read-only in the contract.
+    const variants = variantsOf(phone);
     if (variants !== undefined) request.phoneVariants = variants;
   }
   if (ref.waId !== undefined) request.waId = ref.waId;
@@ -159,7 +133,7 @@ export function toContactInput(
   extra: { crmId?: string; ownerId?: string; notFoundAt?: string } = {},
 ): ContactInput {
   const input: ContactInput = { key };
-  const phone = memoizedContactPhone(ref);
+  const phone = contactPhone(ref);
   if (phone !== undefined) input.phone = phone;
   if (ref.waId !== undefined) input.waId = ref.waId;
   if (ref.userId !== undefined) input.userId = ref.userId;

@@ -4,10 +4,9 @@
  * order is kept in, the message it targets and the time it sorts by.
  */
 import type { CoexistenceEvent, ContactRef } from '../events/coexistence-event.ts';
-import { contactKey } from '../models/contact.ts';
+import { contactKey, contactPhone } from '../models/contact.ts';
 import { timelineTargetId } from '../models/timeline.ts';
 import type { PlannedEvent } from '../store/coexist-store.ts';
-import { memoizedContactPhone } from './build-records.ts';
 
 /** Resolves contact keys with a bounded cache: phone normalization is the costliest step of planning. */
 export class ContactKeyCache {
@@ -25,8 +24,8 @@ export class ContactKeyCache {
     const cacheKey = `${ref.phone ?? ''}\u0000${ref.waId ?? ''}\u0000${ref.userId ?? ''}`;
     const cached = this.#cache.get(cacheKey);
     if (cached !== undefined) return cached ?? undefined;
-    // The phone through the shared memo, so the contact's find request and input reuse the parse.
-    const phone = memoizedContactPhone(ref);
+    // `normalizePhone` remembers its results, so the contact's find request and input reuse this parse.
+    const phone = contactPhone(ref);
     const key = phone !== undefined ? `phone:${phone}` : contactKey(ref);
     if (this.#cache.size >= this.#capacity) this.#cache.clear();
     this.#cache.set(cacheKey, key ?? null);
