@@ -49,7 +49,7 @@ import { eventIdHash } from './event-id-hash.ts';
 import { type PendingEntry, PendingQueue } from './pending-queue.ts';
 import { type SqliteCheckpointer, startSqliteCheckpointer } from './sqlite-checkpointer.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
-import type { SqliteWriter, WriterEventRow, WriterFlushRequest } from './sqlite-writer.ts';
+import { emptyFlushRequest, type SqliteWriter, type WriterEventRow } from './sqlite-writer.ts';
 import { type SqliteWriterHost, startSqliteWriterHost } from './sqlite-writer-host.ts';
 
 /** Options of `createSqliteStore`. */
@@ -703,20 +703,12 @@ class SqliteStore implements CoexistStore {
   /** Sends the current generation as one transaction; resolves once it committed. */
   #sendFlush(): Promise<void> {
     const generation = this.#generation++;
-    const request: WriterFlushRequest = {
-      done: [],
-      states: [],
-      messages: [],
-      heads: [],
-      contacts: [],
-      counters: [],
-      documents: [],
-      // Every few commits, or while the queue is short: the walk costs what the pending rows count.
-      pendingFrom:
-        this.#flushesSent++ % PENDING_FLOOR_EVERY === 0 || this.#pending.size < 4096
-          ? this.#pendingFloor(generation)
-          : null,
-    };
+    // A new pending floor every few commits, or while the queue is short: the walk costs what the pending rows count.
+    const request = emptyFlushRequest(
+      this.#flushesSent++ % PENDING_FLOOR_EVERY === 0 || this.#pending.size < 4096
+        ? this.#pendingFloor(generation)
+        : null,
+    );
     for (const [seq, change] of this.#bufferedStates) {
       if (change.generation !== generation) continue;
       if (change.state === 'done') request.done.push(seq);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventIdHash } from './event-id-hash.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
-import { createSqliteWriter, type WriterEventRow, type WriterFlushRequest } from './sqlite-writer.ts';
+import { createSqliteWriter, emptyFlushRequest, type WriterEventRow } from './sqlite-writer.ts';
 
 function openDatabase() {
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
@@ -15,16 +15,7 @@ function row(id: string, thread: string, sortKey: number): WriterEventRow {
   return [id, eventIdHash(id), 'message.received', 'PN', 'c1', 'message', 'history', thread, id, sortKey, true, '{}'];
 }
 
-const nothing: WriterFlushRequest = {
-  done: [],
-  states: [],
-  messages: [],
-  heads: [],
-  contacts: [],
-  counters: [],
-  documents: [],
-  pendingFrom: null,
-};
+const nothing = emptyFlushRequest(null);
 
 describe('createSqliteWriter', () => {
   it('indexes at most 1,024 events per group commit, oldest first, and dedupes every event meanwhile', () => {

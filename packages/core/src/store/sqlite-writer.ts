@@ -70,6 +70,11 @@ export interface WriterFlushRequest {
   pendingFrom: number | null;
 }
 
+/** A group commit that changes nothing yet (the store fills it in), carrying `pendingFrom`. */
+export function emptyFlushRequest(pendingFrom: number | null): WriterFlushRequest {
+  return { done: [], states: [], messages: [], heads: [], contacts: [], counters: [], documents: [], pendingFrom };
+}
+
 /** The writes of the SQLite store. */
 export interface SqliteWriter {
   ingest(request: WriterIngestRequest): WriterIngestReply;
