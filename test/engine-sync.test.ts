@@ -390,6 +390,46 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(adapter.state.contacts.size).toBe(600);
   });
 
+  it("takes a customer's record from the address-book sync in flight instead of searching and creating it again", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 10,
+      searchBatchSize: 10,
+      messageBatchSize: 40,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // The ten customers of the backfill are in the address book too, and its upsert is slow: their messages are
+    // claimed while it runs.
+    const book = Array.from({ length: 10 }, (_, index) =>
+      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+    );
+    await engine.ingest(book, { rawBody: 'address book' });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
+    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 150 });
+    await engine.start();
+    await engine.drain();
+    const calls = (operation: string) => adapter.state.calls.filter((call) => call.operation === operation);
+    expect(adapter.state.messages.size).toBe(40);
+    expect(adapter.state.contacts.size).toBe(10);
+    // The sync searched each person once and wrote each once; the messages waited for its records.
+    expect(calls('findContacts').reduce((sum, call) => sum + call.size, 0)).toBe(10);
+    expect(calls('createContacts')).toHaveLength(0);
+    expect(calls('upsertContacts')).toHaveLength(1);
+    const firstWrite = adapter.state.calls.findIndex((call) => call.operation === 'writeMessages');
+    expect(adapter.state.calls.findIndex((call) => call.operation === 'upsertContacts')).toBeLessThan(firstWrite);
+    // Every message is on the record the sync wrote.
+    const customerIds = new Set([...adapter.state.contacts.values()].map((contact) => contact.crmId));
+    expect([...adapter.state.messages.values()].every((message) => customerIds.has(message.contactCrmId))).toBe(true);
+  });
+
   it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {
     const store = createStore();
     const hubspot = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });

@@ -148,6 +148,12 @@ export class ConnectionWorker {
   readonly #creator: KeyedCallPool<ContactInput, CrmWriteResult>;
   /** Pools the conversations of concurrent message batches into full `prepareConversations` calls (when supported). */
   readonly #conversations: KeyedCallPool<ConversationInput, CrmWriteResult>;
+  /**
+   * Address-book syncs in flight, by contact key: the record each will answer (`undefined` if it fails). A message
+   * batch needing one of those customers waits for it (parked, without a call slot) instead of searching — too early
+   * to find the record being written — and creating the same person a second time.
+   */
+  readonly #syncing = new Map<string, Promise<ContactMapping | undefined>>();
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -683,15 +689,56 @@ export class ConnectionWorker {
     const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
     if (missing.length === 0) return resolved;
 
+    // Customers an address-book sync is writing now get its record; the others are searched and created
+    // meanwhile, and so are those whose sync failed.
+    const syncing = missing.filter((key) => this.#syncing.has(key));
+    if (syncing.length === 0) {
+      await this.#searchAndCreate(missing, wanted, lane, resolved);
+    } else {
+      const synced = Promise.all(syncing.map((key) => this.#syncing.get(key)!));
+      await this.#searchAndCreate(
+        missing.filter((key) => !this.#syncing.has(key)),
+        wanted,
+        lane,
+        resolved,
+      );
+      const mappings = await this.#parkWhile(synced);
+      const failed: string[] = [];
+      syncing.forEach((key, index) => {
+        const mapping = mappings[index];
+        if (mapping === undefined) failed.push(key);
+        else resolved.set(key, mapping);
+      });
+      await this.#searchAndCreate(failed, wanted, lane, resolved);
+    }
+
+    const missingKeys = new Set(missing);
+    const found = [...resolved].filter(
+      (entry): entry is [string, ContactMapping] => missingKeys.has(entry[0]) && isMapping(entry[1]),
+    );
+    if (found.length > 0) {
+      await store.saveContacts(found.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...mapping })));
+    }
+    return resolved;
+  }
+
+  /** Searches these contacts, creates those not found, and sets each one's mapping or error in `resolved`. */
+  async #searchAndCreate(
+    keys: readonly string[],
+    wanted: ReadonlyMap<string, { ref: ContactRef; businessPhone: string | undefined }>,
+    lane: QueueLane,
+    resolved: Map<string, ContactMapping | CrmError | ShutdownSignal>,
+  ): Promise<void> {
+    if (keys.length === 0) return;
     const toCreate: string[] = [];
     // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
     const searched = await this.#parkWhile(
       this.#finder.run(
-        missing.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
+        keys.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
         lane,
       ),
     );
-    for (const key of missing) {
+    for (const key of keys) {
       const result = searched.get(key)!;
       if (!('ok' in result)) resolved.set(key, result as CrmError);
       else if (!result.ok) resolved.set(key, result.error);
@@ -703,40 +750,27 @@ export class ConnectionWorker {
         );
       } else toCreate.push(key);
     }
-
-    if (toCreate.length > 0) {
-      // Created together with the new customers of other batches in flight; a customer two batches need is created
-      // once, and the batch waits without a call slot.
-      const notFoundAt = new Date(this.#host.now()).toISOString();
-      const inputs: ContactInput[] = toCreate.map((key) => {
-        const { ref, businessPhone } = wanted.get(key)!;
-        const ownerId = this.#ownerOf(businessPhone);
-        return toContactInput(key, ref, { notFoundAt, ...(ownerId === undefined ? {} : { ownerId }) });
-      });
-      const created = await this.#parkWhile(this.#creator.run(inputs, lane));
-      for (const key of toCreate) {
-        const result = created.get(key)!;
-        if (!('ok' in result)) resolved.set(key, result as CrmError);
-        else if (!result.ok) resolved.set(key, result.error);
-        // The parent record (Close lead) is kept so cards and later writes can find it.
-        else
-          resolved.set(
-            key,
-            result.parentId === undefined
-              ? { crmId: result.crmId }
-              : { crmId: result.crmId, parentId: result.parentId },
-          );
-      }
+    if (toCreate.length === 0) return;
+    // Created together with the new customers of other batches in flight; a customer two batches need is created
+    // once, and the batch waits without a call slot.
+    const notFoundAt = new Date(this.#host.now()).toISOString();
+    const inputs: ContactInput[] = toCreate.map((key) => {
+      const { ref, businessPhone } = wanted.get(key)!;
+      const ownerId = this.#ownerOf(businessPhone);
+      return toContactInput(key, ref, { notFoundAt, ...(ownerId === undefined ? {} : { ownerId }) });
+    });
+    const created = await this.#parkWhile(this.#creator.run(inputs, lane));
+    for (const key of toCreate) {
+      const result = created.get(key)!;
+      if (!('ok' in result)) resolved.set(key, result as CrmError);
+      else if (!result.ok) resolved.set(key, result.error);
+      // The parent record (Close lead) is kept so cards and later writes can find it.
+      else
+        resolved.set(
+          key,
+          result.parentId === undefined ? { crmId: result.crmId } : { crmId: result.crmId, parentId: result.parentId },
+        );
     }
-
-    const missingKeys = new Set(missing);
-    const found = [...resolved].filter(
-      (entry): entry is [string, ContactMapping] => missingKeys.has(entry[0]) && isMapping(entry[1]),
-    );
-    if (found.length > 0) {
-      await store.saveContacts(found.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...mapping })));
-    }
-    return resolved;
   }
 
   async #writeMessages(job: Job): Promise<Completion> {
@@ -949,7 +983,6 @@ export class ConnectionWorker {
   }
 
   async #upsertContacts(job: Job): Promise<Completion> {
-    const connectionId = this.connection.id;
     const outcomes: EventOutcome[] = [];
     const at = new Date(this.#host.now()).toISOString();
     // The latest sync of a contact wins; earlier ones in the same batch are superseded.
@@ -973,6 +1006,45 @@ export class ConnectionWorker {
       latest.set(key, queued);
     }
     const keys = [...latest.keys()];
+    const contacts: NonNullable<Completion['contacts']>[number][] = [];
+    // Message batches of these customers wait for this sync's records (`#syncing`); each is answered when it ends.
+    const announced = new Map<string, (mapping: ContactMapping | undefined) => void>();
+    for (const key of keys) {
+      if (this.#syncing.has(key)) continue;
+      this.#syncing.set(
+        key,
+        new Promise<ContactMapping | undefined>((resolve) => {
+          announced.set(key, resolve);
+        }),
+      );
+    }
+    try {
+      return await this.#syncContacts(job, latest, keys, outcomes, contacts);
+    } finally {
+      const written = new Map(contacts.map(({ key, crmId, parentId }) => [key, { crmId, parentId }]));
+      for (const [key, resolve] of announced) {
+        this.#syncing.delete(key);
+        const mapping = written.get(key);
+        resolve(
+          mapping === undefined
+            ? undefined
+            : mapping.parentId === undefined
+              ? { crmId: mapping.crmId }
+              : { crmId: mapping.crmId, parentId: mapping.parentId },
+        );
+      }
+    }
+  }
+
+  /** Finds the contacts of a sync not resolved yet, then upserts them all; fills `outcomes` and `contacts`. */
+  async #syncContacts(
+    job: Job,
+    latest: ReadonlyMap<string, QueuedEvent>,
+    keys: readonly string[],
+    outcomes: EventOutcome[],
+    contacts: NonNullable<Completion['contacts']>[number][],
+  ): Promise<Completion> {
+    const connectionId = this.connection.id;
     const known = await this.#host.store.getContacts(connectionId, keys);
     // A contact the engine has not resolved yet may already exist under a phone typed by a rep: find it first,
     // so the upsert updates that record instead of creating a duplicate.
@@ -999,7 +1071,6 @@ export class ConnectionWorker {
         ...(crmId === undefined ? { notFoundAt: searchedAt } : {}),
       });
     });
-    const contacts: NonNullable<Completion['contacts']>[number][] = [];
     if (inputs.length > 0) {
       try {
         const results = await this.#call('upsertContacts', job.lane, (context) =>
