@@ -10,6 +10,7 @@ import {
   createMemoryStore,
   createSqliteStore,
   createSyncEngine,
+  type MediaAvailableEvent,
   type SyncEngine,
   type SyncProgress,
 } from '@coexist/core';
@@ -428,6 +429,89 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     // Every message is on the record the sync wrote.
     const customerIds = new Set([...adapter.state.contacts.values()].map((contact) => contact.crmId));
     expect([...adapter.state.messages.values()].every((message) => customerIds.has(message.contactCrmId))).toBe(true);
+  });
+
+  it("resolves the customers of a backfill's short conversations ahead of their turn", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 20 });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // Six conversations of 20 messages (a batch each, longest first) and then ten of one message, all new customers.
+    const long = historyBackfill({ threads: 6, perThread: 20 });
+    const short = historyBackfill({ threads: 16, perThread: 1, prefix: 'short' }).slice(6);
+    await engine.ingest([...long, ...short], { rawBody: 'backfill' });
+    // Slow message writes: the short conversations' turn comes after three rounds of two calls.
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 60, times: 10 });
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(130);
+    expect(adapter.state.contacts.size).toBe(16);
+    const operations = adapter.state.calls.map((call) => call.operation);
+    const writes = operations.flatMap((operation, index) => (operation === 'writeMessages' ? [index] : []));
+    // Every customer was created while the first round of writes ran, not when their conversation's turn came.
+    expect(operations.lastIndexOf('createContacts')).toBeLessThan(writes[2]!);
+    // Each customer searched and created once.
+    const items = (operation: string) =>
+      adapter.state.calls.filter((call) => call.operation === operation).reduce((sum, call) => sum + call.size, 0);
+    expect(items('findContacts')).toBe(16);
+    expect(items('createContacts')).toBe(16);
+  });
+
+  it("writes a backfill's media follow-ups while its messages are still being written", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });
+    let now = Date.parse('2026-03-01T09:00:00Z');
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 1 }],
+        autoStart: false,
+        now: () => now,
+      }),
+      store,
+    );
+    // Forty conversations of ten messages; the first message of each has a media follow-up.
+    const backfill = historyBackfill({ threads: 40, perThread: 10 });
+    const followUps = backfill.slice(0, 40).map(
+      (message): MediaAvailableEvent => ({
+        id: `media:${message.message.id}`,
+        type: 'media.available',
+        field: 'history',
+        wabaId: 'WABA-1',
+        phoneNumberId: 'PN-1',
+        businessPhone: '+15550001001',
+        occurredAt: message.occurredAt,
+        messageId: message.message.id,
+        contact: message.contact,
+        actor: message.type === 'message.received' ? 'customer' : 'business_app',
+        message: { id: message.message.id, kind: 'image', media: { id: `media-${message.message.id}` } },
+      }),
+    );
+    await engine.ingest([...backfill, ...followUps], { rawBody: 'backfill' });
+    // Every write takes a second of the engine's clock: the follow-ups get their turn once a second.
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 5, times: 40 });
+    const advance = setInterval(() => {
+      now += 250;
+    }, 5);
+    try {
+      await engine.start();
+      await engine.drain();
+    } finally {
+      clearInterval(advance);
+    }
+    expect(adapter.state.messages.size).toBe(400);
+    const operations = adapter.state.calls.map((call) => call.operation);
+    // The first follow-ups went out between message batches, long before the last of those.
+    expect(operations.indexOf('updateMessages')).toBeGreaterThan(-1);
+    expect(operations.indexOf('updateMessages')).toBeLessThan(operations.lastIndexOf('writeMessages') - 10);
+    const updated = adapter.state.calls.filter((call) => call.operation === 'updateMessages');
+    expect(updated.reduce((sum, call) => sum + call.size, 0)).toBe(40);
   });
 
   it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {

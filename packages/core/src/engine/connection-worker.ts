@@ -29,6 +29,7 @@ import type {
 } from '../store/coexist-store.ts';
 import { fullJitterBackoff } from './backoff.ts';
 import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
+import { type ContactAhead, ContactsAhead } from './contacts-ahead.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
 import { KeyedCallPool } from './keyed-call-pool.ts';
 import type { ContactKeyCache } from './plan-event.ts';
@@ -79,6 +80,9 @@ class ShutdownSignal extends Error {
 /** Batches that may wait for a pooled contact search at once, per call slot. */
 const PARKED_PER_SLOT = 4;
 
+/** Chunks of backfill customers resolved ahead of their conversations at once (`#resolveAhead`). */
+const CHUNKS_AHEAD = 2;
+
 /**
  * While a backfill is still arriving (history ingested within this many ms), a history claim that came back short
  * of a full batch is followed by the next one only after this long: the webhooks meanwhile fill it. Otherwise the
@@ -101,6 +105,22 @@ const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane; withinShare?: tru
   { kind: 'message', lane: 'history' },
   { kind: 'update', lane: 'history' },
   { kind: 'contact', lane: 'live' },
+];
+
+/**
+ * A backfill's updates (media follow-ups replacing placeholders) come after its messages, but not all after the
+ * last one: every this many ms they get a turn ahead of the backfill's messages, so those whose messages are
+ * written go out while the backfill runs (in calls beside its message batches) instead of in a tail after it.
+ */
+const HISTORY_UPDATES_EVERY_MS = 1000;
+
+/** `PRIORITIES` with the backfill's updates ahead of its messages (their turn, see `HISTORY_UPDATES_EVERY_MS`). */
+const UPDATES_TURN: typeof PRIORITIES = [
+  ...PRIORITIES.filter((entry) => !(entry.kind === 'update' && entry.lane === 'history')).flatMap((entry) =>
+    entry.kind === 'message' && entry.lane === 'history'
+      ? [{ kind: 'update', lane: 'history' } as const, entry]
+      : [entry],
+  ),
 ];
 
 type MessageEvent = MessageReceivedEvent | MessageEchoedEvent;
@@ -140,6 +160,8 @@ export class ConnectionWorker {
   /** When history messages were last ingested (`wake('message', 'history')`), and when a history claim came back short. */
   #historyArrivedAt = Number.NEGATIVE_INFINITY;
   #shortHistoryClaimAt = Number.NEGATIVE_INFINITY;
+  /** When the backfill's updates last had their turn ahead of its messages. */
+  #historyUpdatesAt = Number.NEGATIVE_INFINITY;
   #lastError: { kind: string; message: string; at: string } | null = null;
   readonly #penalties = new WeakMap<object, number>();
   /** Pools the contact look-ups of concurrent batches into full `findContacts` calls. */
@@ -154,6 +176,10 @@ export class ConnectionWorker {
    * to find the record being written — and creating the same person a second time.
    */
   readonly #syncing = new Map<string, Promise<ContactMapping | undefined>>();
+  /** Customers of queued backfill messages, resolved ahead of their conversations' turn (see `contacts-ahead.ts`). */
+  readonly #ahead = new ContactsAhead();
+  /** Chunks of `#ahead` being resolved. */
+  #resolvingAhead = 0;
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -246,7 +272,13 @@ export class ConnectionWorker {
 
   /** Whether nothing is in flight and the last look found nothing runnable. */
   get idle(): boolean {
-    return this.#idle && this.#inFlight === 0 && this.#parked === 0 && this.#slotWaiters.length === 0;
+    return (
+      this.#idle &&
+      this.#inFlight === 0 &&
+      this.#parked === 0 &&
+      this.#slotWaiters.length === 0 &&
+      this.#resolvingAhead === 0
+    );
   }
 
   /** Epoch ms until which the connection is paused, or 0. */
@@ -279,9 +311,101 @@ export class ConnectionWorker {
     this.#wakeNow();
   }
 
+  /**
+   * Announces the customers of backfill messages just queued: those the store has no record of are searched and, if
+   * not found, created ahead of their conversations, in chunks that use the call slots the batches leave free (their
+   * searches go behind every batch's), and only while no address-book sync is queued (it writes its customers itself).
+   */
+  expectContacts(contacts: ReadonlyMap<string, ContactAhead>): void {
+    for (const [key, contact] of contacts) this.#ahead.offer(key, contact);
+    this.#resolveAhead();
+  }
+
+  /** Starts resolving chunks of `#ahead`, up to `CHUNKS_AHEAD` at once. */
+  #resolveAhead(): void {
+    while (
+      this.#resolvingAhead < CHUNKS_AHEAD &&
+      this.#ahead.size > 0 &&
+      this.#loop !== undefined &&
+      !this.#stopping &&
+      this.#hints.get('contact:live') === false
+    ) {
+      // A creation's worth at a time (the pooled searches split it into `searchBatchSize` calls).
+      const { contactBatchSize, searchBatchSize } = this.connection.adapter.capabilities;
+      const chunk = this.#ahead.take(Math.max(1, contactBatchSize, searchBatchSize));
+      this.#resolvingAhead++;
+      const running: Promise<void> = this.#resolveChunkAhead(chunk)
+        .catch((error: unknown) => {
+          // Nothing is lost: each batch resolves the contacts it still lacks.
+          this.#host.logger.warn?.('[coexist/core] engine: resolving backfill contacts ahead failed', {
+            connectionId: this.connection.id,
+            error: describeError(error),
+          });
+        })
+        .finally(() => {
+          this.#resolvingAhead--;
+          this.#running.delete(running);
+          this.#resolveAhead();
+          this.#host.onActivity();
+        });
+      this.#running.add(running);
+    }
+  }
+
+  /** Finds or creates the customers of a chunk the store has no record of, as a batch would (see `#syncing`). */
+  async #resolveChunkAhead(chunk: ReadonlyMap<string, ContactAhead>): Promise<void> {
+    const known = await this.#host.store.getContacts(this.connection.id, [...chunk.keys()]);
+    const keys = [...chunk.keys()].filter((key) => !known.has(key) && !this.#syncing.has(key));
+    if (keys.length === 0) return;
+    const resolved = new Map<string, ContactMapping | CrmError | ShutdownSignal>();
+    const settle = this.#announce(keys);
+    try {
+      await this.#searchAndCreate(keys, chunk, 'history', resolved, 'ahead');
+      const found = [...resolved].filter((entry): entry is [string, ContactMapping] => isMapping(entry[1]));
+      if (found.length > 0) {
+        await this.#host.store.saveContacts(
+          found.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...mapping })),
+        );
+      }
+    } finally {
+      settle(resolved);
+    }
+  }
+
+  /**
+   * Registers contact keys as being resolved (`#syncing`), so that batches needing them wait instead of resolving
+   * them too; returns the function that answers the waiting batches (a key without a mapping: resolve it yourself).
+   */
+  #announce(keys: readonly string[]): (mappings: ReadonlyMap<string, unknown>) => void {
+    const announced = new Map<string, (mapping: ContactMapping | undefined) => void>();
+    for (const key of keys) {
+      if (this.#syncing.has(key)) continue;
+      this.#syncing.set(
+        key,
+        new Promise<ContactMapping | undefined>((resolve) => {
+          announced.set(key, resolve);
+        }),
+      );
+    }
+    return (mappings) => {
+      for (const [key, resolve] of announced) {
+        this.#syncing.delete(key);
+        const mapping = mappings.get(key);
+        resolve(
+          isMapping(mapping)
+            ? mapping.parentId === undefined
+              ? { crmId: mapping.crmId }
+              : { crmId: mapping.crmId, parentId: mapping.parentId }
+            : undefined,
+        );
+      }
+    };
+  }
+
   /** Stops claiming, aborts calls in flight and waits until their items are released. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#ahead.clear();
     this.#abort.abort(new ShutdownSignal('[coexist/core] engine stopped'));
     this.limiter.close(new ShutdownSignal('[coexist/core] engine stopped'));
     this.#wakeNow();
@@ -398,7 +522,10 @@ export class ConnectionWorker {
   async #pick(now: number): Promise<{ job: Job | undefined; nextDueAt: number | null }> {
     const capabilities = this.connection.adapter.capabilities;
     let nextDueAt: number | null = null;
-    for (const { kind, lane, withinShare } of PRIORITIES) {
+    const updatesTurn =
+      now - this.#historyUpdatesAt >= HISTORY_UPDATES_EVERY_MS && this.#hints.get('update:history') === true;
+    if (updatesTurn) this.#historyUpdatesAt = now;
+    for (const { kind, lane, withinShare } of updatesTurn ? UPDATES_TURN : PRIORITIES) {
       const hintKey = `${kind}:${lane}`;
       if (this.#hints.get(hintKey) !== true) continue;
       if (withinShare && this.#runningContacts >= this.contactShare) continue;
@@ -429,6 +556,7 @@ export class ConnectionWorker {
       if (claimed.nextDueAt === null) {
         // Threads blocked by calls in flight come back when those finish (`wake` on completion).
         this.#hints.set(hintKey, false);
+        if (hintKey === 'contact:live') this.#resolveAhead();
       } else {
         nextDueAt = nextDueAt === null ? claimed.nextDueAt : Math.min(nextDueAt, claimed.nextDueAt);
       }
@@ -728,14 +856,18 @@ export class ConnectionWorker {
     wanted: ReadonlyMap<string, { ref: ContactRef; businessPhone: string | undefined }>,
     lane: QueueLane,
     resolved: Map<string, ContactMapping | CrmError | ShutdownSignal>,
+    mode: 'batch' | 'ahead' = 'batch',
   ): Promise<void> {
     if (keys.length === 0) return;
+    // A batch waits without its call slot; resolving ahead holds none, and searches behind every batch's.
+    const wait = <T>(pooled: Promise<T>): Promise<T> => (mode === 'batch' ? this.#parkWhile(pooled) : pooled);
     const toCreate: string[] = [];
     // Searched together with the look-ups of other batches in flight (full `searchBatchSize` calls).
-    const searched = await this.#parkWhile(
+    const searched = await wait(
       this.#finder.run(
         keys.map((key) => toContactFindRequest(key, wanted.get(key)!.ref)),
         lane,
+        { background: mode === 'ahead' },
       ),
     );
     for (const key of keys) {
@@ -759,7 +891,7 @@ export class ConnectionWorker {
       const ownerId = this.#ownerOf(businessPhone);
       return toContactInput(key, ref, { notFoundAt, ...(ownerId === undefined ? {} : { ownerId }) });
     });
-    const created = await this.#parkWhile(this.#creator.run(inputs, lane));
+    const created = await wait(this.#creator.run(inputs, lane));
     for (const key of toCreate) {
       const result = created.get(key)!;
       if (!('ok' in result)) resolved.set(key, result as CrmError);
@@ -1008,31 +1140,11 @@ export class ConnectionWorker {
     const keys = [...latest.keys()];
     const contacts: NonNullable<Completion['contacts']>[number][] = [];
     // Message batches of these customers wait for this sync's records (`#syncing`); each is answered when it ends.
-    const announced = new Map<string, (mapping: ContactMapping | undefined) => void>();
-    for (const key of keys) {
-      if (this.#syncing.has(key)) continue;
-      this.#syncing.set(
-        key,
-        new Promise<ContactMapping | undefined>((resolve) => {
-          announced.set(key, resolve);
-        }),
-      );
-    }
+    const settle = this.#announce(keys);
     try {
       return await this.#syncContacts(job, latest, keys, outcomes, contacts);
     } finally {
-      const written = new Map(contacts.map(({ key, crmId, parentId }) => [key, { crmId, parentId }]));
-      for (const [key, resolve] of announced) {
-        this.#syncing.delete(key);
-        const mapping = written.get(key);
-        resolve(
-          mapping === undefined
-            ? undefined
-            : mapping.parentId === undefined
-              ? { crmId: mapping.crmId }
-              : { crmId: mapping.crmId, parentId: mapping.parentId },
-        );
-      }
+      settle(new Map(contacts.map((contact) => [contact.key, contact])));
     }
   }
 

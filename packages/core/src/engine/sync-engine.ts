@@ -4,15 +4,23 @@
  * transaction, before the ack); one worker per CRM connection then drains the store's queue.
  */
 import { createHash } from 'node:crypto';
-import type { CoexistenceEvent } from '../events/coexistence-event.ts';
+import type { CoexistenceEvent, MessageEchoedEvent, MessageReceivedEvent } from '../events/coexistence-event.ts';
 import {
   applyNumberHealthEvent,
   assessNumberHealth,
   createNumberHealthState,
   type NumberHealthState,
 } from '../models/number-health.ts';
-import type { CoexistStore, DeadLetter, InvalidPayload, QueuedEvent, QueueLane } from '../store/coexist-store.ts';
+import type {
+  CoexistStore,
+  DeadLetter,
+  InvalidPayload,
+  PlannedEvent,
+  QueuedEvent,
+  QueueLane,
+} from '../store/coexist-store.ts';
 import { ConnectionWorker, describeError, type WorkerHost } from './connection-worker.ts';
+import type { ContactAhead } from './contacts-ahead.ts';
 import type {
   IngestOptions,
   IngestReport,
@@ -197,8 +205,31 @@ class Engine implements SyncEngine {
       receivedAt: this.#isoTime(options.receivedAt, 'options.receivedAt'),
       events: planned,
     });
-    if (result.inserted > 0) this.#wakeFor(planned);
+    if (result.inserted > 0) {
+      this.#wakeFor(planned);
+      this.#expectContacts(planned);
+    }
     return { payloadId: result.payloadId, accepted: result.inserted, duplicates: result.duplicates };
+  }
+
+  /** Tells each worker the customers of the backfill messages just queued, to resolve ahead of their turn. */
+  #expectContacts(planned: readonly PlannedEvent[]): void {
+    let byConnection: Map<string, Map<string, ContactAhead>> | undefined;
+    for (const item of planned) {
+      if (item.kind !== 'message' || item.lane !== 'history' || item.connectionId === null) continue;
+      const event = item.event as MessageReceivedEvent | MessageEchoedEvent;
+      const key = this.#keys.keyOf(event.contact);
+      if (key === undefined) continue;
+      byConnection ??= new Map();
+      let contacts = byConnection.get(item.connectionId);
+      if (contacts === undefined) {
+        contacts = new Map();
+        byConnection.set(item.connectionId, contacts);
+      }
+      if (!contacts.has(key)) contacts.set(key, { ref: event.contact, businessPhone: event.businessPhone });
+    }
+    if (byConnection === undefined) return;
+    for (const [connectionId, contacts] of byConnection) this.#workers.get(connectionId)?.expectContacts(contacts);
   }
 
   #wakeFor(planned: readonly { kind: string; lane: QueueLane; connectionId: string | null }[]): void {
@@ -282,7 +313,10 @@ class Engine implements SyncEngine {
       await this.#store.updateInvalidPayload(payload.id, { replayedAt: new Date(this.#now()).toISOString() });
       report.replayed++;
       report.accepted += result.inserted;
-      if (result.inserted > 0) this.#wakeFor(planned);
+      if (result.inserted > 0) {
+        this.#wakeFor(planned);
+        this.#expectContacts(planned);
+      }
     }
     return report;
   }
