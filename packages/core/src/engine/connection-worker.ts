@@ -109,10 +109,14 @@ const PRIORITIES: readonly { kind: QueueKind; lane: QueueLane; withinShare?: tru
 
 /**
  * A backfill's updates (media follow-ups replacing placeholders) come after its messages, but not all after the
- * last one: every this many ms they get a turn ahead of the backfill's messages, so those whose messages are
- * written go out while the backfill runs (in calls beside its message batches) instead of in a tail after it.
+ * last one: every so often they get a turn ahead of the backfill's messages, so those whose messages are written go
+ * out while the backfill runs (in calls beside its message batches) instead of in a tail after it. The turn comes a
+ * second after the last one; after a turn that found less than a batch, twice as long as before (at most
+ * `HISTORY_UPDATES_MAX_MS`), so where requests are what limits (HubSpot's ten-secondly bucket) the updates still
+ * go in full calls.
  */
 const HISTORY_UPDATES_EVERY_MS = 1000;
+const HISTORY_UPDATES_MAX_MS = 8000;
 
 /** `PRIORITIES` with the backfill's updates ahead of its messages (their turn, see `HISTORY_UPDATES_EVERY_MS`). */
 const UPDATES_TURN: typeof PRIORITIES = [
@@ -160,8 +164,9 @@ export class ConnectionWorker {
   /** When history messages were last ingested (`wake('message', 'history')`), and when a history claim came back short. */
   #historyArrivedAt = Number.NEGATIVE_INFINITY;
   #shortHistoryClaimAt = Number.NEGATIVE_INFINITY;
-  /** When the backfill's updates last had their turn ahead of its messages. */
+  /** When the backfill's updates last had their turn ahead of its messages, and how long until the next. */
   #historyUpdatesAt = Number.NEGATIVE_INFINITY;
+  #historyUpdatesEveryMs = HISTORY_UPDATES_EVERY_MS;
   #lastError: { kind: string; message: string; at: string } | null = null;
   readonly #penalties = new WeakMap<object, number>();
   /** Pools the contact look-ups of concurrent batches into full `findContacts` calls. */
@@ -523,7 +528,7 @@ export class ConnectionWorker {
     const capabilities = this.connection.adapter.capabilities;
     let nextDueAt: number | null = null;
     const updatesTurn =
-      now - this.#historyUpdatesAt >= HISTORY_UPDATES_EVERY_MS && this.#hints.get('update:history') === true;
+      now - this.#historyUpdatesAt >= this.#historyUpdatesEveryMs && this.#hints.get('update:history') === true;
     if (updatesTurn) this.#historyUpdatesAt = now;
     for (const { kind, lane, withinShare } of updatesTurn ? UPDATES_TURN : PRIORITIES) {
       const hintKey = `${kind}:${lane}`;
@@ -552,6 +557,12 @@ export class ConnectionWorker {
         blockedThreads: this.#blockedSet(kind, lane),
       });
       if (gathering && claimed.events.length > 0 && claimed.events.length < limit) this.#shortHistoryClaimAt = now;
+      if (updatesTurn && kind === 'update' && lane === 'history') {
+        this.#historyUpdatesEveryMs =
+          claimed.events.length >= limit
+            ? HISTORY_UPDATES_EVERY_MS
+            : Math.min(HISTORY_UPDATES_MAX_MS, this.#historyUpdatesEveryMs * 2);
+      }
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {
         // Threads blocked by calls in flight come back when those finish (`wake` on completion).
@@ -817,13 +828,16 @@ export class ConnectionWorker {
     const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
     if (missing.length === 0) return resolved;
 
-    // Customers an address-book sync is writing now get its record; the others are searched and created
-    // meanwhile, and so are those whose sync failed.
-    const syncing = missing.filter((key) => this.#syncing.has(key));
+    // In a backfill batch, customers an address-book sync (or `#resolveAhead`) is writing now get its record; the
+    // others are searched and created meanwhile, and so are those whose sync failed. A live batch does not wait for
+    // a sync (its searches go behind everything else's): it resolves its customers itself, at live priority.
+    const syncing = lane === 'history' ? missing.filter((key) => this.#syncing.has(key)) : [];
     if (syncing.length === 0) {
       await this.#searchAndCreate(missing, wanted, lane, resolved);
     } else {
       const synced = Promise.all(syncing.map((key) => this.#syncing.get(key)!));
+      // A sync's searches go behind everything else's; this batch waiting for them makes them as urgent as its own.
+      this.#finder.expedite(syncing, lane);
       await this.#searchAndCreate(
         missing.filter((key) => !this.#syncing.has(key)),
         wanted,

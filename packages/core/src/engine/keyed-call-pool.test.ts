@@ -74,6 +74,25 @@ describe('KeyedCallPool', () => {
     expect(book.size + batch.size).toBe(5);
   });
 
+  it('expedites pending background keys someone now waits for, and sends nothing for keys not pending', async () => {
+    const gate = gatedSend();
+    const pool = new KeyedCallPool<ContactFindRequest, ContactFindResult>({
+      batchSize: () => 2,
+      lingerMs: { history: 0 },
+      send: gate.send,
+    });
+    // An address-book sync's keys wait behind a backfill batch's.
+    const addressBook = pool.run([request('1'), request('2'), request('3')], 'history', { background: true });
+    const backfill = pool.run([request('4'), request('5')], 'history');
+    // A batch now waits for key 3 (and for key 9, which nobody searches): 3 goes with the backfill's.
+    pool.expedite(['3', '9'], 'history');
+    await gate.grant(0);
+    expect(gate.calls[0]!.keys).toEqual(['3', '4']);
+    while (gate.waiting() > 0) await gate.grant();
+    await Promise.all([addressBook, backfill]);
+    expect(gate.calls.flatMap((call) => call.keys).sort()).toEqual(['1', '2', '3', '4', '5']);
+  });
+
   it('fails the requests a call would have taken when it cannot start, and goes on with the rest', async () => {
     let refuse = true;
     const sent: string[][] = [];

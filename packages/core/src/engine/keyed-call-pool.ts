@@ -109,6 +109,29 @@ export class KeyedCallPool<Request extends { key: string }, Result> {
     return Promise.all(waits).then((entries) => new Map(entries));
   }
 
+  /**
+   * Sends these keys, if still pending, as early as a request of `lane` would go: someone more urgent now waits for
+   * them (as when it joins them through `run`). Keys not pending are left alone: nothing is sent for them.
+   */
+  expedite(keys: readonly string[], lane: QueueLane): void {
+    const now = performance.now();
+    let changed = false;
+    for (const key of keys) {
+      const entry = this.#pending.get(key);
+      if (entry === undefined) continue;
+      if (entry.background) {
+        entry.background = false;
+        changed = true;
+      }
+      if (lane === 'live' && entry.lane === 'history') {
+        entry.lane = 'live';
+        entry.due = Math.min(entry.due, now + this.#linger.live);
+        changed = true;
+      }
+    }
+    if (changed) this.#plan();
+  }
+
   /** Whether any request is pending or in flight. */
   get busy(): boolean {
     return this.#pending.size > 0 || this.#inFlight.size > 0;
