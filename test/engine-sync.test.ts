@@ -431,6 +431,40 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect([...adapter.state.messages.values()].every((message) => customerIds.has(message.contactCrmId))).toBe(true);
   });
 
+  it('resolves a customer itself when the address-book sync it waited for fails, and retries the sync', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 10,
+      searchBatchSize: 10,
+      messageBatchSize: 40,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    const book = Array.from({ length: 10 }, (_, index) =>
+      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+    );
+    await engine.ingest(book, { rawBody: 'address book' });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
+    // The sync's upsert is slow, then fails as a whole: the message batches waiting for it go on by themselves.
+    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 150 });
+    adapter.injectFault({ type: 'throw', operation: 'upsertContacts', error: 'transient' });
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(40);
+    // One record per person (created by the batches, then named by the retried sync), and nothing dead.
+    expect(adapter.state.contacts.size).toBe(10);
+    expect([...adapter.state.contacts.values()].every((contact) => contact.name?.startsWith('App name'))).toBe(true);
+    expect(adapter.state.calls.filter((call) => call.operation === 'createContacts').length).toBeGreaterThan(0);
+    expect((await engine.status()).deadLetters).toBe(0);
+  });
+
   it("resolves the customers of a backfill's short conversations ahead of their turn", async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 20 });
