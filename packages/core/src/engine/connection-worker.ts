@@ -176,9 +176,10 @@ export class ConnectionWorker {
   /** Pools the conversations of concurrent message batches into full `prepareConversations` calls (when supported). */
   readonly #conversations: KeyedCallPool<ConversationInput, CrmWriteResult>;
   /**
-   * Address-book syncs in flight, by contact key: the record each will answer (`undefined` if it fails). A message
-   * batch needing one of those customers waits for it (parked, without a call slot) instead of searching — too early
-   * to find the record being written — and creating the same person a second time.
+   * Contacts being resolved outside the batches — by an address-book sync in flight or ahead of their turn
+   * (`#resolveAhead`) — by contact key: the record each will answer (`undefined` if that fails). A backfill batch
+   * needing one of those customers waits for it (parked, without a call slot) instead of searching — too early to
+   * find the record being written — and creating the same person a second time.
    */
   readonly #syncing = new Map<string, Promise<ContactMapping | undefined>>();
   /** Customers of queued backfill messages, resolved ahead of their conversations' turn (see `contacts-ahead.ts`). */
