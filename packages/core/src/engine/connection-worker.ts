@@ -397,13 +397,7 @@ export class ConnectionWorker {
       for (const [key, resolve] of announced) {
         this.#syncing.delete(key);
         const mapping = mappings.get(key);
-        resolve(
-          isMapping(mapping)
-            ? mapping.parentId === undefined
-              ? { crmId: mapping.crmId }
-              : { crmId: mapping.crmId, parentId: mapping.parentId }
-            : undefined,
-        );
+        resolve(isMapping(mapping) ? toMapping(mapping) : undefined);
       }
     };
   }
@@ -891,10 +885,7 @@ export class ConnectionWorker {
       else if (!result.ok) resolved.set(key, result.error);
       else if (result.matches.length > 0) {
         const match = result.matches[0]!;
-        resolved.set(
-          key,
-          match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
-        );
+        resolved.set(key, toMapping(match));
       } else toCreate.push(key);
     }
     if (toCreate.length === 0) return;
@@ -912,11 +903,7 @@ export class ConnectionWorker {
       if (!('ok' in result)) resolved.set(key, result as CrmError);
       else if (!result.ok) resolved.set(key, result.error);
       // The parent record (Close lead) is kept so cards and later writes can find it.
-      else
-        resolved.set(
-          key,
-          result.parentId === undefined ? { crmId: result.crmId } : { crmId: result.crmId, parentId: result.parentId },
-        );
+      else resolved.set(key, toMapping(result));
     }
   }
 
@@ -1120,10 +1107,7 @@ export class ConnectionWorker {
       if (!result.ok) throw result.error;
       const match = result.matches[0];
       if (match !== undefined) {
-        found.set(
-          key,
-          match.parentId === undefined ? { crmId: match.crmId } : { crmId: match.crmId, parentId: match.parentId },
-        );
+        found.set(key, toMapping(match));
       }
     }
     return found;
@@ -1225,6 +1209,11 @@ export class ConnectionWorker {
 /** Resolves after pending I/O and timers had their turn (`setImmediate`). */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The contact mapping of a search match, a write result or a stored mapping: its CRM id and parent id, nothing else. */
+function toMapping(record: { crmId: string; parentId?: string | undefined }): ContactMapping {
+  return record.parentId === undefined ? { crmId: record.crmId } : { crmId: record.crmId, parentId: record.parentId };
 }
 
 function isMapping(value: unknown): value is ContactMapping {
