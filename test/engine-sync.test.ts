@@ -14,7 +14,12 @@ import {
   type SyncEngine,
   type SyncProgress,
 } from '@coexist/core';
-import { createReferenceAdapter, type ReferenceAdapter, type ReferenceMessageRecord } from '@coexist/core/testing';
+import {
+  createReferenceAdapter,
+  type ReferenceAdapter,
+  type ReferenceFault,
+  type ReferenceMessageRecord,
+} from '@coexist/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   contactSynced,
@@ -68,6 +73,39 @@ function threadRecords(adapter: ReferenceAdapter, phone: string): ReferenceMessa
   return [...adapter.state.messages.values()]
     .filter((record) => record.contactPhone === phone)
     .sort((left, right) => left.sequence - right.sequence);
+}
+
+/**
+ * Ten customers in the address book and a backfill of their conversations (four messages each), ingested before
+ * the engine starts with `faults` injected, then drained: the address-book sync runs while their messages are claimed.
+ */
+async function syncBesideBackfill(
+  store: CoexistStore,
+  faults: ReferenceFault[],
+): Promise<{ adapter: ReferenceAdapter; engine: SyncEngine }> {
+  const adapter = createReferenceAdapter({
+    rateLimits: NO_LIMITS,
+    contactBatchSize: 10,
+    searchBatchSize: 10,
+    messageBatchSize: 40,
+  });
+  const engine = track(
+    createSyncEngine({
+      store,
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
+      autoStart: false,
+    }),
+    store,
+  );
+  const book = Array.from({ length: 10 }, (_, index) =>
+    contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+  );
+  await engine.ingest(book, { rawBody: 'address book' });
+  await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
+  for (const fault of faults) adapter.injectFault(fault);
+  await engine.start();
+  await engine.drain();
+  return { adapter, engine };
 }
 
 describe.each(backends)('sync engine (%s)', (_name, createStore) => {
@@ -392,31 +430,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it("takes a customer's record from the address-book sync in flight instead of searching and creating it again", async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({
-      rateLimits: NO_LIMITS,
-      contactBatchSize: 10,
-      searchBatchSize: 10,
-      messageBatchSize: 40,
-    });
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
-        autoStart: false,
-      }),
-      store,
-    );
-    // The ten customers of the backfill are in the address book too, and its upsert is slow: their messages are
-    // claimed while it runs.
-    const book = Array.from({ length: 10 }, (_, index) =>
-      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
-    );
-    await engine.ingest(book, { rawBody: 'address book' });
-    await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
-    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 150 });
-    await engine.start();
-    await engine.drain();
+    // Its upsert is slow: the backfill's messages are claimed while it runs.
+    const { adapter } = await syncBesideBackfill(createStore(), [
+      { type: 'delay', operation: 'upsertContacts', ms: 150 },
+    ]);
     const calls = (operation: string) => adapter.state.calls.filter((call) => call.operation === operation);
     expect(adapter.state.messages.size).toBe(40);
     expect(adapter.state.contacts.size).toBe(10);
@@ -432,31 +449,11 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('resolves a customer itself when the address-book sync it waited for fails, and retries the sync', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({
-      rateLimits: NO_LIMITS,
-      contactBatchSize: 10,
-      searchBatchSize: 10,
-      messageBatchSize: 40,
-    });
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
-        autoStart: false,
-      }),
-      store,
-    );
-    const book = Array.from({ length: 10 }, (_, index) =>
-      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
-    );
-    await engine.ingest(book, { rawBody: 'address book' });
-    await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
     // The sync's upsert is slow, then fails as a whole: the message batches waiting for it go on by themselves.
-    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 150 });
-    adapter.injectFault({ type: 'throw', operation: 'upsertContacts', error: 'transient' });
-    await engine.start();
-    await engine.drain();
+    const { adapter, engine } = await syncBesideBackfill(createStore(), [
+      { type: 'delay', operation: 'upsertContacts', ms: 150 },
+      { type: 'throw', operation: 'upsertContacts', error: 'transient' },
+    ]);
     expect(adapter.state.messages.size).toBe(40);
     // One record per person (created by the batches, then named by the retried sync), and nothing dead.
     expect(adapter.state.contacts.size).toBe(10);
