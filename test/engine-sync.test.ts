@@ -545,6 +545,79 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(updated.reduce((sum, call) => sum + call.size, 0)).toBe(40);
   });
 
+  it('carries media follow-ups and statuses that arrived first in the write of their message', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+        retry: { baseMs: 1, capMs: 5 },
+      }),
+      store,
+    );
+    // Ten conversations of four messages: the first of each is a history media placeholder, the second (sent from
+    // the app) gets a `read` status; one of those a `failed` status with its error instead.
+    const backfill = historyBackfill({ threads: 10, perThread: 4 }).map((event) =>
+      event.message.id.endsWith('.0')
+        ? { ...event, message: { id: event.message.id, kind: 'media_placeholder' as const } }
+        : event,
+    );
+    const placeholders = backfill.filter((event) => event.message.kind === 'media_placeholder');
+    const followUps = placeholders.map(
+      (message): MediaAvailableEvent => ({
+        id: `media:${message.message.id}`,
+        type: 'media.available',
+        field: 'history',
+        wabaId: 'WABA-1',
+        phoneNumberId: 'PN-1',
+        businessPhone: '+15550001001',
+        occurredAt: message.occurredAt,
+        messageId: message.message.id,
+        contact: message.contact,
+        actor: 'customer',
+        message: { id: message.message.id, kind: 'image', media: { id: `media-${message.message.id}` } },
+      }),
+    );
+    const echoes = backfill.filter((event) => event.message.id.endsWith('.1'));
+    const statuses = echoes.map((echo, index) => {
+      const status = statusEvent({
+        messageId: echo.message.id,
+        status: index === 0 ? 'failed' : 'read',
+        phone: echo.contact.phone!,
+        at: Date.parse(echo.occurredAt) + 1_000,
+      });
+      return index === 0 ? { ...status, errors: [{ code: 131_026, title: 'Message undeliverable' }] } : status;
+    });
+    await engine.ingest([...backfill, ...followUps, ...statuses], { rawBody: 'backfill' });
+    // A write whose answer is lost is sent again: it must carry the updates again, and lose none.
+    adapter.injectFault({ type: 'lose-response', operation: 'writeMessages', times: 1 });
+    await engine.start();
+    await engine.drain();
+
+    expect(adapter.state.messages.size).toBe(40);
+    const byKey = new Map([...adapter.state.messages.values()].map((record) => [record.key, record]));
+    for (const placeholder of placeholders) {
+      const record = byKey.get(placeholder.message.id)!;
+      expect(record.content).toMatchObject({
+        kind: 'image',
+        placeholder: false,
+        media: { id: `media-${placeholder.message.id}` },
+      });
+    }
+    expect(echoes.slice(1).map((echo) => byKey.get(echo.message.id)!.status)).toEqual(new Array(9).fill('read'));
+    // Only the failed status (its error code has no place in a message record) needed a call of its own.
+    const updated = adapter.state.calls.filter((call) => call.operation === 'updateMessages');
+    expect(updated.reduce((sum, call) => sum + call.size, 0)).toBe(1);
+    expect(byKey.get(echoes[0]!.message.id)!.status).toBe('failed');
+    const status = await engine.status();
+    expect(status.numbers.find((number) => number.phoneNumberId === 'PN-1')?.queue).toMatchObject({
+      pending: 0,
+      waiting: 0,
+    });
+  });
+
   it('routes each number to its own connection and keeps unserved numbers until a connection serves them', async () => {
     const store = createStore();
     const hubspot = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });

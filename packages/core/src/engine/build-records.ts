@@ -19,7 +19,7 @@ import type {
 import { contactPhone } from '../models/contact.ts';
 import { summarizeMessageContent } from '../models/message-content.ts';
 import { phoneVariants } from '../models/phone.ts';
-import { createTimelineMessage } from '../models/timeline.ts';
+import { applyTimelineEvent, createTimelineMessage } from '../models/timeline.ts';
 import type { ContactMapping } from '../store/coexist-store.ts';
 
 /** The record content of a message's content. */
@@ -49,12 +49,17 @@ export interface MessageRecordContext {
   firstInConversation?: boolean;
 }
 
-/** The message record of an inbound or app-sent message. */
+/**
+ * The message record of an inbound or app-sent message; `updates` (see `isCarriableUpdate`: media follow-ups,
+ * statuses) are applied to it with the timeline model, so the record carries them.
+ */
 export function toMessageRecord(
   event: MessageReceivedEvent | MessageEchoedEvent,
   context: MessageRecordContext,
+  updates: readonly CoexistenceEvent[] = [],
 ): MessageRecord {
-  const timeline = createTimelineMessage(event);
+  let timeline = createTimelineMessage(event);
+  for (const update of updates) timeline = applyTimelineEvent(timeline, update) ?? timeline;
   const record: MessageRecord = {
     key: event.message.id,
     direction: timeline.direction,
@@ -63,7 +68,7 @@ export function toMessageRecord(
     source: event.source,
     contactCrmId: context.contact.crmId,
     conversationKey: context.conversationKey,
-    content: toRecordContent(event.message),
+    content: toRecordContent(timeline.content),
   };
   if (context.contact.parentId !== undefined) record.contactParentCrmId = context.contact.parentId;
   if (context.contactPhone !== undefined) record.contactPhone = context.contactPhone;

@@ -16,7 +16,12 @@ import type {
   MessageRecord,
   MessageUpdate,
 } from '../adapter/crm-records.ts';
-import type { ContactRef, MessageEchoedEvent, MessageReceivedEvent } from '../events/coexistence-event.ts';
+import type {
+  CoexistenceEvent,
+  ContactRef,
+  MessageEchoedEvent,
+  MessageReceivedEvent,
+} from '../events/coexistence-event.ts';
 import { normalizeOwnerMap } from '../models/owner.ts';
 import type {
   CoexistStore,
@@ -29,6 +34,7 @@ import type {
 } from '../store/coexist-store.ts';
 import { fullJitterBackoff } from './backoff.ts';
 import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
+import { CarriedUpdates } from './carried-updates.ts';
 import { type ContactAhead, ContactsAhead } from './contacts-ahead.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
 import { KeyedCallPool } from './keyed-call-pool.ts';
@@ -184,6 +190,8 @@ export class ConnectionWorker {
   readonly #syncing = new Map<string, Promise<ContactMapping | undefined>>();
   /** Customers of queued backfill messages, resolved ahead of their conversations' turn (see `contacts-ahead.ts`). */
   readonly #ahead = new ContactsAhead();
+  /** Media follow-ups and statuses queued for messages not written yet: a message write carries them. */
+  readonly #carriedUpdates = new CarriedUpdates();
   /** Chunks of `#ahead` being resolved. */
   #resolvingAhead = 0;
 
@@ -326,6 +334,13 @@ export class ConnectionWorker {
     for (const [key, contact] of contacts) this.#ahead.offer(key, contact);
     this.#resolveAhead();
   }
+  /**
+   * Remembers update events just queued (media follow-ups, statuses; see `CarriedUpdates`), so that the write of
+   * their message, when it comes later, carries them and they need no call of their own.
+   */
+  expectUpdates(updates: readonly { messageKey: string; event: CoexistenceEvent }[]): void {
+    for (const { messageKey, event } of updates) this.#carriedUpdates.expect(messageKey, event);
+  }
 
   /** Starts resolving chunks of `#ahead`, up to `CHUNKS_AHEAD` at once. */
   #resolveAhead(): void {
@@ -406,6 +421,7 @@ export class ConnectionWorker {
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#ahead.clear();
+    this.#carriedUpdates.clear();
     this.#abort.abort(new ShutdownSignal('[coexist/core] engine stopped'));
     this.limiter.close(new ShutdownSignal('[coexist/core] engine stopped'));
     this.#wakeNow();
@@ -938,7 +954,7 @@ export class ConnectionWorker {
       keyed.map((item) => item.queued.threadKey),
     );
     const records: MessageRecord[] = [];
-    const writable: typeof keyed = [];
+    const writable: ((typeof keyed)[number] & { carries: CoexistenceEvent[] })[] = [];
     for (const item of keyed) {
       const contact = contacts.get(item.contactKey);
       if (!isMapping(contact)) {
@@ -946,17 +962,22 @@ export class ConnectionWorker {
         continue;
       }
       const ownerId = this.#ownerOf(item.event.businessPhone);
+      const carries = this.#carriedUpdates.of(item.event.message.id, item.event.message);
       records.push(
-        toMessageRecord(item.event, {
-          contact,
-          conversationKey: item.queued.threadKey,
-          ...(item.contactKey.startsWith('phone:') ? { contactPhone: item.contactKey.slice(6) } : {}),
-          ...(ownerId === undefined ? {} : { ownerId }),
-          ...(capabilities.threadsMessages ? { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null } : {}),
-          firstInConversation: !heads.has(item.queued.threadKey),
-        }),
+        toMessageRecord(
+          item.event,
+          {
+            contact,
+            conversationKey: item.queued.threadKey,
+            ...(item.contactKey.startsWith('phone:') ? { contactPhone: item.contactKey.slice(6) } : {}),
+            ...(ownerId === undefined ? {} : { ownerId }),
+            ...(capabilities.threadsMessages ? { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null } : {}),
+            firstInConversation: !heads.has(item.queued.threadKey),
+          },
+          carries,
+        ),
       );
-      writable.push(item);
+      writable.push({ ...item, carries });
     }
 
     if (records.length > 0 && this.#preparesConversations) {
@@ -984,6 +1005,7 @@ export class ConnectionWorker {
           else if (!result.ok) outcomes.push(this.#failure(item.queued, result.error, 'writeMessages'));
           else {
             outcomes.push({ seq: item.queued.seq, outcome: 'done' });
+            if (item.carries.length > 0) this.#carriedUpdates.carried(records[index]!.key, item.carries);
             messages.push({
               connectionId,
               key: records[index]!.key,
@@ -1053,6 +1075,11 @@ export class ConnectionWorker {
     const sent: QueuedEvent[] = [];
     for (const queued of job.events) {
       const targetKey = queued.targetKey!;
+      if (this.#carriedUpdates.consume(queued.event.id)) {
+        // Its message's write carried it (see `CarriedUpdates`).
+        outcomes.push({ seq: queued.seq, outcome: 'done' });
+        continue;
+      }
       const crmId = crmIds.get(targetKey);
       if (crmId === undefined) {
         // The message is not written yet (or never will be): park until it is, never drop.
@@ -1064,6 +1091,7 @@ export class ConnectionWorker {
         outcomes.push({ seq: queued.seq, outcome: 'done' });
         continue;
       }
+      this.#carriedUpdates.forget(targetKey, queued.event.id);
       updates.push({ key: queued.event.id, messageKey: targetKey, crmId, change });
       sent.push(queued);
     }

@@ -19,6 +19,7 @@ import type {
   QueuedEvent,
   QueueLane,
 } from '../store/coexist-store.ts';
+import { isCarriableUpdate } from './carried-updates.ts';
 import { ConnectionWorker, describeError, type WorkerHost } from './connection-worker.ts';
 import type { ContactAhead } from './contacts-ahead.ts';
 import type {
@@ -208,8 +209,27 @@ class Engine implements SyncEngine {
     if (result.inserted > 0) {
       this.#wakeFor(planned);
       this.#expectContacts(planned);
+      this.#expectUpdates(planned);
     }
     return { payloadId: result.payloadId, accepted: result.inserted, duplicates: result.duplicates };
+  }
+
+  /** Tells each worker the updates just queued that a later write of their message can carry (`CarriedUpdates`). */
+  #expectUpdates(planned: readonly PlannedEvent[]): void {
+    let byConnection: Map<string, { messageKey: string; event: CoexistenceEvent }[]> | undefined;
+    for (const item of planned) {
+      if (item.kind !== 'update' || item.connectionId === null || item.targetKey === null) continue;
+      if (!isCarriableUpdate(item.event)) continue;
+      byConnection ??= new Map();
+      let updates = byConnection.get(item.connectionId);
+      if (updates === undefined) {
+        updates = [];
+        byConnection.set(item.connectionId, updates);
+      }
+      updates.push({ messageKey: item.targetKey, event: item.event });
+    }
+    if (byConnection === undefined) return;
+    for (const [connectionId, updates] of byConnection) this.#workers.get(connectionId)?.expectUpdates(updates);
   }
 
   /** Tells each worker the customers of the backfill messages just queued, to resolve ahead of their turn. */
