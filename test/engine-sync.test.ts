@@ -354,8 +354,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(written).toHaveLength(49);
     // Thread 0's 27 messages were the first batch's first 27 records, in order.
     expect(written.slice(0, 27).map((record) => record.contactPhone)).toEqual(Array(27).fill(threadPhone(0)));
-    expect(writes[0]!.size).toBe(30);
-    // Batches touch few threads, so they stay full: 3 calls at most (one thread's rest may wait for its turn).
+    // The whole backlog (49) fits the three slots' batches: no thread is split, so the first batch takes thread 0
+    // and one short thread whole (29), not a part of a second one.
+    expect(writes[0]!.size).toBe(29);
+    // Batches touch few threads, so they stay full: 3 calls at most.
     expect(writes.length).toBeLessThanOrEqual(3);
     expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(3);
   });
@@ -492,6 +494,53 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
       adapter.state.calls.filter((call) => call.operation === operation).reduce((sum, call) => sum + call.size, 0);
     expect(items('findContacts')).toBe(16);
     expect(items('createContacts')).toBe(16);
+  });
+
+  it('resolves customers outside the address book ahead while its syncs are still running', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 20,
+      searchBatchSize: 20,
+      messageBatchSize: 4,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // Ten customers in the address book with long conversations (claimed first, their batches park until the
+    // sync wrote them, up to the worker's bound), ten others with one message each.
+    const book = Array.from({ length: 10 }, (_, index) =>
+      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+    );
+    await engine.ingest(book, { rawBody: 'address book' });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 8 }), { rawBody: 'long' });
+    await engine.ingest(historyBackfill({ threads: 20, perThread: 1, prefix: 'short' }).slice(10), {
+      rawBody: 'short',
+    });
+    const finished: string[] = [];
+    for (const name of ['createContacts', 'upsertContacts'] as const) {
+      const original = adapter[name];
+      adapter[name] = async (items, context) => {
+        try {
+          return await original(items, context);
+        } finally {
+          finished.push(name);
+        }
+      };
+    }
+    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 300 });
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(90);
+    expect(adapter.state.contacts.size).toBe(20);
+    // The other customers were created while the sync's upsert ran, not after it.
+    expect(finished[0]).toBe('createContacts');
+    expect(finished.filter((name) => name === 'upsertContacts')).toHaveLength(1);
   });
 
   it("writes a backfill's media follow-ups while its messages are still being written", async () => {

@@ -194,6 +194,12 @@ export class ConnectionWorker {
   readonly #carriedUpdates = new CarriedUpdates();
   /** Chunks of `#ahead` being resolved. */
   #resolvingAhead = 0;
+  /**
+   * Whether address-book syncs may be queued and not claimed yet: set when contact events are queued (or a sync
+   * finished, possibly putting some back), cleared when a claim of them comes back short of a batch. Their
+   * customers are written by the syncs, so `#ahead` waits while it is set.
+   */
+  #contactSyncsQueued = true;
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -316,6 +322,7 @@ export class ConnectionWorker {
   /** Marks queues as possibly runnable (all when `kind` is omitted) and wakes the loop. */
   wake(kind?: QueueKind, lane?: QueueLane): void {
     if (kind === 'message' && lane === 'history') this.#historyArrivedAt = this.#host.now();
+    if (kind === 'contact') this.#contactSyncsQueued = true;
     for (const key of this.#hints.keys()) {
       const [hintKind, hintLane] = key.split(':');
       if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane))
@@ -331,7 +338,8 @@ export class ConnectionWorker {
    * searches go behind every batch's), and only while no address-book sync is queued (it writes its customers itself).
    */
   expectContacts(contacts: ReadonlyMap<string, ContactAhead>): void {
-    for (const [key, contact] of contacts) this.#ahead.offer(key, contact);
+    // Customers an address-book sync is writing come from it.
+    for (const [key, contact] of contacts) if (!this.#syncing.has(key)) this.#ahead.offer(key, contact);
     this.#resolveAhead();
   }
   /**
@@ -349,7 +357,7 @@ export class ConnectionWorker {
       this.#ahead.size > 0 &&
       this.#loop !== undefined &&
       !this.#stopping &&
-      this.#hints.get('contact:live') === false
+      !this.#contactSyncsQueued
     ) {
       // A creation's worth at a time (the pooled searches split it into `searchBatchSize` calls).
       const { contactBatchSize, searchBatchSize } = this.connection.adapter.capabilities;
@@ -564,6 +572,9 @@ export class ConnectionWorker {
         ...(kind === 'message' && capabilities.threadsMessages ? { maxPerThread: 1 } : {}),
         // A backfill goes thread by thread, longest first: full batches over few threads, no long thread left last.
         order: lane === 'history' ? 'longest-backlog-first' : 'oldest-first',
+        // Its last round of batches (what is left fits the call slots) splits no conversation: the rest of one would
+        // wait a whole call for its first part, alone, after everything else.
+        ...(gathering ? { wholeThreadsBelow: this.maxConcurrency * Math.max(1, limit) } : {}),
         now,
         blockedThreads: this.#blockedSet(kind, lane),
       });
@@ -574,11 +585,15 @@ export class ConnectionWorker {
             ? HISTORY_UPDATES_EVERY_MS
             : Math.min(HISTORY_UPDATES_MAX_MS, this.#historyUpdatesEveryMs * 2);
       }
+      if (kind === 'contact' && claimed.events.length < limit && claimed.nextDueAt === null) {
+        // Every sync that can run is claimed: customers not among theirs may be resolved ahead now.
+        this.#contactSyncsQueued = false;
+        this.#resolveAhead();
+      }
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {
         // Threads blocked by calls in flight come back when those finish (`wake` on completion).
         this.#hints.set(hintKey, false);
-        if (hintKey === 'contact:live') this.#resolveAhead();
       } else {
         nextDueAt = nextDueAt === null ? claimed.nextDueAt : Math.min(nextDueAt, claimed.nextDueAt);
       }

@@ -225,6 +225,46 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     await store.close();
   });
 
+  it('splits no thread across claims while the backlog is below `wholeThreadsBelow`', async () => {
+    const store = createStore();
+    const claim = (limit: number, wholeThreadsBelow?: number) =>
+      store.claim({
+        connectionId: 'c1',
+        kind: 'message',
+        lane: 'live',
+        limit,
+        now: 0,
+        blockedThreads: new Set(),
+        order: 'longest-backlog-first',
+        ...(wholeThreadsBelow === undefined ? {} : { wholeThreadsBelow }),
+      });
+    // C: 3 messages, B: 2, A: 1.
+    await store.ingest({
+      rawBody: 'x',
+      sha256: 'x',
+      receivedAt: '2026-01-01T00:00:00Z',
+      events: [
+        message('c1', 'C', 3100),
+        message('c2', 'C', 3200),
+        message('c3', 'C', 3300),
+        message('b1', 'B', 2000),
+        message('b2', 'B', 2200),
+        message('a1', 'A', 1000),
+      ],
+    });
+    // Above the threshold (6 rows > 5) a claim fills up to its limit, splitting B.
+    const split = await claim(4, 5);
+    expect(split.events.map((event) => event.targetKey)).toEqual(['c1', 'c2', 'c3', 'b1']);
+    await store.complete({ outcomes: split.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })) });
+    // At or below it, B (2) does not fit the one place left after C: A (1) takes it, B waits whole.
+    const whole = await claim(4, 6);
+    expect(whole.events.map((event) => event.targetKey)).toEqual(['c1', 'c2', 'c3', 'a1']);
+    // A thread longer than the limit is still split: nothing else could ever claim it.
+    const rest = await claim(1, 6);
+    expect(rest.events.map((event) => event.targetKey)).toEqual(['b1']);
+    await store.close();
+  });
+
   it('parks an update until its message is written, atomically', async () => {
     const store = createStore();
     await store.ingest({

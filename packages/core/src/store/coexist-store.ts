@@ -117,6 +117,13 @@ export interface ClaimQuery {
   maxScan?: number;
   /** Which threads go first. @default 'oldest-first' */
   order?: ClaimOrder;
+  /**
+   * `longest-backlog-first` only: while the queue holds at most this many rows, a thread whose pending run does not
+   * fit the room left in the claim is left whole for a later claim instead of split across two (a run longer than
+   * `limit` is still split). At the end of a backfill, a split leaves the rest of a conversation waiting a whole call
+   * for its first part, alone in a small call after everything else. @default 0 (never)
+   */
+  wholeThreadsBelow?: number;
 }
 
 /** Result of a claim. */

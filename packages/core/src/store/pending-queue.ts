@@ -32,6 +32,8 @@ interface ThreadList {
 
 interface Queue {
   threads: Map<string, ThreadList>;
+  /** Rows indexed in this queue. */
+  size: number;
   heap: ThreadList[];
   order: ClaimOrder;
 }
@@ -74,6 +76,7 @@ export class PendingQueue {
       entries.splice(low, 0, entry);
     }
     this.#size++;
+    queue.size++;
     // A new head moves a thread up in oldest-first order, a longer backlog in longest-first order: never down.
     if (thread.index < 0) this.#push(queue, thread);
     else this.#up(queue, thread.index);
@@ -105,13 +108,16 @@ export class PendingQueue {
       blocked: query.blockedThreads,
       maxScan: query.maxScan ?? Math.max(query.limit * 5, 500),
       order: query.order ?? 'oldest-first',
+      wholeThreadsBelow: query.wholeThreadsBelow ?? 0,
     });
   }
 
   /**
    * Takes the next rows of one queue: at most `limit`, at most `maxPerThread` per thread, skipping threads in
-   * `blocked` and threads whose oldest row is delayed past `now`, in `order` (see `ClaimOrder`). Taken rows leave
-   * the index; `add` them back to retry. Returns the rows and the earliest delay among skipped threads.
+   * `blocked` and threads whose oldest row is delayed past `now`, in `order` (see `ClaimOrder`); in
+   * `longest-backlog-first` order, while the queue holds at most `wholeThreadsBelow` rows, threads whose run does not
+   * fit the room left are left whole for a later claim (see `ClaimQuery.wholeThreadsBelow`). Taken rows leave the
+   * index; `add` them back to retry. Returns the rows and the earliest delay among skipped threads.
    */
   take(
     queueKey: { connectionId: string; kind: string; lane: string },
@@ -122,6 +128,7 @@ export class PendingQueue {
       blocked: ReadonlySet<string>;
       maxScan: number;
       order: ClaimOrder;
+      wholeThreadsBelow?: number;
     },
   ): { entries: PendingEntry[]; nextDueAt: number | null } {
     const queue = this.#queues.get(`${queueKey.connectionId}\u0000${queueKey.kind}\u0000${queueKey.lane}`);
@@ -130,6 +137,7 @@ export class PendingQueue {
     if (queue.order !== options.order) this.#reorder(queue, options.order);
     // Oldest-first interleaves threads (one row, then back into the heap); longest-first takes a thread's run whole.
     const runs = options.order === 'longest-backlog-first';
+    const whole = runs && queue.size <= (options.wholeThreadsBelow ?? 0);
     const setAside: ThreadList[] = [];
     const perThread = new Map<string, number>();
     let nextDueAt: number | null = null;
@@ -138,6 +146,10 @@ export class PendingQueue {
       scanned++;
       const thread = this.#pop(queue);
       if (options.blocked.has(thread.key)) {
+        setAside.push(thread);
+        continue;
+      }
+      if (whole && taken.length > 0 && thread.entries.length - thread.head > options.limit - taken.length) {
         setAside.push(thread);
         continue;
       }
@@ -151,6 +163,7 @@ export class PendingQueue {
         taken.push(head);
         thread.head++;
         this.#size--;
+        queue.size--;
         count++;
       } while (
         runs &&
@@ -178,7 +191,7 @@ export class PendingQueue {
   #queue(key: string): Queue {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
-      queue = { threads: new Map(), heap: [], order: 'oldest-first' };
+      queue = { threads: new Map(), size: 0, heap: [], order: 'oldest-first' };
       this.#queues.set(key, queue);
     }
     return queue;
