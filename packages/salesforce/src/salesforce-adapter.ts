@@ -455,12 +455,25 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return item.waId === undefined ? undefined : normalizePhone(`+${item.waId.replace(/\D/g, '')}`);
   }
 
-  async function findByE164(operation: string, context: OperationContext, phones: readonly string[]) {
-    // The queries are independent: sent together in one Composite request, the look-up costs one round trip and
-    // one request, not one per object.
-    const queries = (['Contact', 'Lead'] as const).flatMap((objectType) =>
-      chunk(phones, SALESFORCE_COLLECTION_SIZE).map((part) => ({ objectType, soql: buildE164Query(objectType, part) })),
-    );
+  /**
+   * The Contacts and unconverted Leads whose `WhatsApp_E164__c` is one of `phones` or whose `WhatsApp_User_Id__c`
+   * is one of `userIds`. The queries are independent: sent together in one Composite request (5 per request), the
+   * look-up costs one round trip, not one per object and key field.
+   */
+  async function findByIdentity(
+    operation: string,
+    context: OperationContext,
+    phones: readonly string[],
+    userIds: readonly string[],
+  ): Promise<SalesforcePersonRecord[]> {
+    const queries = (['Contact', 'Lead'] as const).flatMap((objectType) => [
+      ...chunk(phones, SALESFORCE_COLLECTION_SIZE).map((part) => ({
+        objectType,
+        soql: buildE164Query(objectType, part),
+      })),
+      ...chunk(userIds, SOQL_IN_CHUNK).map((part) => ({ objectType, soql: buildUserIdQuery(objectType, part) })),
+    ]);
+    if (queries.length === 0) return [];
     const pages = await queryTogether(
       operation,
       context,
@@ -471,18 +484,6 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         parseSalesforceResponse(salesforcePersonRecordSchema, record, `${queries[index]!.objectType} record`),
       ),
     );
-  }
-
-  async function findByUserId(operation: string, context: OperationContext, userIds: readonly string[]) {
-    const found: SalesforcePersonRecord[] = [];
-    for (const objectType of ['Contact', 'Lead'] as const) {
-      for (const part of chunk(userIds, SOQL_IN_CHUNK)) {
-        for (const record of await query(operation, context, buildUserIdQuery(objectType, part))) {
-          found.push(parseSalesforceResponse(salesforcePersonRecordSchema, record, `${objectType} record`));
-        }
-      }
-    }
-    return found;
   }
 
   function warn(operation: string, error: unknown): void {
@@ -551,20 +552,21 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       matchesByPhone.set(phone, list);
     };
     const matchesByUserId = new Map<string, SalesforcePersonRecord[]>();
-    if (userIds.size > 0) {
-      budget.ensure(2 * Math.ceil(userIds.size / SOQL_IN_CHUNK), operation);
-      for (const record of await findByUserId(operation, context, [...userIds])) {
-        const userId = record.WhatsApp_User_Id__c;
-        if (!userId || !userIds.has(userId)) continue;
-        matchesByUserId.set(userId, [...(matchesByUserId.get(userId) ?? []), record]);
-      }
+    // One Composite request looks both identities up (BSUIDs exactly; phones exactly by our E.164 field first).
+    const searches = phones.size === 0 ? [] : buildPhoneSearches([...phones], undefined, variantsOf);
+    const lookups = Math.ceil(
+      (2 * (Math.ceil(phones.size / SALESFORCE_COLLECTION_SIZE) + Math.ceil(userIds.size / SOQL_IN_CHUNK))) /
+        COMPOSITE_MAX_COLLECTIONS,
+    );
+    // The look-ups, the searches, and the E.164 marks on matched Contacts and Leads.
+    if (lookups > 0) budget.ensure(lookups + searches.length + 2, operation);
+    for (const record of await findByIdentity(operation, context, [...phones], [...userIds])) {
+      const userId = record.WhatsApp_User_Id__c;
+      if (userId && userIds.has(userId)) matchesByUserId.set(userId, [...(matchesByUserId.get(userId) ?? []), record]);
+      if (record.WhatsApp_E164__c && phones.has(record.WhatsApp_E164__c))
+        add(record.WhatsApp_E164__c, record, 'WhatsApp_E164__c');
     }
     if (phones.size > 0) {
-      const searches = buildPhoneSearches([...phones], undefined, variantsOf);
-      budget.ensure(2 + searches.length + 2, operation);
-      for (const record of await findByE164(operation, context, [...phones])) {
-        if (record.WhatsApp_E164__c) add(record.WhatsApp_E164__c, record, 'WhatsApp_E164__c');
-      }
       const remaining = [...phones].filter((phone) => !matchesByPhone.has(phone));
       const backfill = new Map<string, { type: string; Id: string; WhatsApp_E164__c: string }>();
       const answers = await Promise.all(
@@ -845,10 +847,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
       ];
       const phones = valuesOf('WhatsApp_E164__c');
       const userIds = valuesOf('WhatsApp_User_Id__c');
-      const found = [
-        ...(phones.length === 0 ? [] : await findByE164(operation, context, phones)),
-        ...(userIds.length === 0 ? [] : await findByUserId(operation, context, userIds)),
-      ];
+      const found = await findByIdentity(operation, context, phones, userIds);
       for (const lookup of lookups) {
         const { field, value } = lookup.identity;
         const record =
