@@ -354,12 +354,46 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(written).toHaveLength(49);
     // Thread 0's 27 messages were the first batch's first 27 records, in order.
     expect(written.slice(0, 27).map((record) => record.contactPhone)).toEqual(Array(27).fill(threadPhone(0)));
-    // The whole backlog (49) fits the three slots' batches: no thread is split, so the first batch takes thread 0
-    // and one short thread whole (29), not a part of a second one.
-    expect(writes[0]!.size).toBe(29);
-    // Batches touch few threads, so they stay full: 3 calls at most.
+    expect(writes[0]!.size).toBe(30);
+    // Batches touch few threads, so they stay full: 3 calls at most (one thread's rest may wait for its turn).
     expect(writes.length).toBeLessThanOrEqual(3);
     expect(adapter.state.maxCallsInFlight).toBeLessThanOrEqual(3);
+  });
+
+  it("splits no conversation in a backfill's last round of batches", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 30 });
+    let now = Date.parse('2026-03-01T09:00:00Z');
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+        now: () => now,
+      }),
+      store,
+    );
+    // Conversations of 20, 20 and 15 messages: 55, within the 2 × 30 the slots' batches can take.
+    await engine.ingest(
+      [
+        ...historyBackfill({ threads: 1, perThread: 20, prefix: 'a', phoneNumberId: 'PN-1' }),
+        ...historyBackfill({ threads: 1, perThread: 20, prefix: 'b', start: Date.parse('2025-11-01') }).map(
+          (event) => ({ ...event, contact: { phone: threadPhone(1), waId: threadPhone(1).slice(1) } }),
+        ),
+        ...historyBackfill({ threads: 1, perThread: 15, prefix: 'c', start: Date.parse('2025-12-01') }).map(
+          (event) => ({ ...event, contact: { phone: threadPhone(2), waId: threadPhone(2).slice(1) } }),
+        ),
+      ],
+      { rawBody: 'backfill' },
+    );
+    // The backfill has arrived (no webhook for a second): its last round.
+    now += 1_000;
+    await engine.start();
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(55);
+    // Each conversation in one call, none split across two (which would have filled the first batch to 30).
+    const sizes = adapter.state.calls.filter((call) => call.operation === 'writeMessages').map((call) => call.size);
+    expect(sizes.sort((left, right) => left - right)).toEqual([15, 20, 20]);
   });
 
   it('counts pooled searches and creations against maxConcurrency too: never more calls out than it allows', async () => {

@@ -572,9 +572,11 @@ export class ConnectionWorker {
         ...(kind === 'message' && capabilities.threadsMessages ? { maxPerThread: 1 } : {}),
         // A backfill goes thread by thread, longest first: full batches over few threads, no long thread left last.
         order: lane === 'history' ? 'longest-backlog-first' : 'oldest-first',
-        // Its last round of batches (what is left fits the call slots) splits no conversation: the rest of one would
-        // wait a whole call for its first part, alone, after everything else.
-        ...(gathering ? { wholeThreadsBelow: this.maxConcurrency * Math.max(1, limit) } : {}),
+        // Its last round of batches (it has arrived, and what is left fits the call slots) splits no conversation:
+        // the rest of one would wait a whole call for its first part, alone, after everything else.
+        ...(gathering && now - this.#historyArrivedAt >= HISTORY_GATHER_MS
+          ? { wholeThreadsBelow: this.maxConcurrency * Math.max(1, limit) }
+          : {}),
         now,
         blockedThreads: this.#blockedSet(kind, lane),
       });
