@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type CoexistStore,
+  type ContactSyncedEvent,
   createMemoryStore,
   createSqliteStore,
   createSyncEngine,
@@ -75,6 +76,13 @@ function threadRecords(adapter: ReferenceAdapter, phone: string): ReferenceMessa
     .sort((left, right) => left.sequence - right.sequence);
 }
 
+/** The Business App's address book: `count` contacts, the customers of threads 0… (`threadPhone`), with app names. */
+function addressBook(count: number): ContactSyncedEvent[] {
+  return Array.from({ length: count }, (_, index) =>
+    contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
+  );
+}
+
 /**
  * Ten customers in the address book and a backfill of their conversations (four messages each), ingested before
  * the engine starts with `faults` injected, then drained: the address-book sync runs while their messages are claimed.
@@ -97,9 +105,7 @@ async function syncBesideBackfill(
     }),
     store,
   );
-  const book = Array.from({ length: 10 }, (_, index) =>
-    contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
-  );
+  const book = addressBook(10);
   await engine.ingest(book, { rawBody: 'address book' });
   await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
   for (const fault of faults) adapter.injectFault(fault);
@@ -441,9 +447,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
       store,
     );
     // 600 address-book contacts (the first 10 are the conversations' customers), then 10 conversations of 6.
-    const book = Array.from({ length: 600 }, (_, index) =>
-      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
-    );
+    const book = addressBook(600);
     await engine.ingest(book, { rawBody: 'address book' });
     await engine.ingest(historyBackfill({ threads: 10, perThread: 6 }), { rawBody: 'backfill' });
     // Slow contact upserts: a sync served before everything else would keep the messages waiting for most of them.
@@ -548,9 +552,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     );
     // Ten customers in the address book with long conversations (claimed first, their batches park until the
     // sync wrote them, up to the worker's bound), ten others with one message each.
-    const book = Array.from({ length: 10 }, (_, index) =>
-      contactSynced({ phone: threadPhone(index), name: `App name ${index}`, at: Date.parse('2026-03-01T09:00:00Z') }),
-    );
+    const book = addressBook(10);
     await engine.ingest(book, { rawBody: 'address book' });
     await engine.ingest(historyBackfill({ threads: 10, perThread: 8 }), { rawBody: 'long' });
     await engine.ingest(historyBackfill({ threads: 20, perThread: 1, prefix: 'short' }).slice(10), {
