@@ -153,6 +153,32 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     });
   });
 
+  it('looks BSUIDs and phones up in ONE Composite request, then searches only the phones it did not find', async () => {
+    const salesforce = adapter();
+    const userId = 'US.13491208655302741918';
+    const [created] = await salesforce.createContacts([{ key: `bsuid:${userId}`, userId, name: 'Ada' }], context());
+    const tagged = harness.seedContact({ LastName: 'Tagged', WhatsApp_E164__c: '+16505551240' });
+    const typed = harness.seedContact({ LastName: 'Typed', Phone: '(650) 555-1241' });
+    const before = harness.emulator.stats.requests;
+    const results = await salesforce.findContacts(
+      [
+        { key: `bsuid:${userId}`, userId },
+        { key: 'phone:+16505551240', phone: '+16505551240' },
+        { key: 'phone:+16505551241', phone: '+16505551241' },
+      ],
+      context(),
+    );
+    expect(results.map((result) => result.ok && result.matches.map((match) => match.crmId))).toEqual([
+      [created!.ok ? created!.crmId : ''],
+      [tagged],
+      [typed],
+    ]);
+    // One Composite (Contact and Lead by BSUID and by E.164, side by side), one SOSL search for the phone the
+    // E.164 field did not find, one update marking that record: not a query per object and key field first.
+    expect(harness.emulator.stats.requests - before).toBe(3);
+    expect(routeCount(harness, '/query')).toBe(0);
+  });
+
   it('keys people without a shared phone by their BSUID on WhatsApp_User_Id__c: created once, then found', async () => {
     const salesforce = adapter();
     const userId = 'US.13491208655302741918';
