@@ -68,16 +68,23 @@ describe('CarriedUpdates', () => {
     expect(updates.consume(read.id)).toBe(true);
   });
 
-  it('forgets an update applied on its own, and stays within its capacity', () => {
+  it('forgets an update applied on its own, and the oldest beyond its capacity', () => {
     const updates = new CarriedUpdates(2);
     updates.expect('wamid.1', followUp('wamid.1'));
     updates.forget('wamid.1', 'media:wamid.1');
     expect(updates.waiting).toBe(0);
     expect(updates.consume('media:wamid.1')).toBe(false);
+    // Updates whose message never comes (a status of a message another app sent) must not keep new ones out.
     for (const id of ['wamid.2', 'wamid.3', 'wamid.4']) updates.expect(id, followUp(id));
     expect(updates.waiting).toBe(2);
-    expect(updates.of('wamid.4', placeholder)).toEqual([]);
-    updates.clear();
     expect(updates.of('wamid.2', placeholder)).toEqual([]);
+    expect(updates.of('wamid.4', placeholder)).toEqual([followUp('wamid.4')]);
+    for (const id of ['wamid.3', 'wamid.4']) updates.carried(id, [followUp(id)]);
+    updates.expect('wamid.5', followUp('wamid.5'));
+    updates.carried('wamid.5', [followUp('wamid.5')]);
+    expect(updates.consume('media:wamid.3')).toBe(false);
+    expect(updates.consume('media:wamid.5')).toBe(true);
+    updates.clear();
+    expect(updates.of('wamid.4', placeholder)).toEqual([]);
   });
 });

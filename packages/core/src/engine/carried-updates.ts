@@ -9,9 +9,10 @@
  * applies them to the record with the timeline model (`applyTimelineEvent`), and when the write succeeded it
  * completes those update events without a call of their own.
  *
- * Memory only and bounded: an update not remembered here (after a restart, or past `capacity`) is applied on its own
- * as before, and applying an update twice is harmless (adapters apply updates idempotently, statuses never move
- * back), so forgetting is always safe.
+ * Memory only and bounded (the oldest are forgotten first: statuses of messages never written — sent through the
+ * Cloud API by another app — would otherwise fill it for good): an update not remembered here (after a restart, or
+ * forgotten) is applied on its own as before, and applying an update twice is harmless (adapters apply updates
+ * idempotently, statuses never move back), so forgetting is always safe.
  */
 import type { CoexistenceEvent, MessageContent } from '../events/coexistence-event.ts';
 
@@ -36,7 +37,7 @@ export class CarriedUpdates {
   readonly #carried = new Set<string>();
   readonly #capacity: number;
 
-  /** Remembers at most `capacity` waiting updates and as many carried ones. */
+  /** Remembers at most `capacity` waiting updates and as many carried ones, forgetting the oldest first. */
   constructor(capacity = 20_000) {
     this.#capacity = capacity;
   }
@@ -46,9 +47,14 @@ export class CarriedUpdates {
     return this.#waitingCount;
   }
 
-  /** Remembers an update of the message `messageKey` (ignored past `capacity`, or when no record can carry it). */
+  /** Remembers an update of the message `messageKey` (unless no record can carry it). */
   expect(messageKey: string, event: CoexistenceEvent): void {
-    if (!isCarriableUpdate(event) || this.#waitingCount >= this.#capacity) return;
+    if (!isCarriableUpdate(event)) return;
+    while (this.#waitingCount >= this.#capacity) {
+      const [oldestKey, oldest] = this.#waiting.entries().next().value!;
+      this.#waiting.delete(oldestKey);
+      this.#waitingCount -= oldest.size;
+    }
     let updates = this.#waiting.get(messageKey);
     if (updates === undefined) {
       updates = new Map();
@@ -71,7 +77,8 @@ export class CarriedUpdates {
     const updates = this.#waiting.get(messageKey);
     for (const event of events) {
       if (updates?.delete(event.id)) this.#waitingCount--;
-      if (this.#carried.size < this.#capacity) this.#carried.add(event.id);
+      if (this.#carried.size >= this.#capacity) this.#carried.delete(this.#carried.values().next().value!);
+      this.#carried.add(event.id);
     }
     if (updates?.size === 0) this.#waiting.delete(messageKey);
   }
