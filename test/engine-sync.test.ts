@@ -579,6 +579,55 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(finished.filter((name) => name === 'upsertContacts')).toHaveLength(1);
   });
 
+  it('claims conversations it can write now, not those whose customer a sync is still writing', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 20,
+      searchBatchSize: 20,
+      messageBatchSize: 4,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    // Ten customers already in the CRM (a live message each), then the address book of ten others with long
+    // conversations (claimed first, longest first, if nothing held them back) and short backfills of the first ten.
+    await engine.ingest(
+      Array.from({ length: 10 }, (_, index) =>
+        inboundMessage({ wamid: `wamid.live.${index}`, phone: threadPhone(10 + index), at: 1_000 + index }),
+      ),
+      { rawBody: 'live' },
+    );
+    await engine.start();
+    await engine.drain();
+    const finished: string[] = [];
+    for (const name of ['writeMessages', 'upsertContacts'] as const) {
+      const original = adapter[name];
+      adapter[name] = async (items, context) => {
+        try {
+          return await original(items, context);
+        } finally {
+          finished.push(name);
+        }
+      };
+    }
+    adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 300 });
+    await engine.ingest(addressBook(10), { rawBody: 'address book' });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 8 }), { rawBody: 'long' });
+    await engine.ingest(historyBackfill({ threads: 20, perThread: 2, prefix: 'short' }).slice(20), {
+      rawBody: 'short',
+    });
+    await engine.drain();
+    expect(adapter.state.messages.size).toBe(10 + 80 + 20);
+    // The known customers' conversations were written while the sync's upsert ran.
+    expect(finished.indexOf('writeMessages')).toBeLessThan(finished.indexOf('upsertContacts'));
+  });
+
   it("writes a backfill's media follow-ups while its messages are still being written", async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });

@@ -38,7 +38,7 @@ import { CarriedUpdates } from './carried-updates.ts';
 import { type ContactAhead, ContactsAhead } from './contacts-ahead.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
 import { KeyedCallPool } from './keyed-call-pool.ts';
-import type { ContactKeyCache } from './plan-event.ts';
+import { type ContactKeyCache, threadKeyOf } from './plan-event.ts';
 import { RateLimiter, type RateLimitPermit } from './rate-limiter.ts';
 
 /** What the worker needs from the engine. */
@@ -200,6 +200,12 @@ export class ConnectionWorker {
    * customers are written by the syncs, so `#ahead` waits while it is set.
    */
   #contactSyncsQueued = true;
+  /**
+   * Backfill threads whose customer is being resolved (a sync or a chunk ahead writes them): skipped by history
+   * claims, so a batch takes conversations it can write now instead of parking for a customer; their claims resume
+   * when the customer is resolved.
+   */
+  readonly #resolvingThreads = new Set<string>();
 
   /** Creates the worker of a connection. */
   constructor(connection: SyncConnection, host: WorkerHost) {
@@ -409,6 +415,7 @@ export class ConnectionWorker {
     const announced = new Map<string, (mapping: ContactMapping | undefined) => void>();
     for (const key of keys) {
       if (this.#syncing.has(key)) continue;
+      for (const id of this.connection.phoneNumberIds) this.#resolvingThreads.add(threadKeyOf(id, key));
       this.#syncing.set(
         key,
         new Promise<ContactMapping | undefined>((resolve) => {
@@ -419,8 +426,14 @@ export class ConnectionWorker {
     return (mappings) => {
       for (const [key, resolve] of announced) {
         this.#syncing.delete(key);
+        for (const id of this.connection.phoneNumberIds) this.#resolvingThreads.delete(threadKeyOf(id, key));
         const mapping = mappings.get(key);
         resolve(isMapping(mapping) ? toMapping(mapping) : undefined);
+      }
+      if (announced.size > 0) {
+        // Their conversations may be claimed now.
+        this.#hints.set('message:history', true);
+        this.#wakeNow();
       }
     };
   }
@@ -578,7 +591,10 @@ export class ConnectionWorker {
           ? { wholeThreadsBelow: this.maxConcurrency * Math.max(1, limit) }
           : {}),
         now,
-        blockedThreads: this.#blockedSet(kind, lane),
+        blockedThreads:
+          gathering && this.#resolvingThreads.size > 0
+            ? new Set([...this.#blockedSet(kind, lane), ...this.#resolvingThreads])
+            : this.#blockedSet(kind, lane),
       });
       if (gathering && claimed.events.length > 0 && claimed.events.length < limit) this.#shortHistoryClaimAt = now;
       if (updatesTurn && kind === 'update' && lane === 'history') {
