@@ -83,6 +83,42 @@ function addressBook(count: number): ContactSyncedEvent[] {
   );
 }
 
+/** An engine (not started) in small batches and two call slots, so an address-book sync holds one slot a while. */
+function syncingEngine(store: CoexistStore): { adapter: ReferenceAdapter; engine: SyncEngine } {
+  const adapter = createReferenceAdapter({
+    rateLimits: NO_LIMITS,
+    contactBatchSize: 20,
+    searchBatchSize: 20,
+    messageBatchSize: 4,
+  });
+  const engine = track(
+    createSyncEngine({
+      store,
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+      autoStart: false,
+    }),
+    store,
+  );
+  return { adapter, engine };
+}
+
+/** The order in which the adapter's calls of these operations finish, from now on. */
+function finishOrder(adapter: ReferenceAdapter, names: readonly string[]): string[] {
+  const finished: string[] = [];
+  const methods = adapter as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const name of names) {
+    const original = methods[name]!;
+    methods[name] = async (...args) => {
+      try {
+        return await original(...args);
+      } finally {
+        finished.push(name);
+      }
+    };
+  }
+  return finished;
+}
+
 /**
  * Ten customers in the address book and a backfill of their conversations (four messages each), ingested before
  * the engine starts with `faults` injected, then drained: the address-book sync runs while their messages are claimed.
@@ -535,21 +571,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('resolves customers outside the address book ahead while its syncs are still running', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({
-      rateLimits: NO_LIMITS,
-      contactBatchSize: 20,
-      searchBatchSize: 20,
-      messageBatchSize: 4,
-    });
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
-        autoStart: false,
-      }),
-      store,
-    );
+    const { adapter, engine } = syncingEngine(createStore());
     // Ten customers in the address book with long conversations (claimed first, their batches park until the
     // sync wrote them, up to the worker's bound), ten others with one message each.
     const book = addressBook(10);
@@ -558,17 +580,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     await engine.ingest(historyBackfill({ threads: 20, perThread: 1, prefix: 'short' }).slice(10), {
       rawBody: 'short',
     });
-    const finished: string[] = [];
-    for (const name of ['createContacts', 'upsertContacts'] as const) {
-      const original = adapter[name];
-      adapter[name] = async (items, context) => {
-        try {
-          return await original(items, context);
-        } finally {
-          finished.push(name);
-        }
-      };
-    }
+    const finished = finishOrder(adapter, ['createContacts', 'upsertContacts']);
     adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 300 });
     await engine.start();
     await engine.drain();
@@ -580,21 +592,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('claims conversations it can write now, not those whose customer a sync is still writing', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({
-      rateLimits: NO_LIMITS,
-      contactBatchSize: 20,
-      searchBatchSize: 20,
-      messageBatchSize: 4,
-    });
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
-        autoStart: false,
-      }),
-      store,
-    );
+    const { adapter, engine } = syncingEngine(createStore());
     // Ten customers already in the CRM (a live message each), then the address book of ten others with long
     // conversations (claimed first, longest first, if nothing held them back) and short backfills of the first ten.
     await engine.ingest(
@@ -605,17 +603,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     );
     await engine.start();
     await engine.drain();
-    const finished: string[] = [];
-    for (const name of ['writeMessages', 'upsertContacts'] as const) {
-      const original = adapter[name];
-      adapter[name] = async (items, context) => {
-        try {
-          return await original(items, context);
-        } finally {
-          finished.push(name);
-        }
-      };
-    }
+    const finished = finishOrder(adapter, ['writeMessages', 'upsertContacts']);
     adapter.injectFault({ type: 'delay', operation: 'upsertContacts', ms: 300 });
     await engine.ingest(addressBook(10), { rawBody: 'address book' });
     await engine.ingest(historyBackfill({ threads: 10, perThread: 8 }), { rawBody: 'long' });
