@@ -343,7 +343,7 @@ export class ConnectionWorker {
    * not found, created ahead of their conversations, in chunks that use the call slots the batches leave free (their
    * searches go behind every batch's), and only while no address-book sync is queued (it writes its customers itself).
    */
-  expectContacts(contacts: ReadonlyMap<string, ContactAhead>): void {
+  expectContacts(contacts: Iterable<readonly [string, ContactAhead]>): void {
     // Customers an address-book sync is writing come from it.
     for (const [key, contact] of contacts) if (!this.#syncing.has(key)) this.#ahead.offer(key, contact);
     this.#resolveAhead();

@@ -216,40 +216,23 @@ class Engine implements SyncEngine {
 
   /** Tells each worker the updates just queued that a later write of their message can carry (`CarriedUpdates`). */
   #expectUpdates(planned: readonly PlannedEvent[]): void {
-    let byConnection: Map<string, { messageKey: string; event: CoexistenceEvent }[]> | undefined;
-    for (const item of planned) {
-      if (item.kind !== 'update' || item.connectionId === null || item.targetKey === null) continue;
-      if (!isCarriableUpdate(item.event)) continue;
-      byConnection ??= new Map();
-      let updates = byConnection.get(item.connectionId);
-      if (updates === undefined) {
-        updates = [];
-        byConnection.set(item.connectionId, updates);
-      }
-      updates.push({ messageKey: item.targetKey, event: item.event });
-    }
-    if (byConnection === undefined) return;
-    for (const [connectionId, updates] of byConnection) this.#workers.get(connectionId)?.expectUpdates(updates);
+    const updates = groupByConnection(planned, (item) =>
+      item.kind === 'update' && item.targetKey !== null && isCarriableUpdate(item.event)
+        ? { messageKey: item.targetKey, event: item.event }
+        : undefined,
+    );
+    for (const [connectionId, list] of updates) this.#workers.get(connectionId)?.expectUpdates(list);
   }
 
   /** Tells each worker the customers of the backfill messages just queued, to resolve ahead of their turn. */
   #expectContacts(planned: readonly PlannedEvent[]): void {
-    let byConnection: Map<string, Map<string, ContactAhead>> | undefined;
-    for (const item of planned) {
-      if (item.kind !== 'message' || item.lane !== 'history' || item.connectionId === null) continue;
+    const contacts = groupByConnection(planned, (item): [string, ContactAhead] | undefined => {
+      if (item.kind !== 'message' || item.lane !== 'history') return undefined;
       const event = item.event as MessageReceivedEvent | MessageEchoedEvent;
       const key = this.#keys.keyOf(event.contact);
-      if (key === undefined) continue;
-      byConnection ??= new Map();
-      let contacts = byConnection.get(item.connectionId);
-      if (contacts === undefined) {
-        contacts = new Map();
-        byConnection.set(item.connectionId, contacts);
-      }
-      if (!contacts.has(key)) contacts.set(key, { ref: event.contact, businessPhone: event.businessPhone });
-    }
-    if (byConnection === undefined) return;
-    for (const [connectionId, contacts] of byConnection) this.#workers.get(connectionId)?.expectContacts(contacts);
+      return key === undefined ? undefined : [key, { ref: event.contact, businessPhone: event.businessPhone }];
+    });
+    for (const [connectionId, list] of contacts) this.#workers.get(connectionId)?.expectContacts(list);
   }
 
   #wakeFor(planned: readonly { kind: string; lane: QueueLane; connectionId: string | null }[]): void {
@@ -743,4 +726,21 @@ class Engine implements SyncEngine {
 
 function sha256(body: string | Uint8Array): string {
   return createHash('sha256').update(body).digest('hex');
+}
+
+/** What `pick` finds in the planned events of each connection (events no connection serves are skipped). */
+function groupByConnection<T>(
+  planned: readonly PlannedEvent[],
+  pick: (item: PlannedEvent) => T | undefined,
+): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of planned) {
+    if (item.connectionId === null) continue;
+    const value = pick(item);
+    if (value === undefined) continue;
+    const group = groups.get(item.connectionId);
+    if (group === undefined) groups.set(item.connectionId, [value]);
+    else group.push(value);
+  }
+  return groups;
 }
