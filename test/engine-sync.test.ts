@@ -83,18 +83,25 @@ function addressBook(count: number): ContactSyncedEvent[] {
   );
 }
 
-/** An engine (not started) in small batches and two call slots, so an address-book sync holds one slot a while. */
-function syncingEngine(store: CoexistStore): { adapter: ReferenceAdapter; engine: SyncEngine } {
-  const adapter = createReferenceAdapter({
-    rateLimits: NO_LIMITS,
+/**
+ * An engine (not started) on the reference CRM for tests of address-book syncs beside a backfill: by default small
+ * batches and two call slots, so a sync holds one slot a while.
+ */
+function syncingEngine(
+  store: CoexistStore,
+  sizes: { contactBatchSize: number; searchBatchSize: number; messageBatchSize: number; maxConcurrency: number } = {
     contactBatchSize: 20,
     searchBatchSize: 20,
     messageBatchSize: 4,
-  });
+    maxConcurrency: 2,
+  },
+): { adapter: ReferenceAdapter; engine: SyncEngine } {
+  const { maxConcurrency, ...batchSizes } = sizes;
+  const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, ...batchSizes });
   const engine = track(
     createSyncEngine({
       store,
-      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency }],
       autoStart: false,
     }),
     store,
@@ -127,20 +134,12 @@ async function syncBesideBackfill(
   store: CoexistStore,
   faults: ReferenceFault[],
 ): Promise<{ adapter: ReferenceAdapter; engine: SyncEngine }> {
-  const adapter = createReferenceAdapter({
-    rateLimits: NO_LIMITS,
+  const { adapter, engine } = syncingEngine(store, {
     contactBatchSize: 10,
     searchBatchSize: 10,
     messageBatchSize: 40,
+    maxConcurrency: 4,
   });
-  const engine = track(
-    createSyncEngine({
-      store,
-      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 4 }],
-      autoStart: false,
-    }),
-    store,
-  );
   const book = addressBook(10);
   await engine.ingest(book, { rawBody: 'address book' });
   await engine.ingest(historyBackfill({ threads: 10, perThread: 4 }), { rawBody: 'backfill' });
@@ -467,21 +466,12 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('writes messages while a large address-book sync is still running, and the app names still land', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({
-      rateLimits: NO_LIMITS,
+    const { adapter, engine } = syncingEngine(createStore(), {
       contactBatchSize: 10,
       searchBatchSize: 10,
       messageBatchSize: 20,
+      maxConcurrency: 2,
     });
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
-        autoStart: false,
-      }),
-      store,
-    );
     // 600 address-book contacts (the first 10 are the conversations' customers), then 10 conversations of 6.
     const book = addressBook(600);
     await engine.ingest(book, { rawBody: 'address book' });
