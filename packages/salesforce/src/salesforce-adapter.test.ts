@@ -522,6 +522,40 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(bad).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[0].conversationCrmId' } });
   });
 
+  it('creates people keyed by a phone and people keyed by a BSUID in ONE Composite request', async () => {
+    const salesforce = adapter();
+    const userId = 'US.13491208655302741918';
+    const people = [
+      { key: 'phone:+16505550150', phone: '+16505550150', name: 'Ana Lopez' },
+      { key: `bsuid:${userId}`, userId, name: 'Bo Username' },
+      { key: 'phone:+16505550151', phone: '+16505550151', name: 'Cy Chen' },
+    ];
+    const created = await salesforce.createContacts(people, context());
+    expect(created).toMatchObject([
+      { ok: true, created: true },
+      { ok: true, created: true },
+      { ok: true, created: true },
+    ]);
+    // One round trip: a phone upsert and a BSUID upsert as two Collections subrequests, not two requests in a row.
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(routeCount(harness, '/composite')).toBe(1);
+    const leads = harness.emulator.state.records('Lead');
+    expect(leads.map((lead) => lead.LastName).sort()).toEqual(['Chen', 'Lopez', 'Username']);
+    expect(leads.find((lead) => lead.LastName === 'Username')).toMatchObject({ WhatsApp_User_Id__c: userId });
+    // The address-book sync of the same people (searched just before): one request again, the same records.
+    harness.emulator.resetStats();
+    const notFoundAt = new Date().toISOString();
+    const upserted = await salesforce.upsertContacts(
+      people.map((person) => ({ ...person, notFoundAt })),
+      context(),
+    );
+    expect(upserted.map((result) => (result.ok ? result.crmId : undefined))).toEqual(
+      created.map((result) => (result.ok ? result.crmId : undefined)),
+    );
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(harness.emulator.state.count('Lead')).toBe(3);
+  });
+
   it('creates a person another call is writing at the same time once: the creation takes that record', async () => {
     const salesforce = adapter();
     harness.emulator.latency.configure({ baseMs: 100 });

@@ -449,6 +449,20 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return readCompositeUpserts(answer, plan, upserts.length);
   }
 
+  /** Upserts in one Composite request when they fit one (at most five Collections subrequests), else one by one. */
+  async function upsertTogether(
+    operation: string,
+    context: OperationContext,
+    upserts: readonly CompositeUpsert[],
+  ): Promise<SalesforceSaveResult[][]> {
+    if (upserts.length > 1 && compositeCollectionsOf(upserts) <= COMPOSITE_MAX_COLLECTIONS)
+      return upsertComposite(operation, context, upserts);
+    const results: SalesforceSaveResult[][] = [];
+    for (const { object, externalIdField, records } of upserts)
+      results.push(await upsertCollection(operation, context, object, externalIdField, records));
+    return results;
+  }
+
   /** The phone of a find or write item: the E.164 `phone`, else the `waId` read as international digits. */
   function phoneOf(item: { phone?: string; waId?: string }): string | undefined {
     if (item.phone !== undefined) return item.phone;
@@ -664,7 +678,17 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return fail('phone', 'is missing: a contact needs an E.164 phone or a userId (BSUID)');
   }
 
-  /** Creates (upserts by `WhatsApp_E164__c`, else `WhatsApp_User_Id__c`) the contacts, one record per identity. */
+  /** The people of one `createByIdentity` keyed by one identity field: each value's contact indexes. */
+  interface PersonGroup {
+    field: PersonIdentity['field'];
+    byValue: Map<string, number[]>;
+  }
+
+  /**
+   * Creates (upserts by `WhatsApp_E164__c`, else `WhatsApp_User_Id__c`) the contacts, one record per identity. The
+   * people keyed by a phone and those keyed by a BSUID go in one request (two Collections subrequests of a Composite):
+   * an address book's batch holds both, and two upserts one after the other cost each batch a second round trip.
+   */
   async function createByIdentity(
     operation: string,
     context: OperationContext,
@@ -673,13 +697,15 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     results: CrmWriteResult[],
     replaceName = false,
   ): Promise<void> {
+    const groups: PersonGroup[] = [];
     for (const field of ['WhatsApp_E164__c', 'WhatsApp_User_Id__c'] as const) {
       const byValue = new Map<string, number[]>();
       for (const { index, identity } of entries) {
         if (identity.field === field) byValue.set(identity.value, [...(byValue.get(identity.value) ?? []), index]);
       }
-      if (byValue.size > 0) await createKeyedBy(operation, context, contacts, field, byValue, results, replaceName);
+      if (byValue.size > 0) groups.push({ field, byValue });
     }
+    if (groups.length > 0) await createGroups(operation, context, contacts, groups, results, replaceName);
   }
 
   /**
@@ -690,19 +716,23 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
    */
   const personWrites = new Map<string, Promise<string | undefined>>();
 
-  /** Upserts one record per value of `field`, answering every contact index that shares it. */
-  async function createKeyedBy(
+  /** Upserts one record per value of each group, answering every contact index that shares it. */
+  async function createGroups(
     operation: string,
     context: OperationContext,
     contacts: readonly ContactInput[],
-    field: PersonIdentity['field'],
-    byValue: ReadonlyMap<string, readonly number[]>,
+    groups: readonly PersonGroup[],
     results: CrmWriteResult[],
     replaceName: boolean,
   ): Promise<void> {
-    const identityOf = (value: string) => `${field}\u0000${value}`;
-    const answer = (value: string, result: SalesforceSaveResult | undefined, createdHere: boolean) => {
-      byValue.get(value)!.forEach((index, occurrence) => {
+    const identityOf = (group: PersonGroup, value: string) => `${group.field}\u0000${value}`;
+    const answer = (
+      group: PersonGroup,
+      value: string,
+      result: SalesforceSaveResult | undefined,
+      createdHere: boolean,
+    ) => {
+      group.byValue.get(value)!.forEach((index, occurrence) => {
         const key = contacts[index]!.key;
         if (result === undefined || !result.success || !result.id) {
           results[index] = {
@@ -720,55 +750,80 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         }
       });
     };
-    const upsert = async (values: readonly string[], register: boolean) => {
-      if (values.length === 0) return;
-      const records = values.map((value) => {
-        const contact = contacts[byValue.get(value)![0]!]!;
-        const fields = toSalesforcePersonFields(
-          { ...contact, ...(field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
-          { objectType: createMissingAs, leadCompany, includeOwner: true },
-        );
-        // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
-        if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
-          fields.FirstName = '';
-        return fields;
-      });
-      const saving = upsertCollection(operation, context, createMissingAs, field, records);
+    const recordOf = (group: PersonGroup, value: string) => {
+      const contact = contacts[group.byValue.get(value)![0]!]!;
+      const fields = toSalesforcePersonFields(
+        { ...contact, ...(group.field === 'WhatsApp_E164__c' ? { phone: value } : { userId: value }) },
+        { objectType: createMissingAs, leadCompany, includeOwner: true },
+      );
+      // The upsert may land on a record created since the engine's search: a new name replaces the old one whole.
+      if (replaceName && fields.FirstName === undefined && splitContactName(contact).lastName !== undefined)
+        fields.FirstName = '';
+      return fields;
+    };
+    const upsert = async (parts: readonly { group: PersonGroup; values: readonly string[] }[], register: boolean) => {
+      const writes = parts.filter((part) => part.values.length > 0);
+      if (writes.length === 0) return;
+      const saving = upsertTogether(
+        operation,
+        context,
+        writes.map(({ group, values }) => ({
+          object: createMissingAs,
+          externalIdField: group.field,
+          records: values.map((value) => recordOf(group, value)),
+        })),
+      );
       if (register) {
-        const ids = saving.then(
-          (saved) => saved.map((result) => (result.success && result.id ? result.id : undefined)),
-          () => [] as (string | undefined)[],
-        );
-        values.forEach((value, position) => {
-          const identity = identityOf(value);
-          const id = ids.then((list) => list[position]);
-          personWrites.set(identity, id);
-          void id.then(() => {
-            if (personWrites.get(identity) === id) personWrites.delete(identity);
+        writes.forEach(({ group, values }, write) => {
+          const ids = saving.then(
+            (saved) => (saved[write] ?? []).map((result) => (result.success && result.id ? result.id : undefined)),
+            () => [] as (string | undefined)[],
+          );
+          values.forEach((value, position) => {
+            const identity = identityOf(group, value);
+            const id = ids.then((list) => list[position]);
+            personWrites.set(identity, id);
+            void id.then(() => {
+              if (personWrites.get(identity) === id) personWrites.delete(identity);
+            });
           });
         });
       }
       const saved = await saving;
-      values.forEach((value, position) => {
-        answer(value, saved[position], true);
+      writes.forEach(({ group, values }, write) => {
+        values.forEach((value, position) => {
+          answer(group, value, saved[write]?.[position], true);
+        });
       });
     };
-    const values = [...byValue.keys()];
     // A creation reuses a write of the same person in flight; an update of the person (`replaceName`) writes.
-    const shared = replaceName ? [] : values.filter((value) => personWrites.has(identityOf(value)));
-    const own = values.filter((value) => !shared.includes(value));
+    const shared = groups.map((group) => ({
+      group,
+      values: replaceName
+        ? []
+        : [...group.byValue.keys()].filter((value) => personWrites.has(identityOf(group, value))),
+    }));
+    const own = groups.map((group, position) => {
+      const elsewhere = new Set(shared[position]!.values);
+      return { group, values: [...group.byValue.keys()].filter((value) => !elsewhere.has(value)) };
+    });
     await Promise.all([
       upsert(own, true),
       (async () => {
-        const failed: string[] = [];
-        await Promise.all(
-          shared.map(async (value) => {
-            const id = await personWrites.get(identityOf(value));
-            if (id === undefined) failed.push(value);
-            else answer(value, { id, success: true, errors: [], created: false }, false);
+        const failed = await Promise.all(
+          shared.map(async ({ group, values }) => {
+            const lost: string[] = [];
+            await Promise.all(
+              values.map(async (value) => {
+                const id = await personWrites.get(identityOf(group, value));
+                if (id === undefined) lost.push(value);
+                else answer(group, value, { id, success: true, errors: [], created: false }, false);
+              }),
+            );
+            return { group, values: lost };
           }),
         );
-        // The other write failed: this call writes the person itself.
+        // The other write failed: this call writes those people itself.
         await upsert(failed, false);
       })(),
     ]);
