@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
+import { messageEventId } from '../webhook/event-id.ts';
 import type { CoexistStore, PlannedEvent, QueuedEvent } from './coexist-store.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
@@ -21,7 +22,7 @@ function temporaryPath(): string {
 
 function message(wamid: string, thread: string, at: number): PlannedEvent {
   const event: MessageReceivedEvent = {
-    id: `received:${wamid}`,
+    id: messageEventId(wamid),
     type: 'message.received',
     field: 'messages',
     wabaId: 'W',
@@ -344,7 +345,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     });
     const [letter] = await store.listDeadLetters();
     expect(letter).toMatchObject({
-      eventId: 'received:w1',
+      eventId: 'message:w1',
       eventType: 'message.received',
       reason: 'contact rejected',
       errorKind: 'permanent',
@@ -433,7 +434,7 @@ describe('createSqliteStore', () => {
       old.exec(`PRAGMA user_version = ${index + 1}`);
     }
     old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
-      target_key, sort_key, state) VALUES ('received:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'pending')`);
+      target_key, sort_key, state) VALUES ('message:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'pending')`);
     old.exec(`INSERT INTO event_bodies (seq, body) VALUES (1, '${JSON.stringify(message('w1', 'T', 5).event)}')`);
     old.close();
 
@@ -445,7 +446,7 @@ describe('createSqliteStore', () => {
       events: [message('w1', 'T', 5), message('w2', 'T', 6)],
     });
     expect(again).toMatchObject({ inserted: 1, duplicates: 1 });
-    expect((await store.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['received:w1', 'received:w2']);
+    expect((await store.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['message:w1', 'message:w2']);
     const claimed = await store.claim({
       connectionId: 'c1',
       kind: 'message',
@@ -502,7 +503,7 @@ describe('createSqliteStore', () => {
       events: [message('w1', 'T', 1), message('w2', 'T', 2)],
     });
     expect(redelivery).toMatchObject({ inserted: 0, duplicates: 2 });
-    expect((await restarted.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['received:w1', 'received:w2']);
+    expect((await restarted.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['message:w1', 'message:w2']);
     // w1's completion was committed; w2's was not: it is pending again and will be resent (idempotently).
     expect(await restarted.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'm-1']]));
     const resend = await restarted.claim({ ...query, limit: 10 });
@@ -580,6 +581,60 @@ describe('createSqliteStore', () => {
     expect((await third.claim(query)).events.map((event) => event.targetKey).sort()).toEqual(['u1', 'w3', 'w44']);
     expect((await third.claim({ ...query, kind: 'update' })).events.map((event) => event.targetKey)).toEqual(['w40']);
     await third.close();
+  });
+
+  it("keeps a message's CRM id on its event's row (indexed or above the watermark), others in `messages`", async () => {
+    const path = temporaryPath();
+    const store = createSqliteStore({ path, writerThread: false });
+    // More events than one group commit indexes (1,024): the last ones stay above the dedupe index's watermark.
+    const events = Array.from({ length: 1_500 }, (_, index) => message(`w${index}`, `t${index % 50}`, index + 1));
+    await store.ingest({ rawBody: 'p', sha256: 'p', receivedAt: 'now', events });
+    const claimed = await store.claim({
+      connectionId: 'c1',
+      kind: 'message',
+      lane: 'live',
+      limit: 1_500,
+      now: 0,
+      blockedThreads: new Set(),
+    });
+    expect(claimed.events).toHaveLength(1_500);
+    await store.complete({
+      outcomes: claimed.events.map((event) => ({ seq: event.seq, outcome: 'done' as const })),
+      messages: [
+        ...claimed.events.map((event) => ({
+          connectionId: 'c1',
+          key: event.targetKey!,
+          crmId: `crm-${event.targetKey}`,
+          threadKey: event.threadKey,
+        })),
+        // Written by the CRM side, say: no stored event carried it.
+        { connectionId: 'c1', key: 'sent-elsewhere', crmId: 'crm-elsewhere', threadKey: 't0' },
+      ],
+    });
+    await store.countOpen(); // commits the completion
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const inspect = new DatabaseSync(path, { readOnly: true });
+    const indexedSeq = Number(
+      (inspect.prepare("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as { value: number }).value,
+    );
+    expect(indexedSeq).toBeLessThan(1_500);
+    const keys = ['w0', 'w1499', 'sent-elsewhere', 'unknown'];
+    const expected = new Map([
+      ['w0', 'crm-w0'],
+      ['w1499', 'crm-w1499'],
+      ['sent-elsewhere', 'crm-elsewhere'],
+    ]);
+    expect(await store.getMessages('c1', keys)).toEqual(expected);
+    expect(await store.getMessages('other-connection', keys)).toEqual(new Map());
+    expect(
+      (inspect.prepare('SELECT count(*) AS n FROM events WHERE crm_id IS NOT NULL').get() as { n: number }).n,
+    ).toBe(1_500);
+    expect(inspect.prepare('SELECT key FROM messages').all()).toEqual([{ key: 'sent-elsewhere' }]);
+    inspect.close();
+    await store.close();
+    const reopened = createSqliteStore({ path });
+    expect(await reopened.getMessages('c1', keys)).toEqual(expected);
+    await reopened.close();
   });
 
   it('names the field of bad options', () => {

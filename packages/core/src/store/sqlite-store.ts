@@ -28,6 +28,7 @@
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CoexistenceEvent } from '../events/coexistence-event.ts';
+import { messageEventId } from '../webhook/event-id.ts';
 import {
   type ClaimQuery,
   type ClaimResult,
@@ -606,10 +607,49 @@ class SqliteStore implements CoexistStore {
   /** Whether a message's CRM id is known (buffered or stored). */
   #messageWritten(connectionId: string, key: string): boolean {
     if (this.#bufferedMessages.has(`${connectionId}\u0000${key}`)) return true;
-    return (
-      this.#sql('SELECT 1 AS found FROM messages WHERE connection_id = ? AND key = ?').get(connectionId, key) !==
-      undefined
-    );
+    return this.#storedMessages(connectionId, [key]).size > 0;
+  }
+
+  /**
+   * The stored CRM ids of messages: on the rows of the events that carried them (through the dedupe index, or above
+   * its watermark by rowid range), else in \`messages\` (see migration 6).
+   */
+  #storedMessages(connectionId: string, keys: readonly string[]): Map<string, string> {
+    const found = new Map<string, string>();
+    const byEventId = new Map(keys.map((key) => [messageEventId(key), key]));
+    const foundOnEvent = (row: Row) => {
+      const key = byEventId.get(String(row.event_id));
+      if (key === undefined) return;
+      found.set(key, String(row.crm_id));
+      byEventId.delete(String(row.event_id));
+    };
+    for (const chunk of chunks([...byEventId.keys()], LOOKUP_CHUNK)) {
+      const statement = this.#sqlMany(
+        `SELECT e.event_id, e.crm_id FROM event_hashes h JOIN events e ON e.seq = h.seq
+         WHERE h.hash IN ($IN) AND e.connection_id = ? AND e.crm_id IS NOT NULL`,
+        chunk.length,
+      );
+      for (const row of statement.all(...chunk.map(eventIdHash), connectionId)) foundOnEvent(row as Row);
+    }
+    if (byEventId.size > 0) {
+      const watermark = Number(
+        (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
+      );
+      for (const chunk of chunks([...byEventId.keys()], LOOKUP_CHUNK)) {
+        const statement = this.#sqlMany(
+          `SELECT event_id, crm_id FROM events
+           WHERE seq > ? AND event_id IN ($IN) AND connection_id = ? AND crm_id IS NOT NULL`,
+          chunk.length,
+        );
+        for (const row of statement.all(watermark, ...chunk, connectionId)) foundOnEvent(row as Row);
+      }
+    }
+    for (const row of this.#lookup('SELECT * FROM messages WHERE connection_id = ? AND key IN ($IN)', connectionId, [
+      ...byEventId.values(),
+    ])) {
+      found.set(String(row.key), String(row.crm_id));
+    }
+    return found;
   }
 
   /** The index entry of a claimed (or, failing that, stored) row, with a new delay. */
@@ -726,7 +766,10 @@ class SqliteStore implements CoexistStore {
     }
     request.done.sort((left, right) => left - right);
     for (const message of this.#bufferedMessages.values()) {
-      if (message.generation === generation) request.messages.push([message.connectionId, message.key, message.crmId]);
+      if (message.generation === generation) {
+        const hash = eventIdHash(messageEventId(message.key));
+        request.messages.push([message.connectionId, message.key, message.crmId, hash]);
+      }
     }
     for (const head of this.#bufferedHeads.values()) {
       if (head.generation === generation) request.heads.push([head.connectionId, head.threadKey, head.crmId]);
@@ -895,13 +938,7 @@ class SqliteStore implements CoexistStore {
       if (buffered === undefined) missing.push(key);
       else found.set(key, buffered.crmId);
     }
-    for (const row of this.#lookup(
-      'SELECT * FROM messages WHERE connection_id = ? AND key IN ($IN)',
-      connectionId,
-      missing,
-    )) {
-      found.set(String(row.key), String(row.crm_id));
-    }
+    for (const [key, crmId] of this.#storedMessages(connectionId, missing)) found.set(key, crmId);
     return found;
   }
 

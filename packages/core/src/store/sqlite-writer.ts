@@ -58,7 +58,8 @@ export interface WriterFlushRequest {
   done: number[];
   /** Other state changes: seq, state, attempts (or null: unchanged), not_before, dead letter reason, kind, time. */
   states: [number, string, number | null, number, string | null, string | null, string | null][];
-  messages: [string, string, string][];
+  /** Written messages: connection id, message key, CRM id, and the hash of the id of the event that carried it. */
+  messages: [string, string, string, number][];
   heads: [string, string, string][];
   contacts: [string, string, string, string | null][];
   counters: [string, string, number][];
@@ -355,11 +356,25 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
         sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
       }
+      // A message's CRM id goes on the row of the event that carried it (\`message:<key>\`, \`messageEventId\`), which
+      // this commit rewrites anyway (its state becomes done); \`messages\` takes the others (migration 6).
+      const setCrmId = sql('UPDATE events SET crm_id = ? WHERE seq = ? AND connection_id = ?');
+      const indexedSeq = sql(
+        'SELECT e.seq AS seq FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash = ? AND e.event_id = ?',
+      );
+      const withoutEvent: SQLInputValue[][] = [];
+      for (const [connectionId, key, crmId, hash] of request.messages) {
+        const eventId = `message:${key}`;
+        const seq = unindexed.get(eventId)?.seq ?? (indexedSeq.get(hash, eventId)?.seq as number | undefined);
+        if (seq === undefined || Number(setCrmId.run(crmId, seq, connectionId).changes) === 0) {
+          withoutEvent.push([connectionId, key, crmId]);
+        }
+      }
       insertRows(
         `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
          ON CONFLICT (connection_id, key) DO UPDATE SET crm_id = excluded.crm_id`,
         3,
-        request.messages.sort(byKeyColumns),
+        withoutEvent.sort(byKeyColumns),
       );
       insertRows(
         `INSERT INTO threads (connection_id, thread_key, last_crm_id) VALUES $ROWS
