@@ -309,6 +309,20 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(stores.bulk).toBeGreaterThan(0);
   });
 
+  it('answers a Bulk row Salesforce refused with its error, read from the failed results, and writes the others', async () => {
+    const salesforce = adapter({ bulkThreshold: 2, bulkPollIntervalMs: 20 });
+    const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const records = messagesFor(created!.ok ? created!.crmId : '', 3, 1);
+    // The second row belongs to a conversation whose record (the engine says) does not exist.
+    records[1] = { ...records[1]!, conversationKey: 'conversation:gone', conversationCrmId: 'a0B000000000001AAA' };
+    const results = await salesforce.writeMessages(records, context());
+    expect(routeCount(harness, '/jobs/ingest')).toBeGreaterThan(0);
+    expect(results[0]).toMatchObject({ ok: true, created: true });
+    expect(results[1]).toMatchObject({ ok: false, error: { kind: 'permanent', field: 'messages[1]' } });
+    expect(results[2]).toMatchObject({ ok: true, created: true });
+    expect(harness.messages().map((message) => message.key)).toEqual([records[0]!.key, records[2]!.key]);
+  });
+
   it('creates a conversation the engine calls new without reading it, and reads one it does not know otherwise', async () => {
     const [created] = await adapter().createContacts([{ key: 'c', phone: '+16505550100' }], context());
     const contactId = created!.ok ? created!.crmId : '';

@@ -114,16 +114,6 @@ export const salesforceBulkJobInfoSchema = z.looseObject({
 /** Bulk job info. */
 export type SalesforceBulkJobInfo = z.infer<typeof salesforceBulkJobInfoSchema>;
 
-/** One row of a job's `successfulResults` CSV (the uploaded columns plus `sf__Id`, `sf__Created`). */
-export const salesforceBulkSuccessRowSchema = z.looseObject({
-  sf__Id: z.string(),
-  sf__Created: z.string(),
-  Message_Id__c: z.string(),
-});
-
-/** One row of a job's `failedResults` CSV (the uploaded columns plus `sf__Id`, `sf__Error`). */
-export const salesforceBulkFailureRowSchema = z.looseObject({ sf__Error: z.string(), Message_Id__c: z.string() });
-
 /** `conn.limitInfo` as jsforce parses it from `Sforce-Limit-Info: api-usage=used/limit`. */
 export const salesforceLimitInfoSchema = z.object({
   apiUsage: z.object({ used: z.number(), limit: z.number() }).optional(),
