@@ -21,10 +21,10 @@
  *   writes (by wamid, by contact key) answer with the records already there: nothing is lost and nothing is
  *   written twice. That is the argument the engine already relied on for a crash between a CRM call and its
  *   completion; group commit only widens that window from one call to one interval.
- * - The dedupe index (`event_hashes`, on a hash of the event id) and the thread index (`thread_events`) are filled
- *   in the same background transaction, up to a watermark (`store_state.indexed_seq`); events above it are indexed
- *   in memory (by the writer) and rebuilt from `events` on open, so a duplicate is recognised at every moment,
- *   before and after a crash.
+ * - The dedupe index (`event_hashes`, on a hash of the event id) and the thread index (`thread_hashes`, on a hash of
+ *   the thread key) are filled in the same background transaction, up to a watermark (`store_state.indexed_seq`);
+ *   events above it are indexed in memory (by the writer) and rebuilt from `events` on open, so a duplicate is
+ *   recognised at every moment, before and after a crash.
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { CoexistenceEvent } from '../events/coexistence-event.ts';
@@ -268,12 +268,13 @@ class SqliteStore implements CoexistStore {
     const indexedSeq = Number(
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
     );
-    const unindexed: [string, number, string, number][] = [];
+    const unindexed: [string, number, string, number, number][] = [];
     for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ? ORDER BY seq').all(
       indexedSeq,
     )) {
       const eventId = String(row.event_id);
-      unindexed.push([eventId, Number(row.seq), String(row.thread_key), eventIdHash(eventId)]);
+      const threadKey = String(row.thread_key);
+      unindexed.push([eventId, Number(row.seq), threadKey, eventIdHash(eventId), eventIdHash(threadKey)]);
     }
     for (const row of this.#sql("SELECT connection_id, target_key FROM events WHERE state = 'waiting'").all()) {
       this.#waitingKeys.add(`${String(row.connection_id ?? '')}\u0000${String(row.target_key)}`);
@@ -347,6 +348,7 @@ class SqliteStore implements CoexistStore {
         planned.sortKey,
         planned.kind === 'meta' || planned.connectionId !== null,
         JSON.stringify(event),
+        eventIdHash(planned.threadKey),
       ];
     });
     const reply = await this.#write('ingest', {
@@ -974,7 +976,8 @@ class SqliteStore implements CoexistStore {
   async listThreadEvents(threadKeys: readonly string[]): Promise<CoexistenceEvent[]> {
     this.#check();
     // The writer knows the events above the index watermark.
-    const bodies = await this.#write('listThreadEvents', [...new Set(threadKeys)]);
+    const threads = [...new Set(threadKeys)].map((threadKey): [string, number] => [threadKey, eventIdHash(threadKey)]);
+    const bodies = await this.#write('listThreadEvents', threads);
     return bodies.map((body) => JSON.parse(body) as CoexistenceEvent);
   }
 

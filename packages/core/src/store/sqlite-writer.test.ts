@@ -12,7 +12,21 @@ function openDatabase() {
 }
 
 function row(id: string, thread: string, sortKey: number): WriterEventRow {
-  return [id, eventIdHash(id), 'message.received', 'PN', 'c1', 'message', 'history', thread, id, sortKey, true, '{}'];
+  return [
+    id,
+    eventIdHash(id),
+    'message.received',
+    'PN',
+    'c1',
+    'message',
+    'history',
+    thread,
+    id,
+    sortKey,
+    true,
+    '{}',
+    eventIdHash(thread),
+  ];
 }
 
 const nothing = emptyFlushRequest(null);
@@ -39,12 +53,14 @@ describe('createSqliteWriter', () => {
 
     expect(ingest('a')).toMatchObject({ inserted: 1500, duplicates: 0 });
     expect(writer.flush(nothing)).toBe(476);
-    expect([count('event_hashes'), count('thread_events'), watermark()]).toEqual([1024, 1024, 1024]);
+    expect([count('event_hashes'), count('thread_hashes'), watermark()]).toEqual([1024, 1024, 1024]);
     // Half indexed, half in memory: a redelivery is a duplicate either way.
     expect(ingest('b')).toMatchObject({ inserted: 0, duplicates: 1500 });
-    expect(writer.listThreadEvents(['T0'])).toHaveLength(167);
+    expect(writer.listThreadEvents([['T0', eventIdHash('T0')]])).toHaveLength(167);
+    // A thread whose key shares the hash is told apart by its stored key.
+    expect(writer.listThreadEvents([['T-other', eventIdHash('T0')]])).toHaveLength(0);
     expect(writer.flush(nothing)).toBe(0);
-    expect([count('event_hashes'), count('thread_events'), watermark()]).toEqual([1500, 1500, 1500]);
+    expect([count('event_hashes'), count('thread_hashes'), watermark()]).toEqual([1500, 1500, 1500]);
     expect(ingest('c')).toMatchObject({ inserted: 0, duplicates: 1500 });
     database.close();
   });

@@ -13,7 +13,8 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 /**
  * One event of an ingest request, flat (cheap to send to a worker): event id, hash of the id, event type,
  * phone number id, connection id column (`''` for meta events, `null` when unrouted), kind, lane, thread key,
- * target key, sort key, whether it is routed (queued `pending`, else `unrouted`), and the event's JSON.
+ * target key, sort key, whether it is routed (queued `pending`, else `unrouted`), the event's JSON, and the hash of
+ * the thread key (the thread index's key).
  */
 export type WriterEventRow = [
   eventId: string,
@@ -28,6 +29,7 @@ export type WriterEventRow = [
   sortKey: number,
   routed: boolean,
   body: string,
+  threadHash: number,
 ];
 
 /** An ingest request. */
@@ -87,15 +89,18 @@ export interface SqliteWriter {
   routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Record<string, unknown>[];
   /** Replays a dead letter; returns the letter's row and, when its event went back to pending, the event's row. */
   replayDeadLetter(id: number, at: string): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
-  /** Bodies (JSON) of the events of these threads, in `(sort_key, seq)` order. */
-  listThreadEvents(threadKeys: readonly string[]): string[];
+  /** Bodies (JSON) of the events of these threads (`[thread key, its hash]`), in `(sort_key, seq)` order. */
+  listThreadEvents(threads: readonly [string, number][]): string[];
   exec(sql: string): void;
 }
 
-/** The state a writer starts from: the dedupe watermark and the events above it (`[eventId, seq, threadKey, hash]`). */
+/**
+ * The state a writer starts from: the index watermark and the events above it (`[eventId, seq, threadKey, hash of
+ * the event id, hash of the thread key]`).
+ */
 export interface SqliteWriterStart {
   indexedSeq: number;
-  unindexed: [string, number, string, number][];
+  unindexed: [string, number, string, number, number][];
 }
 
 /**
@@ -118,9 +123,11 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
   const statements = new Map<string, StatementSync>();
   const manyStatements = new Map<string, StatementSync[]>();
   /** Events above the index watermark, by event id. */
-  const unindexed = new Map<string, { seq: number; threadKey: string; hash: number }>();
+  const unindexed = new Map<string, { seq: number; threadKey: string; hash: number; threadHash: number }>();
   let indexedSeq = start.indexedSeq;
-  for (const [eventId, seq, threadKey, hash] of start.unindexed) unindexed.set(eventId, { seq, threadKey, hash });
+  for (const [eventId, seq, threadKey, hash, threadHash] of start.unindexed) {
+    unindexed.set(eventId, { seq, threadKey, hash, threadHash });
+  }
 
   function storeError(field: string, message: string): Error {
     return Object.assign(new Error(message), { storeField: field });
@@ -296,22 +303,24 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     // Committed: index the new events in memory until the next flush writes them.
     const events = request.events;
     reply.seqs.forEach((seq, index) => {
-      if (seq > 0) unindexed.set(events[index]![0], { seq, threadKey: events[index]![7], hash: events[index]![1] });
+      const row = events[index]!;
+      if (seq > 0) unindexed.set(row[0], { seq, threadKey: row[7], hash: row[1], threadHash: row[12] });
     });
     return reply;
   }
 
   /**
-   * The oldest events above the watermark, at most `CATCH_UP_LIMIT`: `[hash of the event id, seq, thread key]` rows
+   * The oldest events above the watermark, at most `CATCH_UP_LIMIT`: `[hash of the event id, seq, hash of the thread
+   * key]` rows
    * and the new watermark, their highest seq. `unindexed` holds events in seq order (each ingest adds its seqs, which
    * only grow, after its commit), so every event at or below that watermark is among the rows.
    */
-  function catchUp(): { rows: [number, number, string][]; watermark: number } {
-    const rows: [number, number, string][] = [];
+  function catchUp(): { rows: [number, number, number][]; watermark: number } {
+    const rows: [number, number, number][] = [];
     let watermark = indexedSeq;
     for (const event of unindexed.values()) {
       if (rows.length === CATCH_UP_LIMIT) break;
-      rows.push([event.hash, event.seq, event.threadKey]);
+      rows.push([event.hash, event.seq, event.threadHash]);
       if (event.seq > watermark) watermark = event.seq;
     }
     return { rows, watermark };
@@ -400,9 +409,9 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not
         // wedge every later flush on a key the first one already wrote).
         insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
-        for (const [, seq, threadKey] of pending.rows) values.push([threadKey, seq]);
+        for (const [, seq, threadHash] of pending.rows) values.push([threadHash, seq]);
         values.sort(byKeyColumns);
-        insertRows('INSERT OR IGNORE INTO thread_events (thread_key, seq) VALUES $ROWS', 2, values);
+        insertRows('INSERT OR IGNORE INTO thread_hashes (hash, seq) VALUES $ROWS', 2, values);
         sql(
           `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
            ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
@@ -470,12 +479,16 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         return { letter: { ...row, replayed_at: at }, entry: entry === undefined ? null : { ...entry } };
       });
     },
-    listThreadEvents(threadKeys) {
-      const wanted = new Set(threadKeys);
+    listThreadEvents(threads) {
+      const wanted = new Set(threads.map(([threadKey]) => threadKey));
       const seqs: number[] = [];
-      for (const chunk of chunks([...wanted], LOOKUP_CHUNK)) {
-        const statement = sqlMany('SELECT seq FROM thread_events WHERE thread_key IN ($IN)', chunk.length);
-        for (const row of statement.all(...chunk)) seqs.push(Number(row.seq));
+      for (const chunk of chunks([...new Set(threads.map(([, hash]) => hash))], LOOKUP_CHUNK)) {
+        const statement = sqlMany(
+          'SELECT t.seq, e.thread_key FROM thread_hashes t JOIN events e ON e.seq = t.seq WHERE t.hash IN ($IN)',
+          chunk.length,
+        );
+        // A hash is not a unique key: a colliding thread's rows are left out by their stored key.
+        for (const row of statement.all(...chunk)) if (wanted.has(String(row.thread_key))) seqs.push(Number(row.seq));
       }
       for (const event of unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
       const found: { sortKey: number; seq: number; body: string }[] = [];
