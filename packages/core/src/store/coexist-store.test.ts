@@ -618,9 +618,10 @@ describe('createSqliteStore', () => {
       (inspect.prepare("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as { value: number }).value,
     );
     expect(indexedSeq).toBeLessThan(1_500);
-    const keys = ['w0', 'w1499', 'sent-elsewhere', 'unknown'];
+    const keys = ['w0', 'w1', 'w1499', 'sent-elsewhere', 'unknown'];
     const expected = new Map([
       ['w0', 'crm-w0'],
+      ['w1', 'crm-w1'],
       ['w1499', 'crm-w1499'],
       ['sent-elsewhere', 'crm-elsewhere'],
     ]);
@@ -629,6 +630,16 @@ describe('createSqliteStore', () => {
     expect(
       (inspect.prepare('SELECT count(*) AS n FROM events WHERE crm_id IS NOT NULL').get() as { n: number }).n,
     ).toBe(1_500);
+    // Each row became done in the statement that stored its CRM id.
+    expect(inspect.prepare('SELECT state, count(*) AS n FROM events GROUP BY state').all()).toEqual([
+      { state: 'done', n: 1_500 },
+    ]);
+    expect(inspect.prepare('SELECT key FROM messages').all()).toEqual([{ key: 'sent-elsewhere' }]);
+    // A message written again without its event's outcome (no seq to go by): its row found through the dedupe index.
+    await store.complete({ messages: [{ connectionId: 'c1', key: 'w1', crmId: 'crm-w1-again', threadKey: 't1' }] });
+    await store.countOpen();
+    expected.set('w1', 'crm-w1-again');
+    expect(await store.getMessages('c1', keys)).toEqual(expected);
     expect(inspect.prepare('SELECT key FROM messages').all()).toEqual([{ key: 'sent-elsewhere' }]);
     inspect.close();
     await store.close();

@@ -173,17 +173,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     ON CONFLICT (name) DO UPDATE SET value = excluded.value;
   DROP INDEX events_pending;
   `,
-  // 6: a message's CRM id goes on the row of the event that carried it (\`message:<wamid>\`). That row is rewritten in
-  // the same commit anyway (its state becomes done), while a row in \`messages\` — a B-tree keyed by a random wamid —
-  // dirtied a page of its own: ~22% of a backfill's bytes written (engine benchmark). \`messages\` keeps the records
+  // 6: a message's CRM id goes on the row of the event that carried it (`message:<wamid>`). That row is rewritten in
+  // the same commit anyway (its state becomes done), while a row in `messages` — a B-tree keyed by a random wamid —
+  // dirtied a page of its own: ~22% of a backfill's bytes written (engine benchmark). `messages` keeps the records
   // written before this migration and those no stored event carried; reads look in both.
   `
   ALTER TABLE events ADD COLUMN crm_id TEXT;
   `,
-  // 7: the thread index on a 53-bit hash of the thread key (\`coexist_event_hash\`, the same hash as the dedupe
+  // 7: the thread index on a 53-bit hash of the thread key (`coexist_event_hash`, the same hash as the dedupe
   // index's) instead of the key itself: a row is 2 integers instead of a ~45-character key, so a group commit's
   // catch-up dirties a fraction of the pages (~60 MB of the ~350 MB the engine benchmark wrote went to
-  // \`thread_events\`). A hit is confirmed against \`events.thread_key\`.
+  // `thread_events`). A hit is confirmed against `events.thread_key`.
   `
   CREATE TABLE thread_hashes (
     hash INTEGER NOT NULL,

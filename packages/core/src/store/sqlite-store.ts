@@ -221,9 +221,10 @@ class SqliteStore implements CoexistStore {
   readonly #waitingKeys = new Set<string>();
   /** Buffered `waiting` rows by `connectionId \0 targetKey`, so a message written before the flush unparks them. */
   readonly #bufferedWaits = new Map<string, Set<number>>();
+  /** Written messages not committed yet; `seq` is the claimed event that carried the message, when known. */
   readonly #bufferedMessages = new Map<
     string,
-    { connectionId: string; key: string; crmId: string; generation: number }
+    { connectionId: string; key: string; crmId: string; seq: number; generation: number }
   >();
   readonly #bufferedHeads = new Map<
     string,
@@ -476,11 +477,22 @@ class SqliteStore implements CoexistStore {
         this.#entryOf(outcome.seq, 0);
       }
     }
+    // The claimed message events of this completion, by the message they carried: the writer puts each CRM id on
+    // its event's row by seq, with no look-up (see migration 6).
+    const carriedBy = new Map<string, number>();
+    for (const outcome of completion.outcomes ?? []) {
+      const claimed = outcome.outcome === 'done' ? this.#claimed.get(outcome.seq) : undefined;
+      if (claimed?.kind === 'message' && claimed.targetKey !== null) {
+        carriedBy.set(`${claimed.connectionId}\u0000${claimed.targetKey}`, outcome.seq);
+      }
+    }
     for (const message of messages) {
-      this.#bufferedMessages.set(`${message.connectionId}\u0000${message.key}`, {
+      const key = `${message.connectionId}\u0000${message.key}`;
+      this.#bufferedMessages.set(key, {
         connectionId: message.connectionId,
         key: message.key,
         crmId: message.crmId,
+        seq: carriedBy.get(key) ?? 0,
         generation: this.#generation,
       });
       // The last message of each thread in the batch becomes its head.
@@ -614,7 +626,7 @@ class SqliteStore implements CoexistStore {
 
   /**
    * The stored CRM ids of messages: on the rows of the events that carried them (through the dedupe index, or above
-   * its watermark by rowid range), else in \`messages\` (see migration 6).
+   * its watermark by rowid range), else in `messages` (see migration 6).
    */
   #storedMessages(connectionId: string, keys: readonly string[]): Map<string, string> {
     const found = new Map<string, string>();
@@ -770,7 +782,7 @@ class SqliteStore implements CoexistStore {
     for (const message of this.#bufferedMessages.values()) {
       if (message.generation === generation) {
         const hash = eventIdHash(messageEventId(message.key));
-        request.messages.push([message.connectionId, message.key, message.crmId, hash]);
+        request.messages.push([message.connectionId, message.key, message.crmId, hash, message.seq]);
       }
     }
     for (const head of this.#bufferedHeads.values()) {

@@ -60,8 +60,11 @@ export interface WriterFlushRequest {
   done: number[];
   /** Other state changes: seq, state, attempts (or null: unchanged), not_before, dead letter reason, kind, time. */
   states: [number, string, number | null, number, string | null, string | null, string | null][];
-  /** Written messages: connection id, message key, CRM id, and the hash of the id of the event that carried it. */
-  messages: [string, string, string, number][];
+  /**
+   * Written messages: connection id, message key, CRM id, the hash of the id of the event that carried it
+   * (`message:<key>`), and that event's seq when the caller knows it (else 0).
+   */
+  messages: [string, string, string, number, number][];
   heads: [string, string, string][];
   contacts: [string, string, string, string | null][];
   counters: [string, string, number][];
@@ -362,22 +365,37 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       } else if (lowestPending !== Number.POSITIVE_INFINITY) {
         lowerPendingFrom(lowestPending);
       }
-      for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
-        sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
-      }
-      // A message's CRM id goes on the row of the event that carried it (\`message:<key>\`, \`messageEventId\`), which
-      // this commit rewrites anyway (its state becomes done); \`messages\` takes the others (migration 6).
-      const setCrmId = sql('UPDATE events SET crm_id = ? WHERE seq = ? AND connection_id = ?');
+      // A message's CRM id goes on the row of the event that carried it (`message:<key>`, `messageEventId`), which
+      // this commit rewrites anyway (its state becomes done, in the same statement); `messages` takes the others
+      // (migration 6).
+      const finished = new Set(request.done);
+      const finishedWithCrmId = new Set<number>();
+      const setCrmId = sql('UPDATE events SET crm_id = ? WHERE seq = ? AND connection_id = ? AND event_id = ?');
+      const setCrmIdDone = sql(
+        "UPDATE events SET crm_id = ?, state = 'done' WHERE seq = ? AND connection_id = ? AND event_id = ?",
+      );
       const indexedSeq = sql(
         'SELECT e.seq AS seq FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash = ? AND e.event_id = ?',
       );
       const withoutEvent: SQLInputValue[][] = [];
-      for (const [connectionId, key, crmId, hash] of request.messages) {
+      for (const [connectionId, key, crmId, hash, carriedBy] of request.messages) {
         const eventId = `message:${key}`;
+        if (carriedBy > 0) {
+          const done = finished.has(carriedBy);
+          if (Number((done ? setCrmIdDone : setCrmId).run(crmId, carriedBy, connectionId, eventId).changes) === 1) {
+            if (done) finishedWithCrmId.add(carriedBy);
+            continue;
+          }
+        }
         const seq = unindexed.get(eventId)?.seq ?? (indexedSeq.get(hash, eventId)?.seq as number | undefined);
-        if (seq === undefined || Number(setCrmId.run(crmId, seq, connectionId).changes) === 0) {
+        if (seq === undefined || Number(setCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
           withoutEvent.push([connectionId, key, crmId]);
         }
+      }
+      const done =
+        finishedWithCrmId.size === 0 ? request.done : request.done.filter((seq) => !finishedWithCrmId.has(seq));
+      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
+        sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
       }
       insertRows(
         `INSERT INTO messages (connection_id, key, crm_id) VALUES $ROWS
