@@ -11,6 +11,10 @@ describe('readCsv', () => {
       ['a0B2', 'false', 'plain', 'x'],
     ]);
     expect(readCsv('a,b')).toEqual([['a', 'b']]);
+    expect(readCsv('a,b\n\n"",c\n\n')).toEqual([
+      ['a', 'b'],
+      ['', 'c'],
+    ]);
     expect(readCsv('')).toEqual([]);
   });
 
