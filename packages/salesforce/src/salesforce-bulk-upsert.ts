@@ -58,8 +58,9 @@ export function toBulkCsv(
 
 /**
  * Reads a CSV text (RFC 4180: quoted cells, doubled quotes, LF or CRLF line endings, line breaks inside quotes) into
- * rows of cells; a blank line (a row of one empty cell) is skipped. jsforce's own reading of a job's results (csv-parse, into an object per row) took ~20 µs a row: in
- * a 50,000-message backfill through Bulk API 2.0, ~1 s of the event loop's CPU, more than the engine's own work.
+ * rows of cells; a blank line (a row of one empty cell) is skipped. jsforce's own reading of a job's results
+ * (csv-parse, into an object per row) took ~20 µs a row: in a 50,000-message backfill through Bulk API 2.0, ~1 s of
+ * the event loop's CPU, more than the engine's own work.
  */
 export function readCsv(text: string): string[][] {
   const rows: string[][] = [];
