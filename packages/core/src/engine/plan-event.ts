@@ -11,6 +11,8 @@ import type { PlannedEvent } from '../store/coexist-store.ts';
 /** Resolves contact keys with a bounded cache: phone normalization is the costliest step of planning. */
 export class ContactKeyCache {
   readonly #cache = new Map<string, string | null>();
+  /** Keys of references that carry a phone, by that phone: the key depends on nothing else when it is valid. */
+  readonly #byPhone = new Map<string, string>();
   readonly #capacity: number;
 
   /** Creates a cache of at most `capacity` entries. */
@@ -21,6 +23,9 @@ export class ContactKeyCache {
   /** The stable contact key of a reference (`phone:+…` or `bsuid:…`), or `undefined` when it names nobody. */
   keyOf(ref: ContactRef | undefined): string | undefined {
     if (ref === undefined) return undefined;
+    // Most references carry a phone (Meta's events do): looked up by it, without building a composite key.
+    const phoneKey = ref.phone === undefined || ref.phone === '' ? undefined : this.#byPhone.get(ref.phone);
+    if (phoneKey !== undefined) return phoneKey;
     const cacheKey = `${ref.phone ?? ''}\u0000${ref.waId ?? ''}\u0000${ref.userId ?? ''}`;
     const cached = this.#cache.get(cacheKey);
     if (cached !== undefined) return cached ?? undefined;
@@ -29,6 +34,10 @@ export class ContactKeyCache {
     const key = phone !== undefined ? `phone:${phone}` : contactKey(ref);
     if (this.#cache.size >= this.#capacity) this.#cache.clear();
     this.#cache.set(cacheKey, key ?? null);
+    if (phone !== undefined && ref.phone !== undefined && ref.phone !== '' && key !== undefined) {
+      if (this.#byPhone.size >= this.#capacity) this.#byPhone.clear();
+      this.#byPhone.set(ref.phone, key);
+    }
     return key;
   }
 }

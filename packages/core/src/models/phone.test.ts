@@ -89,6 +89,22 @@ describe('phoneVariants', () => {
     expect(phoneVariants('+525512345678')).toEqual(expect.arrayContaining(['+5215512345678', '5215512345678']));
   });
 
+  it('lists the same formats for a number just normalized (its parse reused) as for one parsed afresh', () => {
+    // Normalized first, from a wa_id (Brazil, no ninth digit) and a Mexican `521` wa_id: the parse is reused.
+    expect(normalizePhone('551187654322')).toBe('+5511987654322');
+    expect(phoneVariants('+5511987654322')).toEqual(
+      phoneVariants('+5511987654321').map((variant) => variant.replace(/4321$/, '4322').replace(/321$/, '322')),
+    );
+    expect(normalizePhone('5215512345679')).toBe('+525512345679');
+    expect(phoneVariants('+525512345679')).toEqual(
+      phoneVariants('+525512345678').map((variant) => variant.replace(/5678$/, '5679').replace(/678$/, '679')),
+    );
+    expect(normalizePhone('+1 650 253 0001')).toBe('+16502530001');
+    expect(phoneVariants('+16502530001')).toEqual(
+      phoneVariants('+16502530000').map((variant) => variant.replace(/0000$/, '0001').replace(/000$/, '001')),
+    );
+  });
+
   it('throws naming e164 for anything else', () => {
     expect(() => phoneVariants('0151 23456789')).toThrow(/\[coexist\/core\] phoneVariants: `e164`/);
   });

@@ -60,10 +60,27 @@ function normalizeUncached(input: string, defaultCountry: CountryCode | undefine
   for (const candidate of candidates) {
     if (candidate === undefined) continue;
     const fixed = applyNumberingPlanFixes(candidate);
-    if (fixed.isValid()) return fixed.number;
+    if (fixed.isValid()) {
+      // Read as international digits only (no default country), it is what a parse of its E.164 gives.
+      if (defaultCountry === undefined || trimmed.startsWith('+')) rememberParsed(fixed);
+      return fixed.number;
+    }
     if (possible === undefined && fixed.isPossible()) possible = fixed.number;
   }
   return possible;
+}
+
+/**
+ * Numbers `normalizePhone` parsed and found valid, by E.164, until `phoneVariants` formats them: a customer's number
+ * is normalized (the engine's contact key) just before its variants are listed (the find request), and parsing it
+ * again cost as much as formatting it. Bounded; an entry leaves when its variants are computed.
+ */
+const parsedByE164 = new Map<string, PhoneNumber>();
+const PARSED_CAPACITY = 10_000;
+
+function rememberParsed(phone: PhoneNumber): void {
+  if (parsedByE164.size >= PARSED_CAPACITY) parsedByE164.clear();
+  parsedByE164.set(phone.number, phone);
 }
 
 /** Parses the input every way it could be meant, most likely first. */
@@ -128,7 +145,9 @@ const variantsByE164 = new Map<string, readonly string[]>();
 const VARIANTS_CAPACITY = 10_000;
 
 function computeVariants(e164: string): string[] {
-  const phone = /^\+\d{6,17}$/.test(e164) ? parsePhoneNumberFromString(e164) : undefined;
+  const parsed = parsedByE164.get(e164);
+  if (parsed !== undefined) parsedByE164.delete(e164);
+  const phone = parsed ?? (/^\+\d{6,17}$/.test(e164) ? parsePhoneNumberFromString(e164) : undefined);
   if (phone === undefined) {
     throw new TypeError(`[coexist/core] phoneVariants: \`e164\` must be an E.164 number like +16505551234`);
   }
