@@ -268,6 +268,35 @@ describe('createCloseAdapter against the Close emulator', () => {
     expect(harness.requests.filter((request) => request === 'POST /activity/whatsapp_message/')).toHaveLength(1);
   });
 
+  it('re-points an activity applied before a crash to the head it is given now, so the thread does not fork', async () => {
+    const harness = await harnessWith();
+    const adapter = adapterFor(harness);
+    const contact = await newContact(adapter);
+    const [head] = await adapter.writeMessages([record(contact, 'wamid.head')], context());
+    const headId = head?.ok ? head.crmId : '';
+    // Before the crash: the history message was applied, replying to the head, but never recorded.
+    const history = record(contact, 'wamid.history', { source: 'history', previousMessageCrmId: headId });
+    const [orphan] = await adapter.writeMessages([history], context());
+    const orphanId = orphan?.ok ? orphan.crmId : '';
+    // After the restart a live message of the conversation went first, replying to the head it knew.
+    const [live] = await adapter.writeMessages(
+      [record(contact, 'wamid.live', { previousMessageCrmId: headId })],
+      context(),
+    );
+    const liveId = live?.ok ? live.crmId : '';
+    // The history message's retry finds its activity and re-points it after the live one: one chain.
+    const [retried] = await adapter.writeMessages([{ ...history, previousMessageCrmId: liveId }], context());
+    expect(retried).toEqual({ key: 'wamid.history', ok: true, crmId: orphanId, created: false });
+    const activities = harness.emulator.state.activities;
+    expect(activities.get(orphanId)?.response_to_id).toBe(liveId);
+    expect(activities.get(liveId)?.response_to_id).toBe(headId);
+    expect(harness.emulator.findDuplicates()).toEqual([]);
+    // A retry with the head it was written under changes nothing.
+    const requests = harness.requests.length;
+    await adapter.writeMessages([{ ...history, previousMessageCrmId: liveId }], context());
+    expect(harness.requests.slice(requests)).toEqual(['GET /activity/whatsapp_message/']);
+  });
+
   it('reports RateLimit headers per endpoint group, with either separator', async () => {
     for (const separator of [',', ';'] as const) {
       const harness = await harnessWith({ rateLimitSeparator: separator });

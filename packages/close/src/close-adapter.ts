@@ -203,7 +203,8 @@ export const CLOSE_RATE_LIMIT_BUCKETS: readonly RateLimitBucket[] = (
 ).map((bucket): RateLimitBucket => ({ limit: DEFAULT_GROUP_LIMIT, intervalMs: 1_000, ...bucket, dynamic: true }));
 
 const activityPageSchema = closeListSchema(closeWhatsAppActivitySchema);
-const ACTIVITY_FIELDS = 'id,lead_id,contact_id,direction,external_whatsapp_message_id,message_markdown,attachments';
+const ACTIVITY_FIELDS =
+  'id,lead_id,contact_id,direction,external_whatsapp_message_id,message_markdown,response_to_id,attachments';
 
 /** Creates the Close adapter; does no I/O (credentials and options are checked on first use). */
 export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
@@ -588,9 +589,17 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       const state = mergeReplayedState(stored.state, closeStateOfRecord(record));
       const body = renderCloseMessageBody(record.content, markdown);
       const wanted = composeCloseMarkdown(state.revoked ? stored.body : body, state);
+      const changes: Record<string, unknown> = {};
       // The replay carries the current state; bring the stored activity up to it (never backwards).
-      if (wanted !== existing.message_markdown)
-        await putActivity(existing.id, { message_markdown: wanted }, field, context);
+      if (wanted !== existing.message_markdown) changes.message_markdown = wanted;
+      // An activity applied before a crash replies to the thread's head of that moment; another message of the
+      // conversation may have been written after it since (a live one goes ahead of the backfill), replying to the
+      // same head. Re-pointing it to the head the engine passes now keeps one chain instead of a fork
+      // (crm-apis.md §4: "or patch in a second PUT pass").
+      const previous = record.previousMessageCrmId;
+      if (previous !== undefined && previous !== existing.id && (existing.response_to_id ?? null) !== previous)
+        changes.response_to_id = previous;
+      if (Object.keys(changes).length > 0) await putActivity(existing.id, changes, field, context);
       return { key: record.key, ok: true, crmId: existing.id, created: false };
     }
 
