@@ -16,6 +16,10 @@ describe('readCsv', () => {
       ['', 'c'],
     ]);
     expect(readCsv('')).toEqual([]);
+    expect(readCsv('\ufeffsf__Id,x\n1,2\n')).toEqual([
+      ['sf__Id', 'x'],
+      ['1', '2'],
+    ]);
   });
 
   it('reads back what toBulkCsv writes, absent values as empty cells', () => {

@@ -65,7 +65,8 @@ export function toBulkCsv(
 export function readCsv(text: string): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
-  let index = 0;
+  // A byte order mark is no part of the first cell.
+  let index = text.charCodeAt(0) === 0xfeff ? 1 : 0;
   const length = text.length;
   while (index < length) {
     let cell: string;
