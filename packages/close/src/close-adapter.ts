@@ -596,8 +596,9 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       // conversation may have been written after it since (a live one goes ahead of the backfill), replying to the
       // same head. Re-pointing it to the head the engine passes now keeps one chain instead of a fork
       // (crm-apis.md §4: "or patch in a second PUT pass").
+      // (Only to another parent: a link is never cleared, so a retry cannot make a second head.)
       const previous = record.previousMessageCrmId;
-      if (previous !== undefined && previous !== existing.id && (existing.response_to_id ?? null) !== previous)
+      if (typeof previous === 'string' && previous !== existing.id && existing.response_to_id !== previous)
         changes.response_to_id = previous;
       if (Object.keys(changes).length > 0) await putActivity(existing.id, changes, field, context);
       return { key: record.key, ok: true, crmId: existing.id, created: false };
