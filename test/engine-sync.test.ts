@@ -11,7 +11,6 @@ import {
   createMemoryStore,
   createSqliteStore,
   createSyncEngine,
-  type MediaAvailableEvent,
   type SyncEngine,
   type SyncProgress,
 } from '@coexist/core';
@@ -28,6 +27,7 @@ import {
   historyBackfill,
   historyChunk,
   inboundMessage,
+  mediaFollowUp,
   statusEvent,
   threadPhone,
 } from './fixtures/engine-events.ts';
@@ -107,6 +107,25 @@ function syncingEngine(
     store,
   );
   return { adapter, engine };
+}
+
+/** An engine on a clock the test moves (`clock.now`), over a reference adapter with no rate limits. */
+function clockedEngine(
+  store: CoexistStore,
+  sizes: { messageBatchSize: number; maxConcurrency: number },
+): { adapter: ReferenceAdapter; engine: SyncEngine; clock: { now: number } } {
+  const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: sizes.messageBatchSize });
+  const clock = { now: Date.parse('2026-03-01T09:00:00Z') };
+  const engine = track(
+    createSyncEngine({
+      store,
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: sizes.maxConcurrency }],
+      autoStart: false,
+      now: () => clock.now,
+    }),
+    store,
+  );
+  return { adapter, engine, clock };
 }
 
 /** The order in which the adapter's calls of these operations finish, from now on. */
@@ -403,17 +422,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 
   it("splits no conversation in a backfill's last round of batches", async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 30 });
-    let now = Date.parse('2026-03-01T09:00:00Z');
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 2 }],
-        autoStart: false,
-        now: () => now,
-      }),
-      store,
-    );
+    const { adapter, engine, clock } = clockedEngine(store, { messageBatchSize: 30, maxConcurrency: 2 });
     // Conversations of 20, 20 and 15 messages: 55, within the 2 × 30 the slots' batches can take.
     await engine.ingest(
       [
@@ -428,7 +437,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
       { rawBody: 'backfill' },
     );
     // The backfill has arrived (no webhook for a second): its last round.
-    now += 1_000;
+    clock.now += 1_000;
     await engine.start();
     await engine.drain();
     expect(adapter.state.messages.size).toBe(55);
@@ -608,39 +617,15 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 
   it("writes a backfill's media follow-ups while its messages are still being written", async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });
-    let now = Date.parse('2026-03-01T09:00:00Z');
-    const engine = track(
-      createSyncEngine({
-        store,
-        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 1 }],
-        autoStart: false,
-        now: () => now,
-      }),
-      store,
-    );
+    const { adapter, engine, clock } = clockedEngine(store, { messageBatchSize: 10, maxConcurrency: 1 });
     // Forty conversations of ten messages; the first message of each has a media follow-up.
     const backfill = historyBackfill({ threads: 40, perThread: 10 });
-    const followUps = backfill.slice(0, 40).map(
-      (message): MediaAvailableEvent => ({
-        id: `media:${message.message.id}`,
-        type: 'media.available',
-        field: 'history',
-        wabaId: 'WABA-1',
-        phoneNumberId: 'PN-1',
-        businessPhone: '+15550001001',
-        occurredAt: message.occurredAt,
-        messageId: message.message.id,
-        contact: message.contact,
-        actor: message.type === 'message.received' ? 'customer' : 'business_app',
-        message: { id: message.message.id, kind: 'image', media: { id: `media-${message.message.id}` } },
-      }),
-    );
+    const followUps = backfill.slice(0, 40).map(mediaFollowUp);
     await engine.ingest([...backfill, ...followUps], { rawBody: 'backfill' });
     // Every write takes a second of the engine's clock: the follow-ups get their turn once a second.
     adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 5, times: 40 });
     const advance = setInterval(() => {
-      now += 250;
+      clock.now += 250;
     }, 5);
     try {
       await engine.start();
@@ -677,21 +662,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
         : event,
     );
     const placeholders = backfill.filter((event) => event.message.kind === 'media_placeholder');
-    const followUps = placeholders.map(
-      (message): MediaAvailableEvent => ({
-        id: `media:${message.message.id}`,
-        type: 'media.available',
-        field: 'history',
-        wabaId: 'WABA-1',
-        phoneNumberId: 'PN-1',
-        businessPhone: '+15550001001',
-        occurredAt: message.occurredAt,
-        messageId: message.message.id,
-        contact: message.contact,
-        actor: 'customer',
-        message: { id: message.message.id, kind: 'image', media: { id: `media-${message.message.id}` } },
-      }),
-    );
+    const followUps = placeholders.map(mediaFollowUp);
     const echoes = backfill.filter((event) => event.message.id.endsWith('.1'));
     const statuses = echoes.map((echo, index) => {
       const status = statusEvent({
