@@ -25,6 +25,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { type CoexistenceEvent, createSqliteStore, createSyncEngine, parseWebhook } from '@coexist/core';
 import { createReferenceAdapter } from '@coexist/core/testing';
 import { generateTraffic } from '@coexist/sandbox';
@@ -121,6 +122,7 @@ async function measureThroughput() {
   const baselineRss = process.memoryUsage().rss;
   peakRss = baselineRss;
   const cpuStarted = cpuMs();
+  const loopStarted = performance.eventLoopUtilization();
   const started = performance.now();
   let totalEvents = first.value.events.length;
   await engine.ingest(first.value.events, { rawBody: first.value.rawBody });
@@ -140,6 +142,7 @@ async function measureThroughput() {
   await engine.drain();
   const finished = performance.now();
   const cpuUsed = cpuMs() - cpuStarted;
+  const loop = performance.eventLoopUtilization(loopStarted);
   const status = await engine.status();
   await engine.stop();
   await store.close();
@@ -155,6 +158,12 @@ async function measureThroughput() {
     wallEventsPerSecond: Math.round(totalEvents / (wallMs / 1000)),
     ingestEventsPerSecond: Math.round(totalEvents / ((ingested - started - ingestSourceMs) / 1000)),
     cpuSeconds: Math.round(cpuUsed / 10) / 100,
+    // The main thread's busy time minus the payloads' generation and parsing: what the engine cost that thread.
+    mainThreadEngineSeconds: Math.round((loop.active - sourceMs) / 10) / 100,
+    mainThreadIdleSeconds: Math.round(loop.idle / 10) / 100,
+    // The same generation and parsing work in every run, timed in the same run: engine time ÷ that time compares
+    // runs on a machine whose speed drifts (this VM's varied by half between runs minutes apart).
+    engineToSourceRatio: Math.round((engineMs / sourceMs) * 100) / 100,
     writeCalls: adapter.state.calls.filter((call) => call.operation === 'writeMessages').length,
     deadLetters: status.deadLetters,
     peakRssMb: Math.round(peakRssBytes() / 1024 / 1024),
@@ -231,6 +240,11 @@ try {
     console.log(
       `  ${throughput.eventsPerSecond} events/s through the engine (goal ≥ ${GOAL_EVENTS_PER_SECOND}: ${verdict(goals.eventsPerSecond)}); ` +
         `${throughput.wallEventsPerSecond} events/s wall including generation; ingest alone ${throughput.ingestEventsPerSecond} events/s`,
+    );
+    console.log(
+      `  engine time ${throughput.engineToSourceRatio}× the generator's (the same work every run: compares runs ` +
+        `on a machine whose speed drifts); main thread ${throughput.mainThreadEngineSeconds} s busy with the engine, ` +
+        `${throughput.mainThreadIdleSeconds} s idle`,
     );
     console.log(`  ${throughput.writeCalls} writeMessages calls, ${throughput.deadLetters} dead letters`);
     console.log(

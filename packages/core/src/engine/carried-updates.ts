@@ -29,6 +29,9 @@ export function isCarriableUpdate(event: CoexistenceEvent, content?: MessageCont
 }
 
 /** Update events waiting for their message's write, by message key, and those a successful write carried. */
+/** No updates (shared, frozen): what `of` answers for a message nothing waits for. */
+const NO_UPDATES: readonly CoexistenceEvent[] = Object.freeze([]);
+
 export class CarriedUpdates {
   /** Message key → update event id → event. */
   readonly #waiting = new Map<string, Map<string, CoexistenceEvent>>();
@@ -66,9 +69,9 @@ export class CarriedUpdates {
   }
 
   /** The updates a write of the message `messageKey` (with this `content`) can carry, oldest first. */
-  of(messageKey: string, content: MessageContent): CoexistenceEvent[] {
+  of(messageKey: string, content: MessageContent): readonly CoexistenceEvent[] {
     const updates = this.#waiting.get(messageKey);
-    if (updates === undefined) return [];
+    if (updates === undefined) return NO_UPDATES;
     return [...updates.values()].filter((event) => isCarriableUpdate(event, content));
   }
 

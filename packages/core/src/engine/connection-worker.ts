@@ -33,7 +33,13 @@ import type {
   QueueLane,
 } from '../store/coexist-store.ts';
 import { fullJitterBackoff } from './backoff.ts';
-import { toContactFindRequest, toContactInput, toMessageChange, toMessageRecord } from './build-records.ts';
+import {
+  type MessageRecordContext,
+  toContactFindRequest,
+  toContactInput,
+  toMessageChange,
+  toMessageRecord,
+} from './build-records.ts';
 import { CarriedUpdates } from './carried-updates.ts';
 import { type ContactAhead, ContactsAhead } from './contacts-ahead.ts';
 import type { SyncConnection, SyncLogger } from './engine-types.ts';
@@ -76,6 +82,20 @@ interface Job {
   kind: QueueKind;
   lane: QueueLane;
   events: QueuedEvent[];
+  /** `events` by seq, built once (`eventsBySeq`) for the completion's counters and its report. */
+  bySeq?: Map<number, QueuedEvent>;
+}
+
+/** The updates a message carries before they are looked up (shared, never changed). */
+const NOTHING_CARRIED: readonly CoexistenceEvent[] = Object.freeze([]);
+
+/** A job's events by seq. */
+function eventsBySeq(job: Job): Map<number, QueuedEvent> {
+  if (job.bySeq === undefined) {
+    job.bySeq = new Map();
+    for (const event of job.events) job.bySeq.set(event.seq, event);
+  }
+  return job.bySeq;
 }
 
 /** Thrown inside the worker when the engine stops mid-call. */
@@ -631,21 +651,25 @@ export class ConnectionWorker {
   }
 
   #report(job: Job, completion: Completion): void {
-    const bySeq = new Map(job.events.map((event) => [event.seq, event]));
-    const tallies = new Map<
-      string,
-      { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number }
-    >();
+    const bySeq = eventsBySeq(job);
+    type Tally = { phoneNumberId: string; lane: QueueLane; kind: QueueKind; written: number; dead: number };
+    const tallies = new Map<string, Tally>();
+    let last: Tally | undefined;
     for (const outcome of completion.outcomes ?? []) {
       if (outcome.outcome !== 'done' && outcome.outcome !== 'dead') continue;
       const event = bySeq.get(outcome.seq);
       if (event === undefined) continue;
       const phoneNumberId = event.event.phoneNumberId ?? '';
-      const key = `${phoneNumberId}\u0000${event.lane}`;
-      let tally = tallies.get(key);
+      // A batch's events mostly share number and lane: the previous tally, without building its key.
+      let tally = last?.phoneNumberId === phoneNumberId && last.lane === event.lane ? last : undefined;
       if (tally === undefined) {
-        tally = { phoneNumberId, lane: event.lane, kind: job.kind, written: 0, dead: 0 };
-        tallies.set(key, tally);
+        const key = `${phoneNumberId}\u0000${event.lane}`;
+        tally = tallies.get(key);
+        if (tally === undefined) {
+          tally = { phoneNumberId, lane: event.lane, kind: job.kind, written: 0, dead: 0 };
+          tallies.set(key, tally);
+        }
+        last = tally;
       }
       if (outcome.outcome === 'done') tally.written++;
       else {
@@ -663,20 +687,32 @@ export class ConnectionWorker {
   }
 
   /** Counter increments for the written items of a batch (the store counts dead ones itself). */
-  #counters(events: readonly QueuedEvent[], outcomes: readonly EventOutcome[]): Completion['counters'] {
-    const bySeq = new Map(events.map((event) => [event.seq, event]));
-    const deltas = new Map<string, number>();
+  #counters(job: Job, outcomes: readonly EventOutcome[]): Completion['counters'] {
+    const bySeq = eventsBySeq(job);
+    const counters = new Map<string, { scope: string; name: string; delta: number }>();
+    let last: { scope: string; name: string; delta: number } | undefined;
+    let lastOf: QueuedEvent | undefined;
     for (const outcome of outcomes) {
       if (outcome.outcome !== 'done') continue;
       const event = bySeq.get(outcome.seq)!;
-      const name = `${event.kind}.${event.lane}.written`;
-      const key = `${event.event.phoneNumberId ?? ''}\u0000${name}`;
-      deltas.set(key, (deltas.get(key) ?? 0) + 1);
+      const scope = event.event.phoneNumberId ?? '';
+      // A batch's events mostly share number, kind and lane: the previous counter, without building its key.
+      let counter =
+        last?.scope === scope && lastOf?.kind === event.kind && lastOf.lane === event.lane ? last : undefined;
+      lastOf = event;
+      if (counter === undefined) {
+        const name = `${event.kind}.${event.lane}.written`;
+        const key = `${scope}\u0000${name}`;
+        counter = counters.get(key);
+        if (counter === undefined) {
+          counter = { scope, name, delta: 0 };
+          counters.set(key, counter);
+        }
+        last = counter;
+      }
+      counter.delta++;
     }
-    return [...deltas].map(([key, delta]) => {
-      const [scope, name] = key.split('\u0000') as [string, string];
-      return { scope, name, delta };
-    });
+    return [...counters.values()];
   }
 
   /** One CRM call through the limiter, with a deadline; every failure comes out as a `CrmError` or `ShutdownSignal`. */
@@ -962,7 +998,12 @@ export class ConnectionWorker {
     const outcomes: EventOutcome[] = [];
     const at = new Date(this.#host.now()).toISOString();
     const wanted = new Map<string, { ref: ContactRef; businessPhone: string | undefined }>();
-    const keyed: { queued: QueuedEvent; event: MessageEvent; contactKey: string }[] = [];
+    const keyed: {
+      queued: QueuedEvent;
+      event: MessageEvent;
+      contactKey: string;
+      carries: readonly CoexistenceEvent[];
+    }[] = [];
     for (const queued of job.events) {
       const event = queued.event as MessageEvent;
       const contactKey = this.#host.keys.keyOf(event.contact);
@@ -977,7 +1018,7 @@ export class ConnectionWorker {
         continue;
       }
       if (!wanted.has(contactKey)) wanted.set(contactKey, { ref: event.contact, businessPhone: event.businessPhone });
-      keyed.push({ queued, event, contactKey });
+      keyed.push({ queued, event, contactKey, carries: NOTHING_CARRIED });
     }
 
     const contacts = wanted.size === 0 ? new Map() : await this.#resolveContacts(wanted, job.lane);
@@ -987,7 +1028,7 @@ export class ConnectionWorker {
       keyed.map((item) => item.queued.threadKey),
     );
     const records: MessageRecord[] = [];
-    const writable: ((typeof keyed)[number] & { carries: CoexistenceEvent[] })[] = [];
+    const writable: (typeof keyed)[number][] = [];
     for (const item of keyed) {
       const contact = contacts.get(item.contactKey);
       if (!isMapping(contact)) {
@@ -995,22 +1036,17 @@ export class ConnectionWorker {
         continue;
       }
       const ownerId = this.#ownerOf(item.event.businessPhone);
-      const carries = this.#carriedUpdates.of(item.event.message.id, item.event.message);
-      records.push(
-        toMessageRecord(
-          item.event,
-          {
-            contact,
-            conversationKey: item.queued.threadKey,
-            ...(item.contactKey.startsWith('phone:') ? { contactPhone: item.contactKey.slice(6) } : {}),
-            ...(ownerId === undefined ? {} : { ownerId }),
-            ...(capabilities.threadsMessages ? { previousMessageCrmId: heads.get(item.queued.threadKey) ?? null } : {}),
-            firstInConversation: !heads.has(item.queued.threadKey),
-          },
-          carries,
-        ),
-      );
-      writable.push({ ...item, carries });
+      item.carries = this.#carriedUpdates.of(item.event.message.id, item.event.message);
+      const context: MessageRecordContext = {
+        contact,
+        conversationKey: item.queued.threadKey,
+        firstInConversation: !heads.has(item.queued.threadKey),
+      };
+      if (item.contactKey.startsWith('phone:')) context.contactPhone = item.contactKey.slice(6);
+      if (ownerId !== undefined) context.ownerId = ownerId;
+      if (capabilities.threadsMessages) context.previousMessageCrmId = heads.get(item.queued.threadKey) ?? null;
+      records.push(toMessageRecord(item.event, context, item.carries));
+      writable.push(item);
     }
 
     if (records.length > 0 && this.#preparesConversations) {
@@ -1056,7 +1092,7 @@ export class ConnectionWorker {
     return {
       outcomes,
       messages,
-      counters: this.#counters(job.events, outcomes),
+      counters: this.#counters(job, outcomes),
       documents: this.#host.healthDocuments(written),
     };
   }
@@ -1143,7 +1179,7 @@ export class ConnectionWorker {
         for (const queued of sent) outcomes.push(this.#failure(queued, error, 'updateMessages'));
       }
     }
-    return { outcomes, counters: this.#counters(job.events, outcomes) };
+    return { outcomes, counters: this.#counters(job, outcomes) };
   }
 
   /** Looks contact-sync keys up in the CRM by phone; throws the first failed search (a `CrmError` or shutdown). */
@@ -1227,7 +1263,7 @@ export class ConnectionWorker {
       } catch (error) {
         // Upserting without the search could duplicate a rep's contact: retry the whole batch later instead.
         for (const key of keys) outcomes.push(this.#failure(latest.get(key)!, error, 'findContacts'));
-        return { outcomes, counters: this.#counters(job.events, outcomes) };
+        return { outcomes, counters: this.#counters(job, outcomes) };
       }
     }
     const searchedAt = new Date(this.#host.now()).toISOString();
@@ -1263,7 +1299,7 @@ export class ConnectionWorker {
         for (const key of keys) outcomes.push(this.#failure(latest.get(key)!, error, 'upsertContacts'));
       }
     }
-    return { outcomes, contacts, counters: this.#counters(job.events, outcomes) };
+    return { outcomes, contacts, counters: this.#counters(job, outcomes) };
   }
 }
 

@@ -46,6 +46,9 @@ function before(left: PendingEntry, right: PendingEntry): boolean {
 export class PendingQueue {
   readonly #queues = new Map<string, Queue>();
   #size = 0;
+  /** The row added last and its queue (`add`'s shortcut; queues are never removed). */
+  #lastAdded: PendingEntry | undefined;
+  #lastQueue: Queue | undefined;
 
   /** Rows indexed. */
   get size(): number {
@@ -54,7 +57,17 @@ export class PendingQueue {
 
   /** Adds a pending row. */
   add(entry: PendingEntry): void {
-    const queue = this.#queue(`${entry.connectionId}\u0000${entry.kind}\u0000${entry.lane}`);
+    // Rows come in runs of one connection, kind and lane (a payload's events): the previous queue, without its key.
+    const previous = this.#lastAdded;
+    const queue =
+      previous !== undefined &&
+      previous.connectionId === entry.connectionId &&
+      previous.kind === entry.kind &&
+      previous.lane === entry.lane
+        ? this.#lastQueue!
+        : this.#queue(`${entry.connectionId}\u0000${entry.kind}\u0000${entry.lane}`);
+    this.#lastAdded = entry;
+    this.#lastQueue = queue;
     let thread = queue.threads.get(entry.threadKey);
     if (thread === undefined) {
       thread = { key: entry.threadKey, entries: [], head: 0, index: -1 };

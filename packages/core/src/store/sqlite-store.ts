@@ -427,30 +427,19 @@ class SqliteStore implements CoexistStore {
     // Served from memory: claims are not persisted (a crash loses nothing: the rows are still pending).
     this.#check();
     const { entries, nextDueAt } = this.#pending.claim(query);
-    const bodies = new Map<number, CoexistenceEvent>();
-    const missing: number[] = [];
-    for (const entry of entries) {
+    const events: QueuedEvent[] = new Array(entries.length);
+    // Bodies not kept in memory, read from the file: their seq → index in `events`.
+    const missing = new Map<number, number>();
+    for (let index = 0; index < entries.length; index++) {
+      const entry = entries[index]!;
       const event = this.#recent.get(entry.seq);
-      if (event === undefined) {
-        missing.push(entry.seq);
-      } else {
-        // Handed out once: a retry reads the stored body again, like any older event.
-        this.#recent.delete(entry.seq);
-        bodies.set(entry.seq, event);
-      }
-    }
-    for (const chunk of chunks(missing, LOOKUP_CHUNK)) {
-      const select = this.#sqlMany(`SELECT seq, body FROM event_bodies WHERE seq IN ($IN)`, chunk.length);
-      for (const row of select.all(...chunk)) {
-        bodies.set(Number(row.seq), JSON.parse(String(row.body)) as CoexistenceEvent);
-      }
-    }
-    const events: QueuedEvent[] = [];
-    for (const entry of entries) {
+      // Handed out once: a retry reads the stored body again, like any older event.
+      if (event === undefined) missing.set(entry.seq, index);
+      else this.#recent.delete(entry.seq);
       this.#claimed.set(entry.seq, entry);
-      events.push({
+      events[index] = {
         seq: entry.seq,
-        event: bodies.get(entry.seq)!,
+        event: event as CoexistenceEvent,
         connectionId: entry.connectionId,
         kind: entry.kind as QueueKind,
         lane: entry.lane as QueueLane,
@@ -461,7 +450,13 @@ class SqliteStore implements CoexistStore {
         attempts: entry.attempts,
         notBefore: entry.notBefore,
         payloadId: entry.payloadId,
-      });
+      };
+    }
+    for (const chunk of chunks([...missing.keys()], LOOKUP_CHUNK)) {
+      const select = this.#sqlMany(`SELECT seq, body FROM event_bodies WHERE seq IN ($IN)`, chunk.length);
+      for (const row of select.all(...chunk)) {
+        events[missing.get(Number(row.seq))!]!.event = JSON.parse(String(row.body)) as CoexistenceEvent;
+      }
     }
     return { events, nextDueAt };
   }
@@ -478,21 +473,25 @@ class SqliteStore implements CoexistStore {
       }
     }
     // The claimed message events of this completion, by the message they carried: the writer puts each CRM id on
-    // its event's row by seq, with no look-up (see migration 6).
-    const carriedBy = new Map<string, number>();
+    // its event's row by seq, with no look-up (see migration 6). Keyed by the message key alone (a completion's
+    // messages are one connection's; the connection is checked on use), so no key string is built per outcome.
+    const carriedBy = new Map<string, PendingEntry>();
     for (const outcome of completion.outcomes ?? []) {
       const claimed = outcome.outcome === 'done' ? this.#claimed.get(outcome.seq) : undefined;
-      if (claimed?.kind === 'message' && claimed.targetKey !== null) {
-        carriedBy.set(`${claimed.connectionId}\u0000${claimed.targetKey}`, outcome.seq);
-      }
+      if (claimed?.kind === 'message' && claimed.targetKey !== null) carriedBy.set(claimed.targetKey, claimed);
     }
-    for (const message of messages) {
+    // Each message's buffer key, built once: the unparking below uses it again.
+    const messageKeys = new Array<string>(messages.length);
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
       const key = `${message.connectionId}\u0000${message.key}`;
+      messageKeys[index] = key;
+      const carrier = carriedBy.get(message.key);
       this.#bufferedMessages.set(key, {
         connectionId: message.connectionId,
         key: message.key,
         crmId: message.crmId,
-        seq: carriedBy.get(key) ?? 0,
+        seq: carrier?.connectionId === message.connectionId ? carrier.seq : 0,
         generation: this.#generation,
       });
       // The last message of each thread in the batch becomes its head.
@@ -560,8 +559,9 @@ class SqliteStore implements CoexistStore {
     }
     // Written messages unpark the updates waiting for them: those waiting in the buffer, then those in the file.
     const byConnection = new Map<string, string[]>();
-    for (const message of messages) {
-      const key = `${message.connectionId}\u0000${message.key}`;
+    for (let index = 0; index < messages.length; index++) {
+      const message = messages[index]!;
+      const key = messageKeys[index]!;
       const waits = this.#bufferedWaits.get(key);
       if (waits !== undefined) {
         this.#bufferedWaits.delete(key);
@@ -608,7 +608,14 @@ class SqliteStore implements CoexistStore {
   /** Buffers a state change; a retry's attempts and delay survive later changes before their flush committed. */
   #bufferState(seq: number, change: Omit<BufferedState, 'generation'>): void {
     const previous = this.#bufferedStates.get(seq);
-    const buffered: BufferedState = { ...change, generation: this.#generation };
+    // Built field by field (one shape for every state, no spread): one object per outcome of a hot path.
+    const buffered: BufferedState = {
+      state: change.state,
+      attempts: change.attempts,
+      notBefore: change.notBefore,
+      dead: change.dead,
+      generation: this.#generation,
+    };
     if (buffered.attempts === undefined && previous?.attempts !== undefined) {
       buffered.attempts = previous.attempts;
       buffered.notBefore ??= buffered.state === 'pending' ? 0 : previous.notBefore;
@@ -687,9 +694,10 @@ class SqliteStore implements CoexistStore {
   #pendingFloor(committing?: number): number {
     let floor = this.#pending.lowestSeq() ?? this.#highestSeq + 1;
     for (const seq of this.#claimed.keys()) if (seq < floor) floor = seq;
-    for (const [seq, change] of this.#bufferedStates) {
+    // `forEach`, not `for…of` over entries: no `[key, value]` array per entry (these maps hold a commit's worth).
+    this.#bufferedStates.forEach((change, seq) => {
       if (seq < floor && (change.generation !== committing || change.state === 'pending')) floor = seq;
-    }
+    });
     return floor;
   }
 
@@ -763,8 +771,8 @@ class SqliteStore implements CoexistStore {
         ? this.#pendingFloor(generation)
         : null,
     );
-    for (const [seq, change] of this.#bufferedStates) {
-      if (change.generation !== generation) continue;
+    this.#bufferedStates.forEach((change, seq) => {
+      if (change.generation !== generation) return;
       if (change.state === 'done') request.done.push(seq);
       else {
         request.states.push([
@@ -777,7 +785,7 @@ class SqliteStore implements CoexistStore {
           change.dead?.at ?? null,
         ]);
       }
-    }
+    });
     request.done.sort((left, right) => left - right);
     for (const message of this.#bufferedMessages.values()) {
       if (message.generation === generation) {
@@ -833,20 +841,21 @@ class SqliteStore implements CoexistStore {
 
   /** A flush committed: what it carried is in the file now, so the overlays drop it (unless changed since). */
   #committed(generation: number): void {
-    for (const [seq, change] of this.#bufferedStates) {
-      if (change.generation <= generation) this.#bufferedStates.delete(seq);
-    }
-    for (const [key, message] of this.#bufferedMessages) {
-      if (message.generation <= generation) this.#bufferedMessages.delete(key);
-    }
-    for (const [key, head] of this.#bufferedHeads) {
-      if (head.generation <= generation) this.#bufferedHeads.delete(key);
-    }
-    for (const [key, contact] of this.#bufferedContacts) {
-      if (contact.generation > generation) continue;
+    // `forEach` (deleting the entry visited is allowed): no `[key, value]` array per entry.
+    this.#bufferedStates.forEach((change, seq, states) => {
+      if (change.generation <= generation) states.delete(seq);
+    });
+    this.#bufferedMessages.forEach((message, key, messages) => {
+      if (message.generation <= generation) messages.delete(key);
+    });
+    this.#bufferedHeads.forEach((head, key, heads) => {
+      if (head.generation <= generation) heads.delete(key);
+    });
+    this.#bufferedContacts.forEach((contact, key, contacts) => {
+      if (contact.generation > generation) return;
       this.#cacheContact(contact);
-      this.#bufferedContacts.delete(key);
-    }
+      contacts.delete(key);
+    });
     // A waiting row whose state is in the file now is found there (`SELECT_WAITING`).
     for (const [key, waits] of this.#bufferedWaits) {
       for (const seq of waits) if (!this.#bufferedStates.has(seq)) waits.delete(seq);

@@ -513,7 +513,12 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     }
     const crmId = `message-${nextId++}`;
     sequence += 1;
-    state.messages.set(crmId, { ...clonePlain(message), crmId, sequence, writeCount: 1 });
+    // The copy itself becomes the stored record (no second copy to add the CRM's fields).
+    const stored = clonePlain(message) as ReferenceMessageRecord;
+    stored.crmId = crmId;
+    stored.sequence = sequence;
+    stored.writeCount = 1;
+    state.messages.set(crmId, stored);
     messagesByKey.set(message.key, crmId);
     return { key: message.key, ok: true, crmId, created: true };
   }
