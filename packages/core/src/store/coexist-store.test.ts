@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
 import { messageEventId } from '../webhook/event-id.ts';
 import type { CoexistStore, PlannedEvent, QueuedEvent } from './coexist-store.ts';
+import { eventIdHash } from './event-id-hash.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
 import { createSqliteStore } from './sqlite-store.ts';
@@ -459,6 +460,35 @@ describe('createSqliteStore', () => {
     await store.close();
   });
 
+  it('moves the CRM ids kept on event rows (schema 7) to `message_crm_ids`', async () => {
+    const path = temporaryPath();
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
+    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 7).entries()) {
+      old.exec(migration);
+      old.exec(`PRAGMA user_version = ${index + 1}`);
+    }
+    old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
+      target_key, sort_key, state, crm_id) VALUES
+      ('message:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'done', 'crm-w1'),
+      ('message:w2', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w2', 6, 'pending', NULL)`);
+    old.exec(
+      `INSERT INTO event_hashes (hash, seq) VALUES (${eventIdHash('message:w1')}, 1), (${eventIdHash('message:w2')}, 2)`,
+    );
+    old.exec("UPDATE store_state SET value = 2 WHERE name = 'indexed_seq'");
+    old.close();
+
+    const store = createSqliteStore({ path });
+    expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-w1']]));
+    await store.close();
+    const inspect = new DatabaseSync(path, { readOnly: true });
+    expect(inspect.prepare('SELECT seq, crm_id FROM message_crm_ids').all()).toEqual([{ seq: 1, crm_id: 'crm-w1' }]);
+    expect(inspect.prepare('SELECT count(*) AS n FROM events WHERE crm_id IS NOT NULL').get()).toEqual({ n: 0 });
+    inspect.close();
+  });
+
   it('after a crash, finds every committed event (deduped, listed by thread) and resends unflushed completions', async () => {
     const path = temporaryPath();
     // Group commits on the calling thread, so every await below resolves in microtasks and the first store's flush
@@ -583,7 +613,7 @@ describe('createSqliteStore', () => {
     await third.close();
   });
 
-  it("keeps a message's CRM id on its event's row (indexed or above the watermark), others in `messages`", async () => {
+  it("keeps a message's CRM id under its event's seq (indexed or above the watermark), others in `messages`", async () => {
     const path = temporaryPath();
     const store = createSqliteStore({ path, writerThread: false });
     // More events than one group commit indexes (1,024): the last ones stay above the dedupe index's watermark.
@@ -627,10 +657,16 @@ describe('createSqliteStore', () => {
     ]);
     expect(await store.getMessages('c1', keys)).toEqual(expected);
     expect(await store.getMessages('other-connection', keys)).toEqual(new Map());
+    expect((inspect.prepare('SELECT count(*) AS n FROM message_crm_ids').get() as { n: number }).n).toBe(1_500);
+    // Under the seq of the event that carried it.
     expect(
-      (inspect.prepare('SELECT count(*) AS n FROM events WHERE crm_id IS NOT NULL').get() as { n: number }).n,
-    ).toBe(1_500);
-    // Each row became done in the statement that stored its CRM id.
+      inspect
+        .prepare(
+          `SELECT count(*) AS n FROM message_crm_ids m JOIN events e ON e.seq = m.seq
+           WHERE e.event_id = 'message:' || substr(m.crm_id, 5)`,
+        )
+        .get(),
+    ).toEqual({ n: 1_500 });
     expect(inspect.prepare('SELECT state, count(*) AS n FROM events GROUP BY state').all()).toEqual([
       { state: 'done', n: 1_500 },
     ]);

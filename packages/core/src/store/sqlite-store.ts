@@ -632,8 +632,8 @@ class SqliteStore implements CoexistStore {
   }
 
   /**
-   * The stored CRM ids of messages: on the rows of the events that carried them (through the dedupe index, or above
-   * its watermark by rowid range), else in `messages` (see migration 6).
+   * The stored CRM ids of messages: in `message_crm_ids` under the seqs of the events that carried them (found
+   * through the dedupe index, or above its watermark by rowid range), else in `messages` (migrations 6 and 8).
    */
   #storedMessages(connectionId: string, keys: readonly string[]): Map<string, string> {
     const found = new Map<string, string>();
@@ -646,8 +646,9 @@ class SqliteStore implements CoexistStore {
     };
     for (const chunk of chunks([...byEventId.keys()], LOOKUP_CHUNK)) {
       const statement = this.#sqlMany(
-        `SELECT e.event_id, e.crm_id FROM event_hashes h JOIN events e ON e.seq = h.seq
-         WHERE h.hash IN ($IN) AND e.connection_id = ? AND e.crm_id IS NOT NULL`,
+        `SELECT e.event_id, m.crm_id FROM event_hashes h JOIN events e ON e.seq = h.seq
+           JOIN message_crm_ids m ON m.seq = e.seq
+         WHERE h.hash IN ($IN) AND e.connection_id = ?`,
         chunk.length,
       );
       for (const row of statement.all(...chunk.map(eventIdHash), connectionId)) foundOnEvent(row as Row);
@@ -658,8 +659,8 @@ class SqliteStore implements CoexistStore {
       );
       for (const chunk of chunks([...byEventId.keys()], LOOKUP_CHUNK)) {
         const statement = this.#sqlMany(
-          `SELECT event_id, crm_id FROM events
-           WHERE seq > ? AND event_id IN ($IN) AND connection_id = ? AND crm_id IS NOT NULL`,
+          `SELECT e.event_id, m.crm_id FROM events e JOIN message_crm_ids m ON m.seq = e.seq
+           WHERE e.seq > ? AND e.event_id IN ($IN) AND e.connection_id = ?`,
           chunk.length,
         );
         for (const row of statement.all(watermark, ...chunk, connectionId)) foundOnEvent(row as Row);

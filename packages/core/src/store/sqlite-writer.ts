@@ -147,6 +147,11 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     return slices;
   }
 
+  /** Orders flushed messages by the seq of the event that carried them (0, none known, first). */
+  function byCarrier(left: WriterFlushRequest['messages'][number], right: WriterFlushRequest['messages'][number]) {
+    return left[4] - right[4];
+  }
+
   /** Orders rows by their leading (key) columns, so a batch of random keys walks a B-tree left to right. */
   function byKeyColumns(left: readonly SQLInputValue[], right: readonly SQLInputValue[]): number {
     for (let index = 0; index < left.length; index++) {
@@ -365,36 +370,28 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       } else if (lowestPending !== Number.POSITIVE_INFINITY) {
         lowerPendingFrom(lowestPending);
       }
-      // A message's CRM id goes on the row of the event that carried it (`message:<key>`, `messageEventId`), which
-      // this commit rewrites anyway (its state becomes done, in the same statement); `messages` takes the others
-      // (migration 6).
-      const finished = new Set(request.done);
-      const finishedWithCrmId = new Set<number>();
-      const setCrmId = sql('UPDATE events SET crm_id = ? WHERE seq = ? AND connection_id = ? AND event_id = ?');
-      const setCrmIdDone = sql(
-        "UPDATE events SET crm_id = ?, state = 'done' WHERE seq = ? AND connection_id = ? AND event_id = ?",
+      // A message's CRM id goes in `message_crm_ids` under the seq of the event that carried it (`message:<key>`,
+      // `messageEventId`), checked against that event's row; `messages` takes the others (migrations 6 and 8). In
+      // seq order, so the rows land on the table's last pages one after the other.
+      const saveCrmId = sql(
+        `INSERT INTO message_crm_ids (seq, crm_id)
+         SELECT seq, ? FROM events WHERE seq = ? AND connection_id = ? AND event_id = ?
+         ON CONFLICT (seq) DO UPDATE SET crm_id = excluded.crm_id`,
       );
       const indexedSeq = sql(
         'SELECT e.seq AS seq FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash = ? AND e.event_id = ?',
       );
       const withoutEvent: SQLInputValue[][] = [];
-      for (const [connectionId, key, crmId, hash, carriedBy] of request.messages) {
+      const bySeq = request.messages.length < 2 ? request.messages : [...request.messages].sort(byCarrier);
+      for (const [connectionId, key, crmId, hash, carriedBy] of bySeq) {
         const eventId = `message:${key}`;
-        if (carriedBy > 0) {
-          const done = finished.has(carriedBy);
-          if (Number((done ? setCrmIdDone : setCrmId).run(crmId, carriedBy, connectionId, eventId).changes) === 1) {
-            if (done) finishedWithCrmId.add(carriedBy);
-            continue;
-          }
-        }
+        if (carriedBy > 0 && Number(saveCrmId.run(crmId, carriedBy, connectionId, eventId).changes) === 1) continue;
         const seq = unindexed.get(eventId)?.seq ?? (indexedSeq.get(hash, eventId)?.seq as number | undefined);
-        if (seq === undefined || Number(setCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
+        if (seq === undefined || Number(saveCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
           withoutEvent.push([connectionId, key, crmId]);
         }
       }
-      const done =
-        finishedWithCrmId.size === 0 ? request.done : request.done.filter((seq) => !finishedWithCrmId.has(seq));
-      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
+      for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
         sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
       }
       insertRows(
