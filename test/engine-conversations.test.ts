@@ -25,9 +25,11 @@ function countedAdapter(adapter: CrmAdapter) {
   const calls: { operation: string; items: unknown[] }[] = [];
   const counted = { ...adapter } as CrmAdapter & Record<string, unknown>;
   for (const operation of ['findContacts', 'createContacts', 'writeMessages', 'prepareConversations'] as const) {
-    const original = adapter[operation] as ((items: unknown[], context: unknown) => Promise<unknown>) | undefined;
+    const original = adapter[operation] as
+      | ((items: readonly unknown[], context: unknown) => Promise<unknown>)
+      | undefined;
     if (original === undefined) continue;
-    counted[operation] = async (items: unknown[], context: unknown) => {
+    (counted as Record<string, unknown>)[operation] = async (items: readonly unknown[], context: unknown) => {
       calls.push({ operation, items: [...items] });
       return original(items, context);
     };

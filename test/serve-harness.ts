@@ -156,9 +156,9 @@ export function expectedState(payloads: readonly TrafficPayload[]): ExpectedStat
     } else if (event.type === 'contact.synced') {
       const key = contactKey(event.contact);
       if (key !== undefined) state.contactKeys.add(key);
-    } else if (event.type === 'message.edited') {
+    } else if (event.type === 'message.edited' && event.originalMessageId !== undefined) {
       state.edited.add(event.originalMessageId);
-    } else if (event.type === 'message.revoked') {
+    } else if (event.type === 'message.revoked' && event.originalMessageId !== undefined) {
       state.revoked.add(event.originalMessageId);
     } else if (event.type === 'message.status' && event.status !== 'failed') {
       const current = state.statuses.get(event.messageId);
