@@ -111,7 +111,9 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       ok: true,
       matches: [{ objectType: 'Contact', matchedOn: 'phone', name: 'Rep Typed' }],
     });
-    // The matched records now carry our E.164 field; the next lookup is exact and needs no search.
+    // The matched records now carry our E.164 field; the next lookup is exact and needs no search. The Contact and
+    // the Lead are marked by one update (a call per object before).
+    expect(harness.emulator.stats.byRoute['PATCH /services/data/:version/composite/sobjects']).toBe(1);
     expect(harness.emulator.state.get('Contact', contactId)?.WhatsApp_E164__c).toBe('+16505551234');
     expect(harness.emulator.state.get('Lead', leadId)?.WhatsApp_E164__c).toBe('+16505551235');
     const again = await salesforce.findContacts(requests.slice(0, 2), context());
@@ -568,6 +570,41 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     );
     expect(harness.emulator.stats.requests).toBe(1);
     expect(harness.emulator.state.count('Lead')).toBe(3);
+  });
+
+  it('brings existing Contacts and Leads up to date in ONE update, each answered in input order', async () => {
+    const contactId = harness.seedContact({ LastName: 'Old Contact', Phone: '(650) 555-1260' });
+    const leadId = harness.seedContact({ LastName: 'Old Lead', MobilePhone: '+1 650 555 1261' }, 'Lead');
+    const otherLeadId = harness.seedContact({ LastName: 'Old Lead Two' }, 'Lead');
+    harness.emulator.resetStats();
+    const results = await adapter().upsertContacts(
+      [
+        { key: 'phone:+16505551261', phone: '+16505551261', name: 'Lia Lead', crmId: leadId },
+        { key: 'phone:+16505551260', phone: '+16505551260', name: 'Cas Contact', crmId: contactId },
+        { key: 'phone:+16505551262', phone: '+16505551262', name: 'Leo Lead', crmId: otherLeadId },
+      ],
+      context(),
+    );
+    expect(results).toEqual([
+      { key: 'phone:+16505551261', ok: true, crmId: leadId, created: false },
+      { key: 'phone:+16505551260', ok: true, crmId: contactId, created: false },
+      { key: 'phone:+16505551262', ok: true, crmId: otherLeadId, created: false },
+    ]);
+    expect(harness.emulator.stats.requests).toBe(1);
+    expect(harness.emulator.state.get('Contact', contactId)).toMatchObject({
+      LastName: 'Contact',
+      FirstName: 'Cas',
+      WhatsApp_E164__c: '+16505551260',
+    });
+    expect(harness.emulator.state.get('Lead', leadId)).toMatchObject({
+      LastName: 'Lead',
+      WhatsApp_E164__c: '+16505551261',
+    });
+    expect(harness.emulator.state.get('Lead', otherLeadId)).toMatchObject({
+      LastName: 'Lead',
+      FirstName: 'Leo',
+      WhatsApp_E164__c: '+16505551262',
+    });
   });
 
   it('creates a person another call is writing at the same time once: the creation takes that record', async () => {

@@ -38,6 +38,7 @@ import {
   type SalesforceConversationRecord,
   type SalesforceMessageRecord,
   type SalesforcePersonRecord,
+  type SalesforceRecordUpdate,
   type SalesforceSaveResult,
   salesforceCompositeResponseSchema,
   salesforceConversationRecordSchema,
@@ -422,18 +423,35 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     return results;
   }
 
+  /**
+   * Updates records by Id through sObject Collections, 200 a call, answering each record's result in input order.
+   * The records may be of different objects (Contacts and Leads together): Salesforce processes a call's records in
+   * chunks of one object each, at most 10 chunks a call
+   * (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-update.html),
+   * so they go grouped by object — one call where one object at a time took one call each.
+   */
   async function updateCollection(
     operation: string,
     context: OperationContext,
-    type: string,
-    records: readonly Record<string, unknown>[],
+    records: readonly SalesforceRecordUpdate[],
   ): Promise<SalesforceSaveResult[]> {
-    const results: SalesforceSaveResult[] = [];
-    for (const part of chunk(records, SALESFORCE_COLLECTION_SIZE)) {
-      const answer = await request(operation, context, async (conn) =>
-        conn.sobject(type).update(part as { Id: string }[], { allOrNone: false }),
-      );
-      results.push(...parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'sObject Collections result'));
+    const byObject = records
+      .map((_, index) => index)
+      .sort((left, right) => records[left]!.type.localeCompare(records[right]!.type) || left - right);
+    const results = new Array<SalesforceSaveResult>(records.length);
+    for (const part of chunk(byObject, SALESFORCE_COLLECTION_SIZE)) {
+      const body = {
+        allOrNone: false,
+        records: part.map((index) => {
+          const { type, Id, fields } = records[index]!;
+          return { attributes: { type }, Id, ...fields };
+        }),
+      };
+      const answer = await request(operation, context, async (conn) => conn.requestPatch('/composite/sobjects', body));
+      const saved = parseSalesforceResponse(salesforceSaveResultsSchema, answer, 'sObject Collections result');
+      part.forEach((index, position) => {
+        results[index] = saved[position]!;
+      });
     }
     return results;
   }
@@ -604,17 +622,19 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
           }
         }
       }
-      // Mark matched records with our E.164 field, so the next lookup is an exact, indexed SOQL query.
-      for (const type of ['Contact', 'Lead']) {
-        const records = [...backfill.values()]
-          .filter((entry) => entry.type === type)
-          .map(({ Id, WhatsApp_E164__c }) => ({ Id, WhatsApp_E164__c }));
-        if (records.length === 0) continue;
+      // Mark matched records with our E.164 field, so the next lookup is an exact, indexed SOQL query (Contacts and
+      // Leads in one update).
+      const marks = [...backfill.values()].map(({ type, Id, WhatsApp_E164__c }) => ({
+        type,
+        Id,
+        fields: { WhatsApp_E164__c },
+      }));
+      if (marks.length > 0) {
         try {
-          const saved = await updateCollection(operation, context, type, records);
+          const saved = await updateCollection(operation, context, marks);
           saved.forEach((result, index) => {
-            if (!result.success)
-              warn(operation, toSalesforceRecordError(result.errors, `${type}[${records[index]!.Id}]`));
+            const { type, Id } = marks[index]!;
+            if (!result.success) warn(operation, toSalesforceRecordError(result.errors, `${type}[${Id}]`));
           });
         } catch (error) {
           warn(operation, error);
@@ -912,20 +932,20 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
         else existing.push({ index: lookup.index, id: record.Id, type: record.attributes.type });
       }
     }
-    for (const type of ['Contact', 'Lead']) {
-      const entries = existing
-        .filter((entry) => entry.type === type)
-        .map((entry) => ({ ...entry, fields: toSalesforcePersonUpdateFields(contacts[entry.index]!) }));
-      for (const entry of entries.filter((candidate) => Object.keys(candidate.fields).length === 0)) {
-        results[entry.index] = { key: contacts[entry.index]!.key, ok: true, crmId: entry.id, created: false };
-      }
-      const writes = entries.filter((entry) => Object.keys(entry.fields).length > 0);
-      if (writes.length === 0) continue;
+    // Existing Contacts and Leads brought up to date in one update (two calls of one object each before).
+    const entries = existing.map((entry) => ({
+      ...entry,
+      fields: toSalesforcePersonUpdateFields(contacts[entry.index]!),
+    }));
+    for (const entry of entries.filter((candidate) => Object.keys(candidate.fields).length === 0)) {
+      results[entry.index] = { key: contacts[entry.index]!.key, ok: true, crmId: entry.id, created: false };
+    }
+    const writes = entries.filter((entry) => Object.keys(entry.fields).length > 0);
+    if (writes.length > 0) {
       const saved = await updateCollection(
         operation,
         context,
-        type,
-        writes.map((entry) => ({ Id: entry.id, ...entry.fields })),
+        writes.map((entry) => ({ type: entry.type, Id: entry.id, fields: entry.fields })),
       );
       writes.forEach((entry, position) => {
         const result = saved[position];
@@ -1426,8 +1446,7 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
     const saved = await updateCollection(
       operation,
       context,
-      'WhatsApp_Message__c',
-      writes.map(([key, fields]) => ({ Id: stored.get(key)!.Id, ...fields })),
+      writes.map(([key, fields]) => ({ type: 'WhatsApp_Message__c', Id: stored.get(key)!.Id, fields })),
     );
     const writeErrors = new Map<string, CrmError>();
     writes.forEach(([key], position) => {

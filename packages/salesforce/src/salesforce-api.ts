@@ -31,6 +31,13 @@ export type SalesforceSaveResult = z.infer<typeof salesforceSaveResultSchema>;
 /** A Collections answer: one result per record, in order. */
 export const salesforceSaveResultsSchema = z.array(salesforceSaveResultSchema);
 
+/** A record to update by Id through sObject Collections: its object, its Id and the fields that change. */
+export interface SalesforceRecordUpdate {
+  type: string;
+  Id: string;
+  fields: Record<string, unknown>;
+}
+
 /**
  * A Composite answer (`POST /composite`): one result per subrequest, in order; a failed subrequest's body is an
  * error array (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-subrequest-result.html).
