@@ -28,10 +28,10 @@ export function isCarriableUpdate(event: CoexistenceEvent, content?: MessageCont
   return event.type === 'message.status' && event.status !== 'failed' && (event.errors?.length ?? 0) === 0;
 }
 
-/** Update events waiting for their message's write, by message key, and those a successful write carried. */
 /** No updates (shared, frozen): what `of` answers for a message nothing waits for. */
 const NO_UPDATES: readonly CoexistenceEvent[] = Object.freeze([]);
 
+/** Update events waiting for their message's write, by message key, and those a successful write carried. */
 export class CarriedUpdates {
   /** Message key → update event id → event. */
   readonly #waiting = new Map<string, Map<string, CoexistenceEvent>>();
