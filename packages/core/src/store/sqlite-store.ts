@@ -241,8 +241,20 @@ class SqliteStore implements CoexistStore {
   /** Whether anything of the current generation waits to be sent. */
   #dirty = false;
   #statesInGeneration = 0;
-  /** Events ingested since the last flush was sent (each flush writes the writer's whole dedupe catch-up). */
+  /**
+   * Events the index catch-up wants group commits for: ingested since the last flush was sent, or what the last
+   * flush's reply left (a batch under way, or enough events above the watermark for one).
+   */
   #unindexedEvents = 0;
+  /** Events above the index watermark, as of the last flush's reply (indexed all at once when the store is quiet). */
+  #aboveWatermark = 0;
+  /** Whether an ingest committed since the last flush was sent (a quiet store indexes every event above the watermark). */
+  #ingestedSinceFlush = false;
+  /**
+   * Message events above the index watermark: event id → seq, in seq order. A message's CRM id is found through the
+   * dedupe index, or — above its watermark — through this map, without scanning the rows above it.
+   */
+  readonly #unindexedMessages = new Map<string, number>();
   /** The highest seq this store has seen committed (at open, or in an ingest's reply). */
   #highestSeq = 0;
   /** Group commits sent, so the pending floor is recomputed on every few only (it walks the pending rows). */
@@ -270,17 +282,19 @@ class SqliteStore implements CoexistStore {
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
     );
     const unindexed: [string, number, string, number, number][] = [];
-    for (const row of this.#sql('SELECT seq, event_id, thread_key FROM events WHERE seq > ? ORDER BY seq').all(
+    for (const row of this.#sql('SELECT seq, event_id, thread_key, kind FROM events WHERE seq > ? ORDER BY seq').all(
       indexedSeq,
     )) {
       const eventId = String(row.event_id);
       const threadKey = String(row.thread_key);
       unindexed.push([eventId, Number(row.seq), threadKey, eventIdHash(eventId), eventIdHash(threadKey)]);
+      if (row.kind === 'message') this.#unindexedMessages.set(eventId, Number(row.seq));
     }
     for (const row of this.#sql("SELECT connection_id, target_key FROM events WHERE state = 'waiting'").all()) {
       this.#waitingKeys.add(`${String(row.connection_id ?? '')}\u0000${String(row.target_key)}`);
     }
     this.#unindexedEvents = unindexed.length;
+    this.#aboveWatermark = unindexed.length;
     this.#writer = startSqliteWriterHost({ path, database, pragmas, threaded, start: { indexedSeq, unindexed } });
   }
 
@@ -363,8 +377,11 @@ class SqliteStore implements CoexistStore {
     // once; callers do not mutate events after ingest).
     for (let index = 0; index < rows.length; index++) {
       const seq = reply.seqs[index]!;
-      if (seq === 0 || !rows[index]![10]) continue;
+      if (seq === 0) continue;
       const planned = input.events[index]!;
+      // Routed or not (an unrouted message is written once its number is routed).
+      if (planned.kind === 'message') this.#unindexedMessages.set(planned.event.id, seq);
+      if (!rows[index]![10]) continue;
       this.#pending.add({
         seq,
         connectionId: planned.kind === 'meta' ? '' : (planned.connectionId ?? ''),
@@ -382,6 +399,7 @@ class SqliteStore implements CoexistStore {
     while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recent.keys().next().value!);
     for (const seq of reply.seqs) if (seq > this.#highestSeq) this.#highestSeq = seq;
     this.#unindexedEvents += reply.inserted;
+    if (reply.inserted > 0) this.#ingestedSinceFlush = true;
     this.#ingestedEvents += reply.inserted;
     if (this.#ingestedEvents >= CHECKPOINTER_AFTER_EVENTS) this.#startCheckpointer();
     if (reply.inserted > 0) this.#scheduleFlush(this.#unindexedEvents >= FLUSH_OUTCOMES);
@@ -653,18 +671,19 @@ class SqliteStore implements CoexistStore {
       );
       for (const row of statement.all(...chunk.map(eventIdHash), connectionId)) foundOnEvent(row as Row);
     }
-    if (byEventId.size > 0) {
-      const watermark = Number(
-        (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
+    // Above the watermark: the seqs of the events that carried them, from memory.
+    const seqs: number[] = [];
+    for (const eventId of byEventId.keys()) {
+      const seq = this.#unindexedMessages.get(eventId);
+      if (seq !== undefined) seqs.push(seq);
+    }
+    for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
+      const statement = this.#sqlMany(
+        `SELECT e.event_id, m.crm_id FROM message_crm_ids m JOIN events e ON e.seq = m.seq
+         WHERE m.seq IN ($IN) AND e.connection_id = ?`,
+        chunk.length,
       );
-      for (const chunk of chunks([...byEventId.keys()], LOOKUP_CHUNK)) {
-        const statement = this.#sqlMany(
-          `SELECT e.event_id, m.crm_id FROM events e JOIN message_crm_ids m ON m.seq = e.seq
-           WHERE e.seq > ? AND e.event_id IN ($IN) AND e.connection_id = ?`,
-          chunk.length,
-        );
-        for (const row of statement.all(watermark, ...chunk, connectionId)) foundOnEvent(row as Row);
-      }
+      for (const row of statement.all(...chunk, connectionId)) foundOnEvent(row as Row);
     }
     for (const row of this.#lookup('SELECT * FROM messages WHERE connection_id = ? AND key IN ($IN)', connectionId, [
       ...byEventId.values(),
@@ -753,7 +772,7 @@ class SqliteStore implements CoexistStore {
 
   /** Whether anything waits to be sent with the next group commit. */
   #isDirty(): boolean {
-    return this.#dirty || this.#unindexedEvents > 0;
+    return this.#dirty || this.#unindexedEvents > 0 || (this.#aboveWatermark > 0 && !this.#ingestedSinceFlush);
   }
 
   /** Commits everything buffered so far (after the flush in flight, if any); rejects when the commit failed. */
@@ -771,7 +790,10 @@ class SqliteStore implements CoexistStore {
       this.#flushesSent++ % PENDING_FLOOR_EVERY === 0 || this.#pending.size < 4096
         ? this.#pendingFloor(generation)
         : null,
+      // No ingest since the last flush: the events above the watermark are all the catch-up will get for now.
+      !this.#ingestedSinceFlush,
     );
+    this.#ingestedSinceFlush = false;
     this.#bufferedStates.forEach((change, seq) => {
       if (change.generation !== generation) return;
       if (change.state === 'done') request.done.push(seq);
@@ -818,11 +840,15 @@ class SqliteStore implements CoexistStore {
     const flushing = this.#writer
       .call('flush', request)
       .then(
-        (stillUnindexed) => {
+        (reply) => {
           this.#committed(generation);
-          // The writer indexes at most a slice per commit: the rest goes with a later one.
-          if (stillUnindexed > this.#unindexedEvents) this.#unindexedEvents = stillUnindexed;
-          if (stillUnindexed > 0) this.#scheduleFlush(stillUnindexed >= FLUSH_OUTCOMES);
+          this.#indexed(reply.indexedSeq);
+          this.#aboveWatermark = reply.unindexed;
+          // The writer indexes a slice per commit: the rest goes with later ones, and a quiet store's last events
+          // with the next timer (`#isDirty`).
+          if (reply.toIndex > this.#unindexedEvents) this.#unindexedEvents = reply.toIndex;
+          if (reply.toIndex > 0) this.#scheduleFlush(reply.toIndex >= FLUSH_OUTCOMES);
+          else if (reply.unindexed > 0) this.#scheduleFlush(false);
         },
         (error: unknown) => {
           this.#uncommitted(generation, counters, documents, unindexed);
@@ -838,6 +864,15 @@ class SqliteStore implements CoexistStore {
       });
     this.#flushing = flushing;
     return flushing;
+  }
+
+  /** The index watermark moved to `indexedSeq`: the message events at or below it are found through the index. */
+  #indexed(indexedSeq: number): void {
+    // In seq order: the indexed ones are a prefix.
+    for (const [eventId, seq] of this.#unindexedMessages) {
+      if (seq > indexedSeq) break;
+      this.#unindexedMessages.delete(eventId);
+    }
   }
 
   /** A flush committed: what it carried is in the file now, so the overlays drop it (unless changed since). */

@@ -74,18 +74,40 @@ export interface WriterFlushRequest {
    * scans that rebuild the pending queue on open); `null` keeps the stored one.
    */
   pendingFrom: number | null;
+  /** Index every event above the watermark, however few (the store is quiet), instead of waiting for a batch. */
+  indexAll: boolean;
+}
+
+/** What a group commit leaves to the next ones. */
+export interface WriterFlushReply {
+  /** Events the index catch-up still wants commits for (a batch under way, or enough events for one). */
+  toIndex: number;
+  /** Events above the watermark in all (deduped from memory until indexed). */
+  unindexed: number;
+  /** The index watermark after this commit: every event at or below it is in the dedupe and thread indexes. */
+  indexedSeq: number;
 }
 
 /** A group commit that changes nothing yet (the store fills it in), carrying `pendingFrom`. */
-export function emptyFlushRequest(pendingFrom: number | null): WriterFlushRequest {
-  return { done: [], states: [], messages: [], heads: [], contacts: [], counters: [], documents: [], pendingFrom };
+export function emptyFlushRequest(pendingFrom: number | null, indexAll = false): WriterFlushRequest {
+  return {
+    done: [],
+    states: [],
+    messages: [],
+    heads: [],
+    contacts: [],
+    counters: [],
+    documents: [],
+    pendingFrom,
+    indexAll,
+  };
 }
 
 /** The writes of the SQLite store. */
 export interface SqliteWriter {
   ingest(request: WriterIngestRequest): WriterIngestReply;
-  /** Commits a group; answers how many events stay above the index watermark (the catch-up is capped). */
-  flush(request: WriterFlushRequest): number;
+  /** Commits a group; answers what the index catch-up leaves to the next commits. */
+  flush(request: WriterFlushRequest): WriterFlushReply;
   recordInvalidPayload(input: { rawBody: string; sha256: string; error: string; receivedAt: string }): number;
   updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): void;
   /** Routes unrouted events; returns their queue rows. */
@@ -114,19 +136,27 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
   /** Most keys bound in one `IN (…)` lookup. */
   const LOOKUP_CHUNK = 400;
   /**
-   * Most events one group commit indexes (dedupe and thread rows). The rest wait for the next: a commit that holds
-   * the writer for tens of milliseconds delays the webhook acks behind it, and the index can lag safely (events above
-   * the watermark are deduped from memory, and re-read on open).
+   * The index catch-up works in batches: the oldest events above the watermark, at least `CATCH_UP_BATCH` of them
+   * (or all, when the store is quiet), at most `CATCH_UP_BATCH_MAX`, sorted by hash and inserted one slice of
+   * `CATCH_UP_SLICE` rows per index per group commit, so a commit's rows fall in one hash range: the hashed keys are
+   * random, and a thousand of them spread over the whole index dirtied nearly every page of both indexes in every
+   * commit (a quarter of the bytes the engine benchmark wrote; engine.md, Measured, Round 9). The watermark moves when a
+   * batch's last slice commits. The index can lag safely: events above the watermark are deduped from memory and
+   * re-read on open.
    */
-  const CATCH_UP_LIMIT = 1024;
+  const CATCH_UP_BATCH = 4096;
+  const CATCH_UP_BATCH_MAX = 8192;
+  const CATCH_UP_SLICE = 1024;
   /** Most rows in one multi-row `INSERT` (12 columns × 64 rows stays far below SQLite's bound-variable limit). */
   const INSERT_CHUNK = 64;
   const ENTRY_COLUMNS =
     'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
   const statements = new Map<string, StatementSync>();
   const manyStatements = new Map<string, StatementSync[]>();
+  /** An event above the index watermark. */
+  type UnindexedEvent = { seq: number; threadKey: string; hash: number; threadHash: number };
   /** Events above the index watermark, by event id. */
-  const unindexed = new Map<string, { seq: number; threadKey: string; hash: number; threadHash: number }>();
+  const unindexed = new Map<string, UnindexedEvent>();
   let indexedSeq = start.indexedSeq;
   for (const [eventId, seq, threadKey, hash, threadHash] of start.unindexed) {
     unindexed.set(eventId, { seq, threadKey, hash, threadHash });
@@ -318,25 +348,54 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
   }
 
   /**
-   * The oldest events above the watermark, at most `CATCH_UP_LIMIT`: `[hash of the event id, seq, hash of the thread
-   * key]` rows
-   * and the new watermark, their highest seq. `unindexed` holds events in seq order (each ingest adds its seqs, which
-   * only grow, after its commit), so every event at or below that watermark is among the rows.
+   * The catch-up batch under way: its events in hash order and in thread-hash order (references to `unindexed`'s
+   * entries, so a batch costs two arrays of pointers), the next slice, the watermark once it is all in.
    */
-  function catchUp(): { rows: [number, number, number][]; watermark: number } {
-    const rows: [number, number, number][] = [];
-    let watermark = indexedSeq;
-    for (const event of unindexed.values()) {
-      if (rows.length === CATCH_UP_LIMIT) break;
-      rows.push([event.hash, event.seq, event.threadHash]);
-      if (event.seq > watermark) watermark = event.seq;
+  let batch: { byHash: UnindexedEvent[]; byThreadHash: UnindexedEvent[]; next: number; watermark: number } | undefined;
+
+  /**
+   * This commit's slice of the catch-up batch (forming one from the oldest events above the watermark when there are
+   * enough, or any when `all`), and the watermark to store when the slice is the batch's last. `unindexed` holds
+   * events in seq order (each ingest adds its seqs, which only grow, after its commit), so a batch is a seq prefix.
+   */
+  function catchUp(all: boolean): {
+    hashRows: [number, number][];
+    threadRows: [number, number][];
+    end: number;
+    watermark: number | undefined;
+  } {
+    if (batch === undefined) {
+      if (unindexed.size === 0 || (!all && unindexed.size < CATCH_UP_BATCH)) {
+        return { hashRows: [], threadRows: [], end: 0, watermark: undefined };
+      }
+      const events: UnindexedEvent[] = [];
+      let watermark = indexedSeq;
+      for (const event of unindexed.values()) {
+        if (events.length === CATCH_UP_BATCH_MAX) break;
+        events.push(event);
+        if (event.seq > watermark) watermark = event.seq;
+      }
+      const byHash = events.slice().sort((left, right) => left.hash - right.hash || left.seq - right.seq);
+      const byThreadHash = events.sort((left, right) => left.threadHash - right.threadHash || left.seq - right.seq);
+      batch = { byHash, byThreadHash, next: 0, watermark };
     }
-    return { rows, watermark };
+    const end = Math.min(batch.next + CATCH_UP_SLICE, batch.byHash.length);
+    const hashRows: [number, number][] = [];
+    const threadRows: [number, number][] = [];
+    for (let index = batch.next; index < end; index++) {
+      hashRows.push([batch.byHash[index]!.hash, batch.byHash[index]!.seq]);
+      threadRows.push([batch.byThreadHash[index]!.threadHash, batch.byThreadHash[index]!.seq]);
+    }
+    return { hashRows, threadRows, end, watermark: end === batch.byHash.length ? batch.watermark : undefined };
   }
 
-  /** A flush committed the catch-up up to `watermark`: those events are in the indexes now. */
-  function indexed(watermark: number): void {
-    // In seq order: the indexed ones are a prefix; what was ingested after the catch-up was taken stays.
+  /** A commit carried the catch-up's slice up to `end`; with the batch's last slice, its events are indexed now. */
+  function caughtUp(end: number, watermark: number | undefined): void {
+    if (batch === undefined) return;
+    batch.next = end;
+    if (watermark === undefined) return;
+    batch = undefined;
+    // In seq order: the indexed ones are a prefix; what was ingested after the batch was formed stays.
     for (const [eventId, event] of unindexed) {
       if (event.seq > watermark) break;
       unindexed.delete(eventId);
@@ -344,8 +403,14 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     if (watermark > indexedSeq) indexedSeq = watermark;
   }
 
-  function flush(request: WriterFlushRequest): number {
-    const pending = catchUp();
+  /** Events the catch-up wants commits for: the rest of the batch under way, or those that would form one. */
+  function toIndex(): number {
+    if (batch !== undefined) return batch.byHash.length - batch.next;
+    return unindexed.size >= CATCH_UP_BATCH ? unindexed.size : 0;
+  }
+
+  function flush(request: WriterFlushRequest): WriterFlushReply {
+    const slice = catchUp(request.indexAll);
     transaction(() => {
       const setState = sql('UPDATE events SET state = ? WHERE seq = ?');
       const setRetry = sql('UPDATE events SET state = ?, attempts = ?, not_before = ? WHERE seq = ?');
@@ -417,24 +482,19 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         'INSERT INTO documents (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       );
       for (const [key, value] of request.documents) saveDocument.run(key, value);
-      if (pending.rows.length > 0) {
-        const values: SQLInputValue[][] = [];
-        for (const [hash, seq] of pending.rows) values.push([hash, seq]);
-        values.sort(byKeyColumns);
-        // OR IGNORE: the catch-up is idempotent (a second process that wrongly opened the same file, say, must not
-        // wedge every later flush on a key the first one already wrote).
-        insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, values.splice(0));
-        for (const [, seq, threadHash] of pending.rows) values.push([threadHash, seq]);
-        values.sort(byKeyColumns);
-        insertRows('INSERT OR IGNORE INTO thread_hashes (hash, seq) VALUES $ROWS', 2, values);
+      // OR IGNORE: the catch-up is idempotent (a slice committed before a crash comes again in the batch formed on
+      // the next open; a second process that wrongly opened the same file must not wedge every later flush).
+      insertRows('INSERT OR IGNORE INTO event_hashes (hash, seq) VALUES $ROWS', 2, slice.hashRows);
+      insertRows('INSERT OR IGNORE INTO thread_hashes (hash, seq) VALUES $ROWS', 2, slice.threadRows);
+      if (slice.watermark !== undefined) {
         sql(
           `INSERT INTO store_state (name, value) VALUES ('indexed_seq', ?)
            ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)`,
-        ).run(pending.watermark);
+        ).run(slice.watermark);
       }
     });
-    indexed(pending.watermark);
-    return unindexed.size;
+    caughtUp(slice.end, slice.watermark);
+    return { toIndex: toIndex(), unindexed: unindexed.size, indexedSeq };
   }
 
   return {
@@ -496,18 +556,19 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
     },
     listThreadEvents(threads) {
       const wanted = new Set(threads.map(([threadKey]) => threadKey));
-      const seqs: number[] = [];
+      // A Set: an event of a catch-up batch under way is in the index and still above the watermark.
+      const seqs = new Set<number>();
       for (const chunk of chunks([...new Set(threads.map(([, hash]) => hash))], LOOKUP_CHUNK)) {
         const statement = sqlMany(
           'SELECT t.seq, e.thread_key FROM thread_hashes t JOIN events e ON e.seq = t.seq WHERE t.hash IN ($IN)',
           chunk.length,
         );
         // A hash is not a unique key: a colliding thread's rows are left out by their stored key.
-        for (const row of statement.all(...chunk)) if (wanted.has(String(row.thread_key))) seqs.push(Number(row.seq));
+        for (const row of statement.all(...chunk)) if (wanted.has(String(row.thread_key))) seqs.add(Number(row.seq));
       }
-      for (const event of unindexed.values()) if (wanted.has(event.threadKey)) seqs.push(event.seq);
+      for (const event of unindexed.values()) if (wanted.has(event.threadKey)) seqs.add(event.seq);
       const found: { sortKey: number; seq: number; body: string }[] = [];
-      for (const chunk of chunks(seqs, LOOKUP_CHUNK)) {
+      for (const chunk of chunks([...seqs], LOOKUP_CHUNK)) {
         const statement = sqlMany(
           `SELECT e.sort_key, e.seq, b.body FROM events e JOIN event_bodies b ON b.seq = e.seq WHERE e.seq IN ($IN)`,
           chunk.length,
