@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
 import { messageEventId } from '../webhook/event-id.ts';
-import type { CoexistStore, PlannedEvent, QueuedEvent } from './coexist-store.ts';
+import type { ClaimQuery, CoexistStore, PlannedEvent, QueuedEvent } from './coexist-store.ts';
 import { eventIdHash } from './event-id-hash.ts';
 import { createMemoryStore } from './memory-store.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.ts';
@@ -34,6 +34,19 @@ function message(wamid: string, thread: string, at: number): PlannedEvent {
     source: 'live',
   };
   return { event, connectionId: 'c1', kind: 'message', lane: 'live', threadKey: thread, targetKey: wamid, sortKey: at };
+}
+
+/** A claim of the live lane of connection `c1` (messages, 10 at most, at time 0), with `overrides`. */
+function liveClaim(overrides: Partial<ClaimQuery> = {}): ClaimQuery {
+  return {
+    connectionId: 'c1',
+    kind: 'message',
+    lane: 'live',
+    limit: 10,
+    now: 0,
+    blockedThreads: new Set(),
+    ...overrides,
+  };
 }
 
 function status(wamid: string, at: number): PlannedEvent {
@@ -99,68 +112,28 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     await store.complete({
       outcomes: blocked.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
     });
-    const onePerThread = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      maxPerThread: 1,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const onePerThread = await store.claim(liveClaim({ maxPerThread: 1 }));
     expect(onePerThread.events.map((event) => event.targetKey)).toEqual(['a1', 'b1', 'c1']);
     await store.complete({
       outcomes: onePerThread.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
     });
-    const all = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const all = await store.claim(liveClaim());
     expect(all.events.map((event) => event.targetKey)).toEqual(['a1', 'b1', 'a2', 'c1']);
-    expect(
-      (
-        await store.claim({
-          connectionId: 'c1',
-          kind: 'message',
-          lane: 'live',
-          limit: 10,
-          now: 0,
-          blockedThreads: new Set(),
-        })
-      ).events,
-    ).toEqual([]);
+    expect((await store.claim(liveClaim())).events).toEqual([]);
     await store.complete({
       outcomes: all.events.slice(1).map((event) => ({ seq: event.seq, outcome: 'release' as const })),
     });
 
     const a1 = all.events[0]!;
     await store.complete({ outcomes: [{ seq: a1.seq, outcome: 'retry', attempts: 1, notBefore: 5000 }] });
-    const delayed = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 100,
-      blockedThreads: new Set(),
-    });
+    const delayed = await store.claim(liveClaim({ now: 100 }));
     // a1 waits until 5000 and a2 must not overtake it.
     expect(delayed.events.map((event) => event.targetKey)).toEqual(['b1', 'c1']);
     expect(delayed.nextDueAt).toBe(5000);
     await store.complete({
       outcomes: delayed.events.map((event) => ({ seq: event.seq, outcome: 'release' as const })),
     });
-    const due = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 5000,
-      blockedThreads: new Set(),
-    });
+    const due = await store.claim(liveClaim({ now: 5000 }));
     expect(due.events[0]).toMatchObject({ targetKey: 'a1', attempts: 1 });
     await store.close();
   });
@@ -230,16 +203,13 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
   it('splits no thread across claims while the backlog is below `wholeThreadsBelow`', async () => {
     const store = createStore();
     const claim = (limit: number, wholeThreadsBelow?: number) =>
-      store.claim({
-        connectionId: 'c1',
-        kind: 'message',
-        lane: 'live',
-        limit,
-        now: 0,
-        blockedThreads: new Set(),
-        order: 'longest-backlog-first',
-        ...(wholeThreadsBelow === undefined ? {} : { wholeThreadsBelow }),
-      });
+      store.claim(
+        liveClaim({
+          limit,
+          order: 'longest-backlog-first',
+          ...(wholeThreadsBelow === undefined ? {} : { wholeThreadsBelow }),
+        }),
+      );
     // C: 3 messages, B: 2, A: 1.
     await store.ingest({
       rawBody: 'x',
@@ -275,14 +245,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
       receivedAt: 'now',
       events: [status('w1', 10), message('w1', 'T', 5)],
     });
-    const updates = await store.claim({
-      connectionId: 'c1',
-      kind: 'update',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const updates = await store.claim(liveClaim({ kind: 'update' }));
     await store.complete({
       outcomes: [{ seq: updates.events[0]!.seq, outcome: 'wait', connectionId: 'c1', targetKey: 'w1' }],
     });
@@ -290,14 +253,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
       state: 'waiting',
       count: 1,
     });
-    const messages = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const messages = await store.claim(liveClaim());
     await store.complete({
       outcomes: [{ seq: messages.events[0]!.seq, outcome: 'done' }],
       messages: [{ connectionId: 'c1', key: 'w1', crmId: 'crm-1', threadKey: 'T' }],
@@ -305,14 +261,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     });
     expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-1']]));
     expect(await store.getThreadHeads('c1', ['T'])).toEqual(new Map([['T', 'crm-1']]));
-    const unparked = await store.claim({
-      connectionId: 'c1',
-      kind: 'update',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const unparked = await store.claim(liveClaim({ kind: 'update' }));
     expect(unparked.events).toHaveLength(1);
     // A wait for a target that is already written goes straight back to pending.
     await store.complete({
@@ -325,14 +274,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
   it('keeps dead letters with their reason and replays them', async () => {
     const store = createStore();
     await store.ingest({ rawBody: 'x', sha256: 'x', receivedAt: 'now', events: [message('w1', 'T', 5)] });
-    const claimed = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const claimed = await store.claim(liveClaim());
     await store.complete({
       outcomes: [
         {
@@ -359,14 +301,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     expect((await store.readCounters()).PN?.['message.live.dead']).toBe(0);
     await expect(store.replayDeadLetter(letter!.id, 'now')).rejects.toThrow(/already replayed/);
     await expect(store.replayDeadLetter(999, 'now')).rejects.toThrow(/\[coexist\/core\] store: id: no dead letter 999/);
-    const again = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const again = await store.claim(liveClaim());
     expect(again.events[0]).toMatchObject({ attempts: 0, targetKey: 'w1' });
     await store.close();
   });
@@ -388,14 +323,7 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     await store.ingest({ rawBody: 'y', sha256: 'y', receivedAt: 'now', events: [unrouted] });
     expect((await store.countOpen())[0]).toMatchObject({ state: 'unrouted', count: 1 });
     expect(await store.routeUnrouted(['PN'], 'c2')).toBe(1);
-    const claimed = await store.claim({
-      connectionId: 'c2',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const claimed = await store.claim(liveClaim({ connectionId: 'c2' }));
     expect(claimed.events.map((event) => event.targetKey)).toEqual(['w9']);
     await store.close();
   });
@@ -448,14 +376,7 @@ describe('createSqliteStore', () => {
     });
     expect(again).toMatchObject({ inserted: 1, duplicates: 1 });
     expect((await store.listThreadEvents(['T'])).map((event) => event.id)).toEqual(['message:w1', 'message:w2']);
-    const claimed = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 10,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const claimed = await store.claim(liveClaim());
     expect(claimed.events.map((event) => event.targetKey)).toEqual(['w1', 'w2']);
     await store.close();
   });
@@ -619,14 +540,7 @@ describe('createSqliteStore', () => {
     // Fewer events than a catch-up batch (4,096), with ingests going on: they stay above the watermark at first.
     const events = Array.from({ length: 1_500 }, (_, index) => message(`w${index}`, `t${index % 50}`, index + 1));
     await store.ingest({ rawBody: 'p', sha256: 'p', receivedAt: 'now', events });
-    const claimed = await store.claim({
-      connectionId: 'c1',
-      kind: 'message',
-      lane: 'live',
-      limit: 1_500,
-      now: 0,
-      blockedThreads: new Set(),
-    });
+    const claimed = await store.claim(liveClaim({ limit: 1_500 }));
     expect(claimed.events).toHaveLength(1_500);
     await store.complete({
       outcomes: claimed.events.map((event) => ({ seq: event.seq, outcome: 'done' as const })),
