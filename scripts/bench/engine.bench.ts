@@ -3,13 +3,15 @@
  * store in a temp dir) into the in-memory reference adapter; events per second and peak RSS; then the
  * webhook-ack latency (p50/p99) of 1,000-event payloads (~220 of them) ingested durably while the workers run.
  *
- *   pnpm build && node --max-semi-space-size=16 scripts/bench/engine.bench.ts [--messages 50000]
- *     [--phase throughput|ack] [--writer inline|thread] [--deliveries 1] [--cache-mb 8] [--ack-payloads 200]
+ *   pnpm build && node --max-semi-space-size=16 --max-old-space-size=1024 scripts/bench/engine.bench.ts
+ *     [--messages 50000] [--phase throughput|ack] [--writer inline|thread] [--deliveries 1] [--cache-mb 8]
+ *     [--ack-payloads 200]
  *
- * Run that way it measures the packages as npm installs them (`dist`), with V8's young generation capped at 16 MB
- * as docs/engine.md recommends for a deployment (Node sizes it from the machine's memory: 128 MB here). It runs
- * from the sources too (`--conditions=@coexist/source`, no build) and with Node's default young generation; the
- * first lines say which packages and flags the figures are for. `--writer` puts the store's writer on the event
+ * Run that way it measures the packages as npm installs them (`dist`), with the V8 heap settings docs/serve.md
+ * (*Memory*) recommends for a deployment: the young generation capped at 16 MB (Node sizes it from the machine's
+ * memory: 128 MB here) and a 1 GB heap limit (Node's default here is ~4 GB, and V8 lets garbage pile up longer
+ * under a larger limit: see docs/engine.md, round 10). It runs from the sources too (`--conditions=@coexist/source`,
+ * no build) and with Node's defaults; the first lines say which packages and flags the figures are for. `--writer` puts the store's writer on the event
  * loop's thread or in a worker thread (default: the store's default); `--deliveries` lets that many webhook
  * deliveries be in flight at once (default 1: each ingest is awaited before the next delivery); `--cache-mb` sets
  * the store's `cacheSizeMb`.
@@ -42,9 +44,13 @@ const concurrencyArgument = process.argv.indexOf('--deliveries');
 const CONCURRENT_DELIVERIES = concurrencyArgument > 0 ? Number(process.argv[concurrencyArgument + 1]) : 1;
 /** Where `@coexist/core` resolved (`src` or `dist`) and the flags Node runs with, so each figure says what it measured. */
 const PACKAGES = import.meta.resolve('@coexist/core').includes('/dist/') ? 'dist' : 'src';
-const NODE_FLAGS = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].filter((flag) =>
-  flag.startsWith('--max-semi-space-size'),
-);
+const NODE_FLAGS = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+/** The last value Node was given for a V8 heap flag (the one V8 keeps), or `undefined`. */
+function heapFlag(name: string): string | undefined {
+  return NODE_FLAGS.filter((flag) => flag.startsWith(`${name}=`)).at(-1);
+}
+const YOUNG_GENERATION = heapFlag('--max-semi-space-size');
+const HEAP_LIMIT = heapFlag('--max-old-space-size');
 /**
  * `--ack-payloads N` (default 200): the ack phase generates N × 1,000 messages and delivers them, with the events
  * around them, 1,000 events at a time (~1.1 × N deliveries). Before round 9 it timed one 50,000-message backfill: 56
@@ -232,7 +238,8 @@ try {
   const verdict = (met: boolean): string => (met ? 'MET' : 'NOT MET');
   const goals: Record<string, boolean> = {};
   console.log(
-    `@coexist/* from ${PACKAGES}; young generation ${NODE_FLAGS.at(-1) ?? "Node's default"}; ` +
+    `@coexist/* from ${PACKAGES}; young generation ${YOUNG_GENERATION ?? "Node's default"}; ` +
+      `heap limit ${HEAP_LIMIT ?? "Node's default"}; ` +
       `writer ${WRITER_THREAD === undefined ? "the store's default" : WRITER_THREAD ? 'thread' : 'inline'}; ` +
       `${CONCURRENT_DELIVERIES} deliver${CONCURRENT_DELIVERIES === 1 ? 'y' : 'ies'} in flight`,
   );
@@ -271,7 +278,8 @@ try {
       benchmark: 'engine',
       node: process.version,
       packages: PACKAGES,
-      youngGeneration: NODE_FLAGS.at(-1) ?? 'default',
+      youngGeneration: YOUNG_GENERATION ?? 'default',
+      heapLimit: HEAP_LIMIT ?? 'default',
       writer: WRITER_THREAD === undefined ? 'default' : WRITER_THREAD ? 'thread' : 'inline',
       deliveries: CONCURRENT_DELIVERIES,
       loadAverage,

@@ -410,6 +410,97 @@ describe('createSqliteStore', () => {
     inspect.close();
   });
 
+  it('moves the CRM ids of events still pending (schema 8) to `messages`, so an id in `message_crm_ids` means done', async () => {
+    const path = temporaryPath();
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const old = new DatabaseSync(path);
+    old.exec('PRAGMA journal_mode = WAL');
+    old.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
+    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 8).entries()) {
+      old.exec(migration);
+      old.exec(`PRAGMA user_version = ${index + 1}`);
+    }
+    // w1 finished (its id came with its outcome); w2 is still pending but an outcome of another event wrote its id
+    // under its seq, which schema 8 allowed.
+    old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
+      target_key, sort_key, state) VALUES
+      ('message:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'done'),
+      ('message:w2', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w2', 6, 'pending')`);
+    old.exec(`INSERT INTO event_bodies (seq, body) VALUES (1, '${JSON.stringify(message('w1', 'T', 5).event)}'),
+      (2, '${JSON.stringify(message('w2', 'T', 6).event)}')`);
+    old.exec("INSERT INTO message_crm_ids (seq, crm_id) VALUES (1, 'crm-w1'), (2, 'crm-w2')");
+    old.exec(
+      `INSERT INTO event_hashes (hash, seq) VALUES (${eventIdHash('message:w1')}, 1), (${eventIdHash('message:w2')}, 2)`,
+    );
+    old.exec("UPDATE store_state SET value = 2 WHERE name = 'indexed_seq'");
+    old.exec("INSERT INTO store_state (name, value) VALUES ('pending_from', 1) ON CONFLICT (name) DO UPDATE SET value = 1");
+    old.close();
+
+    const store = createSqliteStore({ path, writerThread: false });
+    expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(
+      new Map([
+        ['w1', 'crm-w1'],
+        ['w2', 'crm-w2'],
+      ]),
+    );
+    // w2 is still open: claimed again, and counted.
+    expect((await store.claim(liveClaim())).events.map((event) => event.targetKey)).toEqual(['w2']);
+    expect(await store.countOpen()).toEqual([
+      { phoneNumberId: 'PN', kind: 'message', lane: 'live', state: 'pending', count: 1 },
+    ]);
+    await store.close();
+    const inspect = new DatabaseSync(path, { readOnly: true });
+    expect(inspect.prepare('SELECT seq, crm_id FROM message_crm_ids').all()).toEqual([{ seq: 1, crm_id: 'crm-w1' }]);
+    expect(inspect.prepare('SELECT connection_id, key, crm_id FROM messages').all()).toEqual([
+      { connection_id: 'c1', key: 'w2', crm_id: 'crm-w2' },
+    ]);
+    inspect.close();
+  });
+
+  it('reopens with finished messages closed though their rows still say pending, and an id for an open one kept apart', async () => {
+    const path = temporaryPath();
+    const store = createSqliteStore({ path, writerThread: false });
+    await store.ingest({
+      rawBody: 'p',
+      sha256: 'p',
+      receivedAt: 'now',
+      events: [message('w1', 'T', 1), message('w2', 'T', 2), message('w3', 'U', 3)],
+    });
+    const claimed = await store.claim(liveClaim({ limit: 1 }));
+    expect(claimed.events.map((event) => event.targetKey)).toEqual(['w1']);
+    await store.complete({
+      outcomes: [{ seq: claimed.events[0]!.seq, outcome: 'done' }],
+      messages: [
+        { connectionId: 'c1', key: 'w1', crmId: 'crm-w1', threadKey: 'T' },
+        // w3's id, brought by this outcome (not w3's own): w3 stays open.
+        { connectionId: 'c1', key: 'w3', crmId: 'crm-w3', threadKey: 'U' },
+      ],
+    });
+    await store.countOpen(); // commits the completion
+    await store.close();
+
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const inspect = new DatabaseSync(path, { readOnly: true });
+    // w1's row was not rewritten: its row in `message_crm_ids` is what says it is done.
+    expect(inspect.prepare("SELECT count(*) AS n FROM events WHERE state = 'pending'").get()).toEqual({ n: 3 });
+    expect(inspect.prepare('SELECT seq FROM message_crm_ids').all()).toEqual([{ seq: claimed.events[0]!.seq }]);
+    expect(inspect.prepare('SELECT key FROM messages').all()).toEqual([{ key: 'w3' }]);
+    inspect.close();
+
+    const reopened = createSqliteStore({ path, writerThread: false });
+    expect(await reopened.countOpen()).toEqual([
+      { phoneNumberId: 'PN', kind: 'message', lane: 'live', state: 'pending', count: 2 },
+    ]);
+    expect((await reopened.claim(liveClaim())).events.map((event) => event.targetKey).sort()).toEqual(['w2', 'w3']);
+    expect(await reopened.getMessages('c1', ['w1', 'w3'])).toEqual(
+      new Map([
+        ['w1', 'crm-w1'],
+        ['w3', 'crm-w3'],
+      ]),
+    );
+    await reopened.close();
+  });
+
   it('after a crash, finds every committed event (deduped, listed by thread) and resends unflushed completions', async () => {
     const path = temporaryPath();
     // Group commits on the calling thread, so every await below resolves in microtasks and the first store's flush
@@ -581,9 +672,11 @@ describe('createSqliteStore', () => {
         )
         .get(),
     ).toEqual({ n: 1_500 });
+    // Their rows there mark them done (migration 9): the events' own rows were not rewritten, and none is open.
     expect(inspect.prepare('SELECT state, count(*) AS n FROM events GROUP BY state').all()).toEqual([
-      { state: 'done', n: 1_500 },
+      { state: 'pending', n: 1_500 },
     ]);
+    expect(await store.countOpen()).toEqual([]);
     expect(inspect.prepare('SELECT key FROM messages').all()).toEqual([{ key: 'sent-elsewhere' }]);
     // A message written again without its event's outcome (no seq to go by): its row found through the dedupe index.
     await store.complete({ messages: [{ connectionId: 'c1', key: 'w1', crmId: 'crm-w1-again', threadKey: 't1' }] });

@@ -180,8 +180,13 @@ interface BufferedState {
 
 const ENTRY_COLUMNS =
   'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
+/**
+ * A row still `pending` in the file is open unless `message_crm_ids` has its seq: a message event's `done` is that
+ * row, written in the commit that finished it (migration 9).
+ */
+const STILL_PENDING = `state = 'pending' AND NOT EXISTS (SELECT 1 FROM message_crm_ids m WHERE m.seq = events.seq)`;
 /** Pending rows, scanned by rowid from `store_state.pending_from` up (the pending rows have no index). */
-const SELECT_PENDING = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq >= ? AND state = 'pending'`;
+const SELECT_PENDING = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq >= ? AND ${STILL_PENDING}`;
 const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM events WHERE seq = ?`;
 const SELECT_WAITING = `SELECT ${ENTRY_COLUMNS} FROM events
   WHERE state = 'waiting' AND connection_id = ? AND target_key IN ($IN)`;
@@ -1065,7 +1070,7 @@ class SqliteStore implements CoexistStore {
     await this.#flushAll();
     const pending = this.#sql(
       `SELECT phone_number_id, kind, lane, 'pending' AS state, count(*) AS count FROM events
-       WHERE seq >= ? AND state = 'pending' GROUP BY phone_number_id, kind, lane`,
+       WHERE seq >= ? AND ${STILL_PENDING} GROUP BY phone_number_id, kind, lane`,
     ).all(this.#pendingFloor());
     const parked = this.#sql(
       `SELECT phone_number_id, kind, lane, state, count(*) AS count FROM events

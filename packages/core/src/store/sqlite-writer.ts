@@ -437,26 +437,38 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
       }
       // A message's CRM id goes in `message_crm_ids` under the seq of the event that carried it (`message:<key>`,
       // `messageEventId`), checked against that event's row; `messages` takes the others (migrations 6 and 8). In
-      // seq order, so the rows land on the table's last pages one after the other.
-      const saveCrmId = sql(
+      // seq order, so the rows land on the table's last pages one after the other. Only a carrier finishing in this
+      // commit creates a row, so a row marks its event done and that event's `done` update is left out (migration 9:
+      // a `pending` row with an id is done). An id the carrier's outcome did not bring updates the row of its
+      // message's event if there is one, else goes in `messages`.
+      const saveCarriedCrmId = sql(
         `INSERT INTO message_crm_ids (seq, crm_id)
          SELECT seq, ? FROM events WHERE seq = ? AND connection_id = ? AND event_id = ?
          ON CONFLICT (seq) DO UPDATE SET crm_id = excluded.crm_id`,
+      );
+      const updateCrmId = sql(
+        `UPDATE message_crm_ids SET crm_id = ?
+         WHERE seq = (SELECT seq FROM events WHERE seq = ? AND connection_id = ? AND event_id = ?)`,
       );
       const indexedSeq = sql(
         'SELECT e.seq AS seq FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash = ? AND e.event_id = ?',
       );
       const withoutEvent: SQLInputValue[][] = [];
+      const doneByCrmId = new Set<number>();
       const bySeq = request.messages.length < 2 ? request.messages : [...request.messages].sort(byCarrier);
       for (const [connectionId, key, crmId, hash, carriedBy] of bySeq) {
         const eventId = `message:${key}`;
-        if (carriedBy > 0 && Number(saveCrmId.run(crmId, carriedBy, connectionId, eventId).changes) === 1) continue;
+        if (carriedBy > 0 && Number(saveCarriedCrmId.run(crmId, carriedBy, connectionId, eventId).changes) === 1) {
+          doneByCrmId.add(carriedBy);
+          continue;
+        }
         const seq = unindexed.get(eventId)?.seq ?? (indexedSeq.get(hash, eventId)?.seq as number | undefined);
-        if (seq === undefined || Number(saveCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
+        if (seq === undefined || Number(updateCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
           withoutEvent.push([connectionId, key, crmId]);
         }
       }
-      for (const chunk of chunks(request.done, LOOKUP_CHUNK)) {
+      const done = doneByCrmId.size === 0 ? request.done : request.done.filter((seq) => !doneByCrmId.has(seq));
+      for (const chunk of chunks(done, LOOKUP_CHUNK)) {
         sqlMany(`UPDATE events SET state = 'done' WHERE seq IN ($IN)`, chunk.length).run(...chunk);
       }
       insertRows(
