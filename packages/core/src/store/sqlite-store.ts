@@ -91,8 +91,12 @@ const FLUSH_INTERVAL_MS = 50;
 const FLUSH_OUTCOMES = 2048;
 /** A group commit carries a new `pending_from` at least this often (and every time while under 4,096 rows wait). */
 const PENDING_FLOOR_EVERY = 8;
-/** Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). */
-const RECENT_EVENTS = 2048;
+/**
+ * Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). With
+ * 2,048, the history claims of the engine benchmark read a fifth of their bodies back from the file; 8,192 ran ~5%
+ * faster at the same peak RSS (docs/engine.md, round 10).
+ */
+const RECENT_EVENTS = 8192;
 /** Events ingested after which checkpoints move to a worker thread (small stores, e.g. in tests, never start one). */
 const CHECKPOINTER_AFTER_EVENTS = 5000;
 /** With the checkpointer running, the main connection checkpoints only past this many WAL pages (a fallback). */
