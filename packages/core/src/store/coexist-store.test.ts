@@ -79,6 +79,53 @@ const backends: [string, () => CoexistStore][] = [
 ];
 
 describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
+  it("answers a thread's head and a message's id before they exist, from the buffer, and after each commit", async () => {
+    const store = createStore();
+    await store.ingest({
+      rawBody: 'p',
+      sha256: 'p',
+      receivedAt: 'now',
+      events: [message('w1', 'T', 1), message('w2', 'T', 2), message('w3', 'U', 3)],
+    });
+    // Asked before any exists (a store may remember the answer): none.
+    expect(await store.getThreadHeads('c1', ['T', 'U'])).toEqual(new Map());
+    expect(await store.getMessages('c1', ['w1', 'w2', 'w3'])).toEqual(new Map());
+    const claimed = await store.claim(liveClaim({ limit: 1 }));
+    await store.complete({
+      outcomes: [{ seq: claimed.events[0]!.seq, outcome: 'done' }],
+      messages: [{ connectionId: 'c1', key: 'w1', crmId: 'crm-1', threadKey: 'T' }],
+    });
+    expect(await store.getThreadHeads('c1', ['T', 'U'])).toEqual(new Map([['T', 'crm-1']]));
+    expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-1']]));
+    await store.countOpen(); // commits the completion
+    expect(await store.getThreadHeads('c1', ['T', 'U'])).toEqual(new Map([['T', 'crm-1']]));
+    expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-1']]));
+    const next = await store.claim(liveClaim({ limit: 2 }));
+    await store.complete({
+      outcomes: next.events.map((event) => ({ seq: event.seq, outcome: 'done' as const })),
+      messages: [
+        { connectionId: 'c1', key: 'w2', crmId: 'crm-2', threadKey: 'T' },
+        { connectionId: 'c1', key: 'w3', crmId: 'crm-3', threadKey: 'U' },
+      ],
+    });
+    await store.countOpen();
+    const heads = new Map([
+      ['T', 'crm-2'],
+      ['U', 'crm-3'],
+    ]);
+    expect(await store.getThreadHeads('c1', ['T', 'U'])).toEqual(heads);
+    expect(await store.getThreadHeads('other-connection', ['T', 'U'])).toEqual(new Map());
+    expect(await store.getMessages('c1', ['w1', 'w2', 'w3'])).toEqual(
+      new Map([
+        ['w1', 'crm-1'],
+        ['w2', 'crm-2'],
+        ['w3', 'crm-3'],
+      ]),
+    );
+    expect(await store.getMessages('other-connection', ['w1'])).toEqual(new Map());
+    await store.close();
+  });
+
   it('stores a payload with its events once and ignores a redelivery', async () => {
     const store = createStore();
     const events = [message('w1', 't1', 1000), message('w2', 't1', 2000)];
@@ -433,7 +480,9 @@ describe('createSqliteStore', () => {
       `INSERT INTO event_hashes (hash, seq) VALUES (${eventIdHash('message:w1')}, 1), (${eventIdHash('message:w2')}, 2)`,
     );
     old.exec("UPDATE store_state SET value = 2 WHERE name = 'indexed_seq'");
-    old.exec("INSERT INTO store_state (name, value) VALUES ('pending_from', 1) ON CONFLICT (name) DO UPDATE SET value = 1");
+    old.exec(
+      "INSERT INTO store_state (name, value) VALUES ('pending_from', 1) ON CONFLICT (name) DO UPDATE SET value = 1",
+    );
     old.close();
 
     const store = createSqliteStore({ path, writerThread: false });
