@@ -106,14 +106,10 @@ const CONTACT_CACHE = 100_000;
 /**
  * Most thread heads cached per store, with the threads known to have none (`null`): every message batch asks for the
  * heads of its threads, and a backfill's threads are mostly new, so without it each batch probed `threads` for ~100
- * keys that are not there (~2% of the engine benchmark's time). Writes all go through this store, so it stays exact.
+ * keys that are not there (~2% of the engine benchmark's time). Exact: every write of `threads` goes through this
+ * store, and a commit updates the threads cached.
  */
 const THREAD_HEAD_CACHE = 50_000;
-/**
- * Most message CRM ids cached per store, with the messages known to have none (`null`): status updates ask for the
- * ids of recent messages, and each look-up in the file is three queries (~2% of the engine benchmark's time).
- */
-const MESSAGE_CACHE = 20_000;
 
 /** `?, ?, …` for `count` values. */
 function placeholders(count: number): string {
@@ -230,8 +226,6 @@ class SqliteStore implements CoexistStore {
   readonly #recent = new Map<number, CoexistenceEvent>();
   /** Contact mappings read or written (`connectionId \0 key`); bounded, the table is the source of truth. */
   readonly #contactCache = new Map<string, ContactMapping>();
-  /** Committed message CRM ids by `connection\u0000key`, `null` for a message with none (see `MESSAGE_CACHE`). */
-  readonly #messageCache = new Map<string, string | null>();
   /** Committed thread heads by `connection\u0000thread`, `null` for a thread with none (see `THREAD_HEAD_CACHE`). */
   readonly #threadHeadCache = new Map<string, string | null>();
 
@@ -906,13 +900,12 @@ class SqliteStore implements CoexistStore {
       if (change.generation <= generation) states.delete(seq);
     });
     this.#bufferedMessages.forEach((message, key, messages) => {
-      if (message.generation > generation) return;
-      cacheExact(this.#messageCache, MESSAGE_CACHE, key, message.crmId);
-      messages.delete(key);
+      if (message.generation <= generation) messages.delete(key);
     });
     this.#bufferedHeads.forEach((head, key, heads) => {
       if (head.generation > generation) return;
-      cacheExact(this.#threadHeadCache, THREAD_HEAD_CACHE, key, head.crmId);
+      // Kept exact for the threads asked about; the others are read from the file when asked.
+      if (this.#threadHeadCache.has(key)) this.#threadHeadCache.set(key, head.crmId);
       heads.delete(key);
     });
     this.#bufferedContacts.forEach((contact, key, contacts) => {
@@ -1021,18 +1014,11 @@ class SqliteStore implements CoexistStore {
     const found = new Map<string, string>();
     const missing: string[] = [];
     for (const key of new Set(keys)) {
-      const cacheKey = `${connectionId}\u0000${key}`;
-      const crmId = this.#bufferedMessages.get(cacheKey)?.crmId ?? this.#messageCache.get(cacheKey);
-      if (crmId === undefined) missing.push(key);
-      else if (crmId !== null) found.set(key, crmId);
+      const buffered = this.#bufferedMessages.get(`${connectionId}\u0000${key}`);
+      if (buffered === undefined) missing.push(key);
+      else found.set(key, buffered.crmId);
     }
-    if (missing.length === 0) return found;
-    const stored = this.#storedMessages(connectionId, missing);
-    for (const key of missing) {
-      const crmId = stored.get(key);
-      if (crmId !== undefined) found.set(key, crmId);
-      cacheExact(this.#messageCache, MESSAGE_CACHE, `${connectionId}\u0000${key}`, crmId ?? null);
-    }
+    for (const [key, crmId] of this.#storedMessages(connectionId, missing)) found.set(key, crmId);
     return found;
   }
 
@@ -1054,7 +1040,8 @@ class SqliteStore implements CoexistStore {
       found.set(String(row.thread_key), String(row.last_crm_id));
     }
     for (const key of missing) {
-      cacheExact(this.#threadHeadCache, THREAD_HEAD_CACHE, `${connectionId}\u0000${key}`, found.get(key) ?? null);
+      if (this.#threadHeadCache.size >= THREAD_HEAD_CACHE) this.#threadHeadCache.clear();
+      this.#threadHeadCache.set(`${connectionId}\u0000${key}`, found.get(key) ?? null);
     }
     return found;
   }
@@ -1168,15 +1155,6 @@ class SqliteStore implements CoexistStore {
       this.#database.close();
     }
   }
-}
-
-/**
- * Remembers a committed value (or `null`: none) in a cache of at most `limit` entries, emptied when full. Exact
- * because every write of these tables goes through this store: a commit puts the new value in.
- */
-function cacheExact(cache: Map<string, string | null>, limit: number, key: string, value: string | null): void {
-  if (cache.size >= limit) cache.clear();
-  cache.set(key, value);
 }
 
 function toEntry(row: Row): PendingEntry {
