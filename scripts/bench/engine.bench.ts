@@ -11,10 +11,10 @@
  * (*Memory*) recommends for a deployment: the young generation capped at 16 MB (Node sizes it from the machine's
  * memory: 128 MB here) and a 1 GB heap limit (Node's default here is ~4 GB, and V8 lets garbage pile up longer
  * under a larger limit: see docs/engine.md, round 10). It runs from the sources too (`--conditions=@coexist/source`,
- * no build) and with Node's defaults; the first lines say which packages and flags the figures are for. `--writer` puts the store's writer on the event
- * loop's thread or in a worker thread (default: the store's default); `--deliveries` lets that many webhook
- * deliveries be in flight at once (default 1: each ingest is awaited before the next delivery); `--cache-mb` sets
- * the store's `cacheSizeMb`.
+ * no build) and with Node's defaults; the first lines say which packages and flags the figures are for. `--writer`
+ * puts the store's writer on the event loop's thread or in a worker thread (default: the store's default);
+ * `--deliveries` lets that many webhook deliveries be in flight at once (default 1: each ingest is awaited before the
+ * next delivery); `--cache-mb` sets the store's `cacheSizeMb`.
  *
  * Payloads are generated (`generateTraffic`) and parsed (`parseWebhook`) lazily, one at a time, as a webhook
  * route would receive them, so the benchmark holds no more than one payload itself. Generation and parsing are

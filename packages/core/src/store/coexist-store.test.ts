@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageReceivedEvent, MessageStatusEvent } from '../events/coexistence-event.ts';
 import { messageEventId } from '../webhook/event-id.ts';
@@ -47,6 +48,19 @@ function liveClaim(overrides: Partial<ClaimQuery> = {}): ClaimQuery {
     blockedThreads: new Set(),
     ...overrides,
   };
+}
+
+/** A database at schema `version` (the first `version` migrations run), open for the test to fill and close. */
+function databaseAtSchema(path: string, version: number): DatabaseSync {
+  const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+  const database = new DatabaseSync(path);
+  database.exec('PRAGMA journal_mode = WAL');
+  database.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
+  for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, version).entries()) {
+    database.exec(migration);
+    database.exec(`PRAGMA user_version = ${index + 1}`);
+  }
+  return database;
 }
 
 function status(wamid: string, at: number): PlannedEvent {
@@ -402,13 +416,7 @@ describe('createSqliteStore', () => {
 
   it('migrates a database written before the deferred indexes (schema 2) and keeps deduping its events', async () => {
     const path = temporaryPath();
-    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-    const old = new DatabaseSync(path);
-    old.exec('PRAGMA journal_mode = WAL');
-    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 2).entries()) {
-      old.exec(migration);
-      old.exec(`PRAGMA user_version = ${index + 1}`);
-    }
+    const old = databaseAtSchema(path, 2);
     old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
       target_key, sort_key, state) VALUES ('message:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'pending')`);
     old.exec(`INSERT INTO event_bodies (seq, body) VALUES (1, '${JSON.stringify(message('w1', 'T', 5).event)}')`);
@@ -430,14 +438,7 @@ describe('createSqliteStore', () => {
 
   it('moves the CRM ids kept on event rows (schema 7) to `message_crm_ids`', async () => {
     const path = temporaryPath();
-    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-    const old = new DatabaseSync(path);
-    old.exec('PRAGMA journal_mode = WAL');
-    old.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
-    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 7).entries()) {
-      old.exec(migration);
-      old.exec(`PRAGMA user_version = ${index + 1}`);
-    }
+    const old = databaseAtSchema(path, 7);
     old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
       target_key, sort_key, state, crm_id) VALUES
       ('message:w1', 'message.received', 'PN', 'c1', 'message', 'live', 'T', 'w1', 5, 'done', 'crm-w1'),
@@ -451,7 +452,8 @@ describe('createSqliteStore', () => {
     const store = createSqliteStore({ path });
     expect(await store.getMessages('c1', ['w1', 'w2'])).toEqual(new Map([['w1', 'crm-w1']]));
     await store.close();
-    const inspect = new DatabaseSync(path, { readOnly: true });
+    const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
+    const inspect = new Database(path, { readOnly: true });
     expect(inspect.prepare('SELECT seq, crm_id FROM message_crm_ids').all()).toEqual([{ seq: 1, crm_id: 'crm-w1' }]);
     expect(inspect.prepare('SELECT count(*) AS n FROM events WHERE crm_id IS NOT NULL').get()).toEqual({ n: 0 });
     inspect.close();
@@ -459,14 +461,7 @@ describe('createSqliteStore', () => {
 
   it('moves the CRM ids of events still pending (schema 8) to `messages`, so an id in `message_crm_ids` means done', async () => {
     const path = temporaryPath();
-    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-    const old = new DatabaseSync(path);
-    old.exec('PRAGMA journal_mode = WAL');
-    old.function('coexist_event_hash', { deterministic: true }, (id) => eventIdHash(String(id)));
-    for (const [index, migration] of SQLITE_MIGRATIONS.slice(0, 8).entries()) {
-      old.exec(migration);
-      old.exec(`PRAGMA user_version = ${index + 1}`);
-    }
+    const old = databaseAtSchema(path, 8);
     // w1 finished (its id came with its outcome); w2 is still pending but an outcome of another event wrote its id
     // under its seq, which schema 8 allowed.
     old.exec(`INSERT INTO events (event_id, event_type, phone_number_id, connection_id, kind, lane, thread_key,
@@ -498,7 +493,8 @@ describe('createSqliteStore', () => {
       { phoneNumberId: 'PN', kind: 'message', lane: 'live', state: 'pending', count: 1 },
     ]);
     await store.close();
-    const inspect = new DatabaseSync(path, { readOnly: true });
+    const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
+    const inspect = new Database(path, { readOnly: true });
     expect(inspect.prepare('SELECT seq, crm_id FROM message_crm_ids').all()).toEqual([{ seq: 1, crm_id: 'crm-w1' }]);
     expect(inspect.prepare('SELECT connection_id, key, crm_id FROM messages').all()).toEqual([
       { connection_id: 'c1', key: 'w2', crm_id: 'crm-w2' },
