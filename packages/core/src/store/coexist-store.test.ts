@@ -546,6 +546,45 @@ describe('createSqliteStore', () => {
     await reopened.close();
   });
 
+  it("files a message's id under its event's seq only when that event's id is `message:<key>`", async () => {
+    const path = temporaryPath();
+    const store = createSqliteStore({ path, writerThread: false });
+    // Planned as a message by a caller of its own, with an id of its own: it does not carry `w2`'s id.
+    const own = message('w2', 'T', 2);
+    own.event.id = 'custom:2';
+    await store.ingest({ rawBody: 'p', sha256: 'p', receivedAt: 'now', events: [message('w1', 'T', 1), own] });
+    const claimed = await store.claim(liveClaim());
+    expect(claimed.events.map((event) => event.event.id)).toEqual(['message:w1', 'custom:2']);
+    await store.complete({
+      outcomes: claimed.events.map((event) => ({ seq: event.seq, outcome: 'done' as const })),
+      messages: [
+        { connectionId: 'c1', key: 'w1', crmId: 'crm-w1', threadKey: 'T' },
+        { connectionId: 'c1', key: 'w2', crmId: 'crm-w2', threadKey: 'T' },
+      ],
+    });
+    await store.close();
+
+    const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
+    const inspect = new Database(path, { readOnly: true });
+    expect(inspect.prepare('SELECT seq FROM message_crm_ids').all()).toEqual([{ seq: claimed.events[0]!.seq }]);
+    expect(inspect.prepare('SELECT key, crm_id FROM messages').all()).toEqual([{ key: 'w2', crm_id: 'crm-w2' }]);
+    // Its own row says done; w1's is done by its id.
+    expect(inspect.prepare('SELECT event_id, state FROM events ORDER BY seq').all()).toEqual([
+      { event_id: 'message:w1', state: 'pending' },
+      { event_id: 'custom:2', state: 'done' },
+    ]);
+    inspect.close();
+    const reopened = createSqliteStore({ path });
+    expect(await reopened.countOpen()).toEqual([]);
+    expect(await reopened.getMessages('c1', ['w1', 'w2'])).toEqual(
+      new Map([
+        ['w1', 'crm-w1'],
+        ['w2', 'crm-w2'],
+      ]),
+    );
+    await reopened.close();
+  });
+
   it('after a crash, finds every committed event (deduped, listed by thread) and resends unflushed completions', async () => {
     const path = temporaryPath();
     // Group commits on the calling thread, so every await below resolves in microtasks and the first store's flush

@@ -222,6 +222,11 @@ class SqliteStore implements CoexistStore {
   readonly #pending = new PendingQueue();
   /** Rows handed out by `claim` and not completed yet. */
   readonly #claimed = new Map<number, PendingEntry>();
+  /**
+   * The claimed message events whose id is `message:<target key>` (`messageEventId`): only those carry their
+   * message's CRM id to the writer, which files it under their seq without reading their row.
+   */
+  readonly #carriers = new Set<number>();
   /** Events just ingested, by seq: the claim that hands them out needs no read and no `JSON.parse`. */
   readonly #recent = new Map<number, CoexistenceEvent>();
   /** Contact mappings read or written (`connectionId \0 key`); bounded, the table is the source of truth. */
@@ -494,6 +499,15 @@ class SqliteStore implements CoexistStore {
         events[missing.get(Number(row.seq))!]!.event = JSON.parse(String(row.body)) as CoexistenceEvent;
       }
     }
+    for (const queued of events) {
+      if (
+        queued.kind === 'message' &&
+        queued.targetKey !== null &&
+        queued.event.id === messageEventId(queued.targetKey)
+      ) {
+        this.#carriers.add(queued.seq);
+      }
+    }
     return { events, nextDueAt };
   }
 
@@ -508,13 +522,13 @@ class SqliteStore implements CoexistStore {
         this.#entryOf(outcome.seq, 0);
       }
     }
-    // The claimed message events of this completion, by the message they carried: the writer puts each CRM id on
-    // its event's row by seq, with no look-up (see migration 6). Keyed by the message key alone (a completion's
+    // The claimed message events of this completion, by the message they carried: the writer files each CRM id
+    // under its event's seq, with no look-up (migrations 8 and 9). Keyed by the message key alone (a completion's
     // messages are one connection's; the connection is checked on use), so no key string is built per outcome.
     const carriedBy = new Map<string, PendingEntry>();
     for (const outcome of completion.outcomes ?? []) {
       const claimed = outcome.outcome === 'done' ? this.#claimed.get(outcome.seq) : undefined;
-      if (claimed?.kind === 'message' && claimed.targetKey !== null) carriedBy.set(claimed.targetKey, claimed);
+      if (claimed !== undefined && this.#carriers.has(claimed.seq)) carriedBy.set(claimed.targetKey!, claimed);
     }
     // Each message's buffer key, built once: the unparking below uses it again.
     const messageKeys = new Array<string>(messages.length);
@@ -633,9 +647,13 @@ class SqliteStore implements CoexistStore {
       this.#bufferedDocuments.set(key, JSON.stringify(value));
       this.#dirty = true;
     }
-    for (const seq of settled) this.#claimed.delete(seq);
+    for (const seq of settled) {
+      this.#claimed.delete(seq);
+      this.#carriers.delete(seq);
+    }
     for (const entry of back) {
       this.#claimed.delete(entry.seq);
+      this.#carriers.delete(entry.seq);
       this.#pending.add(entry);
     }
     this.#scheduleFlush(this.#statesInGeneration >= FLUSH_OUTCOMES || outcomes === 0);

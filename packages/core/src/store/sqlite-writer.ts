@@ -62,7 +62,8 @@ export interface WriterFlushRequest {
   states: [number, string, number | null, number, string | null, string | null, string | null][];
   /**
    * Written messages: connection id, message key, CRM id, the hash of the id of the event that carried it
-   * (`message:<key>`), and that event's seq when the caller knows it (else 0).
+   * (`message:<key>`), and that event's seq when it is a claimed event finishing in this commit (else 0): its id is
+   * then filed under that seq as given, and marks it done.
    */
   messages: [string, string, string, number, number][];
   heads: [string, string, string][];
@@ -436,15 +437,24 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         lowerPendingFrom(lowestPending);
       }
       // A message's CRM id goes in `message_crm_ids` under the seq of the event that carried it (`message:<key>`,
-      // `messageEventId`), checked against that event's row; `messages` takes the others (migrations 6 and 8). In
-      // seq order, so the rows land on the table's last pages one after the other. Only a carrier finishing in this
-      // commit creates a row, so a row marks its event done and that event's `done` update is left out (migration 9:
-      // a `pending` row with an id is done). An id the carrier's outcome did not bring updates the row of its
-      // message's event if there is one, else goes in `messages`.
-      const saveCarriedCrmId = sql(
-        `INSERT INTO message_crm_ids (seq, crm_id)
-         SELECT seq, ? FROM events WHERE seq = ? AND connection_id = ? AND event_id = ?
+      // `messageEventId`; the store names a carrier only for a claimed event with that id), `messages` takes the
+      // others (migrations 6 and 8). In seq order, so the rows land on the table's last pages one after the other.
+      // Only a carrier finishing in this commit creates a row, so a row marks its event done and that event's `done`
+      // update is left out (migration 9: a `pending` row with an id is done). An id no carrier brought updates the
+      // row of its message's event if there is one, else goes in `messages`.
+      const bySeq = request.messages.length < 2 ? request.messages : [...request.messages].sort(byCarrier);
+      const carried: SQLInputValue[][] = [];
+      const doneByCrmId = new Set<number>();
+      for (const message of bySeq) {
+        if (message[4] === 0) continue;
+        carried.push([message[4], message[2]]);
+        doneByCrmId.add(message[4]);
+      }
+      insertRows(
+        `INSERT INTO message_crm_ids (seq, crm_id) VALUES $ROWS
          ON CONFLICT (seq) DO UPDATE SET crm_id = excluded.crm_id`,
+        2,
+        carried,
       );
       const updateCrmId = sql(
         `UPDATE message_crm_ids SET crm_id = ?
@@ -454,14 +464,9 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         'SELECT e.seq AS seq FROM event_hashes h JOIN events e ON e.seq = h.seq WHERE h.hash = ? AND e.event_id = ?',
       );
       const withoutEvent: SQLInputValue[][] = [];
-      const doneByCrmId = new Set<number>();
-      const bySeq = request.messages.length < 2 ? request.messages : [...request.messages].sort(byCarrier);
       for (const [connectionId, key, crmId, hash, carriedBy] of bySeq) {
+        if (carriedBy > 0) continue;
         const eventId = `message:${key}`;
-        if (carriedBy > 0 && Number(saveCarriedCrmId.run(crmId, carriedBy, connectionId, eventId).changes) === 1) {
-          doneByCrmId.add(carriedBy);
-          continue;
-        }
         const seq = unindexed.get(eventId)?.seq ?? (indexedSeq.get(hash, eventId)?.seq as number | undefined);
         if (seq === undefined || Number(updateCrmId.run(crmId, seq, connectionId, eventId).changes) === 0) {
           withoutEvent.push([connectionId, key, crmId]);
