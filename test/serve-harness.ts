@@ -33,13 +33,16 @@ export async function freePort(): Promise<number> {
 /** Writes the config file of a serve child; returns its path. */
 export function writeServeConfig(
   directory: string,
-  options: { port: number; hubspotUrl: string; phoneNumberId: string },
+  options: { port: number; hubspotUrl: string; phoneNumberId: string; writerThread?: boolean },
 ): string {
   const path = join(directory, 'coexist.config.json');
   const config = {
     port: options.port,
     host: '127.0.0.1',
-    store: { path: 'coexist.db' },
+    store: {
+      path: 'coexist.db',
+      ...(options.writerThread === undefined ? {} : { writerThread: options.writerThread }),
+    },
     adminToken: { env: 'COEXIST_ADMIN_TOKEN' },
     meta: { appSecret: { env: 'META_APP_SECRET' }, verifyToken: { env: 'META_VERIFY_TOKEN' } },
     connections: [

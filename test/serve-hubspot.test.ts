@@ -33,56 +33,68 @@ afterAll(async () => {
 });
 
 describe('coexist serve → HubSpot (end to end)', () => {
-  it('mirrors an 800-message onboarding into HubSpot exactly once, then shuts down gracefully', async () => {
-    emulator = await startHubSpotEmulator({ tier: 'pro' });
-    const traffic = generateTraffic({ numbers: 1, messages: 800, seed: 11 });
-    const payloads = [...traffic];
-    const manifest = traffic.manifest();
-    const number = manifest.numbers[0]!;
-    const expected = expectedState(payloads);
-    expect(expected.messages.size).toBe(number.messages);
-    const seeded = seedExistingContacts(emulator, expected, 6);
-    expect(seeded).toHaveLength(6);
+  // `store.writerThread`: the same run with the SQLite writer in a worker thread, deliveries overlapping.
+  it.each([
+    { writer: 'on the event loop', writerThread: undefined },
+    { writer: 'in a worker thread', writerThread: true },
+  ])(
+    'mirrors an 800-message onboarding into HubSpot exactly once, then shuts down gracefully (writer $writer)',
+    async ({ writerThread }) => {
+      emulator = await startHubSpotEmulator({ tier: 'pro' });
+      const traffic = generateTraffic({ numbers: 1, messages: 800, seed: 11 });
+      const payloads = [...traffic];
+      const manifest = traffic.manifest();
+      const number = manifest.numbers[0]!;
+      const expected = expectedState(payloads);
+      expect(expected.messages.size).toBe(number.messages);
+      const seeded = seedExistingContacts(emulator, expected, 6);
+      expect(seeded).toHaveLength(6);
 
-    const env = { ...SERVE_ENV, HUBSPOT_TOKEN: emulator.token };
-    const configPath = writeServeConfig(directory, {
-      port: await freePort(),
-      hubspotUrl: emulator.url,
-      phoneNumberId: number.phoneNumberId,
-    });
-    serve = await startServeChild(configPath, env);
+      const env = { ...SERVE_ENV, HUBSPOT_TOKEN: emulator.token };
+      // A directory (so a store file) of each run's own.
+      const configPath = writeServeConfig(mkdtempSync(join(directory, 'run-')), {
+        port: await freePort(),
+        hubspotUrl: emulator.url,
+        phoneNumberId: number.phoneNumberId,
+        writerThread,
+      });
+      serve = await startServeChild(configPath, env);
 
-    const stats = await deliverTraffic({
-      payloads,
-      url: `${serve.url}/webhooks/meta`,
-      appSecret: env.META_APP_SECRET,
-      duplicates: 0.1,
-      concurrency: 4,
-      seed: 3,
-    });
-    expect(stats.failed).toBe(0);
-    expect(stats.duplicatesSent).toBeGreaterThan(0);
-    expect(stats.statusCounts['200']).toBe(stats.payloads + stats.duplicatesSent);
+      const stats = await deliverTraffic({
+        payloads,
+        url: `${serve.url}/webhooks/meta`,
+        appSecret: env.META_APP_SECRET,
+        duplicates: 0.1,
+        concurrency: 4,
+        seed: 3,
+      });
+      expect(stats.failed).toBe(0);
+      expect(stats.duplicatesSent).toBeGreaterThan(0);
+      expect(stats.statusCounts['200']).toBe(stats.payloads + stats.duplicatesSent);
 
-    await waitForDrained(serve.url, 45_000);
-    const status = await readStatus(serve.url);
-    expect(status.deadLetters).toBe(0);
-    expect(status.invalidPayloads).toBe(0);
-    assertEmulatorState(emulator, expected, seeded);
+      await waitForDrained(serve.url, 45_000);
+      const status = await readStatus(serve.url);
+      expect(status.deadLetters).toBe(0);
+      expect(status.invalidPayloads).toBe(0);
+      assertEmulatorState(emulator, expected, seeded);
 
-    // SIGTERM: a clean stop, logged line by line, with no secret and no message body in the log.
-    serve.child.kill('SIGTERM');
-    expect(await serve.exited).toBe(0);
-    const log = serve.log();
-    expect(log).toMatch(/coexist: shutting down signal=SIGTERM/);
-    expect(log).toMatch(/coexist: engine stopped/);
-    expect(log).toMatch(/coexist: store closed/);
-    for (const secret of Object.values(env)) expect(log).not.toContain(secret);
-    const sampleBody = /"body":"([^"]{12,})"/.exec(
-      payloads.find((payload) => payload.kind === 'live-messages')!.body,
-    )?.[1];
-    expect(sampleBody).toBeDefined();
-    expect(log).not.toContain(sampleBody);
-    serve = undefined;
-  });
+      // SIGTERM: a clean stop, logged line by line, with no secret and no message body in the log.
+      serve.child.kill('SIGTERM');
+      expect(await serve.exited).toBe(0);
+      const log = serve.log();
+    expect(log).toMatch(writerThread === true ? / store=sqlite writer=thread$/m : / store=sqlite$/m);
+      expect(log).toMatch(/coexist: shutting down signal=SIGTERM/);
+      expect(log).toMatch(/coexist: engine stopped/);
+      expect(log).toMatch(/coexist: store closed/);
+      for (const secret of Object.values(env)) expect(log).not.toContain(secret);
+      const sampleBody = /"body":"([^"]{12,})"/.exec(
+        payloads.find((payload) => payload.kind === 'live-messages')!.body,
+      )?.[1];
+      expect(sampleBody).toBeDefined();
+      expect(log).not.toContain(sampleBody);
+      serve = undefined;
+      await emulator.close();
+      emulator = undefined;
+    },
+  );
 });

@@ -59,6 +59,7 @@ export const serveCommand: Command = {
       webhook: config.webhookPath,
       connections: config.connections.length,
       store: config.store.type,
+      ...(config.store.type === 'sqlite' && config.store.writerThread === true ? { writer: 'thread' } : {}),
     });
     const signal = await waitForStop(io);
     logger.info('shutting down', { signal });

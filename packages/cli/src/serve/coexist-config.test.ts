@@ -62,6 +62,18 @@ describe('parseCoexistConfig', () => {
     });
   });
 
+  it('passes the SQLite writer-thread switch through, and names it when it is not a boolean', () => {
+    const { store: _store, ...rest } = validConfig();
+    expect(parseCoexistConfig({ ...rest, store: { path: 'x.db', writerThread: true } }, env, '/srv').store).toEqual({
+      type: 'sqlite',
+      path: '/srv/x.db',
+      writerThread: true,
+    });
+    expect(issuesOf({ ...rest, store: { path: 'x.db', writerThread: 'yes' } }).map((issue) => issue.path)).toEqual([
+      'store.writerThread',
+    ]);
+  });
+
   it('names every wrong field, each on its own', () => {
     const config = validConfig();
     config.port = 'eighty';

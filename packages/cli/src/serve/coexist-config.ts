@@ -86,8 +86,11 @@ export type ConnectionConfig =
   | (ConnectionBase & { crm: 'salesforce'; salesforce: SalesforceConnectionConfig })
   | (ConnectionBase & { crm: 'close'; close: CloseConnectionConfig });
 
-/** Where the engine keeps its durable state. */
-export type StoreConfig = { type: 'sqlite'; path: string } | { type: 'memory' };
+/**
+ * Where the engine keeps its durable state. `writerThread` runs the SQLite store's writer in a worker thread
+ * (`createSqliteStore`'s option of that name): it pays when deliveries overlap and a core is free.
+ */
+export type StoreConfig = { type: 'sqlite'; path: string; writerThread?: boolean } | { type: 'memory' };
 
 /** A validated configuration with every environment reference resolved. */
 export interface CoexistConfig {
@@ -252,7 +255,13 @@ function schemaFor(env: Record<string, string | undefined>) {
     })
     .strict();
   const store = z.discriminatedUnion('type', [
-    z.object({ type: z.literal('sqlite').default('sqlite'), path: z.string().min(1) }).strict(),
+    z
+      .object({
+        type: z.literal('sqlite').default('sqlite'),
+        path: z.string().min(1),
+        writerThread: z.boolean().optional(),
+      })
+      .strict(),
     z.object({ type: z.literal('memory') }).strict(),
   ]);
   return z
@@ -350,7 +359,11 @@ export function parseCoexistConfig(
   const store: StoreConfig =
     config.store.type === 'memory'
       ? { type: 'memory' }
-      : { type: 'sqlite', path: resolve(baseDirectory, config.store.path) };
+      : {
+          type: 'sqlite',
+          path: resolve(baseDirectory, config.store.path),
+          ...(config.store.writerThread === undefined ? {} : { writerThread: config.store.writerThread }),
+        };
   return { ...config, store } as CoexistConfig;
 }
 

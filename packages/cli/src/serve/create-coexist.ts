@@ -64,7 +64,9 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
   );
   const store =
     options.store ??
-    (config.store.type === 'memory' ? createMemoryStore() : createSqliteStore({ path: config.store.path }));
+    (config.store.type === 'memory'
+      ? createMemoryStore()
+      : createSqliteStore({ path: config.store.path, writerThread: config.store.writerThread === true }));
   let engine: SyncEngine;
   try {
     engine = createSyncEngine({
