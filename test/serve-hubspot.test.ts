@@ -82,7 +82,7 @@ describe('coexist serve → HubSpot (end to end)', () => {
       serve.child.kill('SIGTERM');
       expect(await serve.exited).toBe(0);
       const log = serve.log();
-    expect(log).toMatch(writerThread === true ? / store=sqlite writer=thread$/m : / store=sqlite$/m);
+      expect(log).toMatch(writerThread === true ? / store=sqlite writer=thread$/m : / store=sqlite$/m);
       expect(log).toMatch(/coexist: shutting down signal=SIGTERM/);
       expect(log).toMatch(/coexist: engine stopped/);
       expect(log).toMatch(/coexist: store closed/);
