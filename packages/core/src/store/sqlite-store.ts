@@ -66,8 +66,8 @@ export interface SqliteStoreOptions {
    * Run the store's one writer (every ingest, group commit and operator write) in a worker thread with its own
    * connection, off the event loop. It pays where webhook deliveries overlap and a core is free (~18% less engine
    * time in the engine benchmark with 4 deliveries in flight); with one delivery at a time the engine waits for each
-   * commit anyway and the hand-off made it slower, and the thread adds 25–50 MB of resident memory (its isolate's
-   * young generation follows the process's `--max-semi-space-size`) and ~10–30 ms to the ack p99, so it is off by
+   * commit anyway and the hand-off made it slower, and the thread adds 25–65 MB of resident memory (its isolate's
+   * young generation follows the process's `--max-semi-space-size`) and up to ~30 ms to the ack p99, so it is off by
    * default (docs/serve.md *Throughput*). Ignored for `:memory:` databases.
    * @default false
    */
