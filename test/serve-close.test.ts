@@ -25,6 +25,7 @@ import {
 } from '@coexist/sandbox';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  deliverOnboarding,
   type ExpectedState,
   expectedState,
   freePort,
@@ -283,16 +284,7 @@ describe('coexist serve → Close (end to end, axios against the emulator)', () 
     });
     serve = await startServeChild(configPath, env);
     // One payload at a time: each is acknowledged (durable) before the next is sent, so arrival order is known.
-    const stats = await deliverTraffic({
-      payloads,
-      url: `${serve.url}/webhooks/meta`,
-      appSecret: env.META_APP_SECRET,
-      duplicates: 0.1,
-      concurrency: 1,
-      seed: 3,
-    });
-    expect(stats.failed).toBe(0);
-    expect(stats.duplicatesSent).toBeGreaterThan(0);
+    await deliverOnboarding(serve, env.META_APP_SECRET, payloads, 1);
 
     await waitForDrained(serve.url, 45_000);
     const status = await readStatus(serve.url);

@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CoexistenceEvent, contactKey, parseWebhook } from '@coexist/core';
-import type { HubSpotEmulator, TrafficPayload } from '@coexist/sandbox';
+import { type DeliveryStats, deliverTraffic, type HubSpotEmulator, type TrafficPayload } from '@coexist/sandbox';
 import { expect } from 'vitest';
 
 const bin = fileURLToPath(new URL('../packages/cli/src/bin.ts', import.meta.url));
@@ -93,6 +93,29 @@ export async function startServeChild(configPath: string, env: Record<string, st
     void exited.then((code) => reject(new Error(`coexist serve exited (${code}) before listening:\n${log}`)));
   });
   return { child, url, log: () => log, exited };
+}
+
+/**
+ * Delivers a generated onboarding to a serve child the way Meta would, signed, with 10% of the payloads sent twice,
+ * `concurrency` at a time; asserts every delivery was answered and duplicates were sent.
+ */
+export async function deliverOnboarding(
+  serve: ServeChild,
+  appSecret: string,
+  payloads: readonly TrafficPayload[],
+  concurrency: number,
+): Promise<DeliveryStats> {
+  const stats = await deliverTraffic({
+    payloads,
+    url: `${serve.url}/webhooks/meta`,
+    appSecret,
+    duplicates: 0.1,
+    concurrency,
+    seed: 3,
+  });
+  expect(stats.failed).toBe(0);
+  expect(stats.duplicatesSent).toBeGreaterThan(0);
+  return stats;
 }
 
 /** Reads `/status` with the admin token. */

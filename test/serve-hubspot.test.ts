@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deliverTraffic, generateTraffic, type HubSpotEmulator, startHubSpotEmulator } from '@coexist/sandbox';
+import { generateTraffic, type HubSpotEmulator, startHubSpotEmulator } from '@coexist/sandbox';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   assertEmulatorState,
+  deliverOnboarding,
   expectedState,
   freePort,
   readStatus,
@@ -60,16 +61,7 @@ describe('coexist serve → HubSpot (end to end)', () => {
       });
       serve = await startServeChild(configPath, env);
 
-      const stats = await deliverTraffic({
-        payloads,
-        url: `${serve.url}/webhooks/meta`,
-        appSecret: env.META_APP_SECRET,
-        duplicates: 0.1,
-        concurrency: 4,
-        seed: 3,
-      });
-      expect(stats.failed).toBe(0);
-      expect(stats.duplicatesSent).toBeGreaterThan(0);
+      const stats = await deliverOnboarding(serve, env.META_APP_SECRET, payloads, 4);
       expect(stats.statusCounts['200']).toBe(stats.payloads + stats.duplicatesSent);
 
       await waitForDrained(serve.url, 45_000);

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  deliverTraffic,
   generateTraffic,
   type SalesforceEmulator,
   type SalesforceRecord,
@@ -18,6 +17,7 @@ import {
 } from '@coexist/sandbox';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  deliverOnboarding,
   type ExpectedState,
   expectedState,
   freePort,
@@ -165,16 +165,7 @@ describe('coexist serve → Salesforce (end to end, jsforce against the emulator
 
     // The org has little room left today: the onboarding must stop part way, not fail.
     org.limits.setDailyAllocation(SMALL_ALLOCATION);
-    const stats = await deliverTraffic({
-      payloads,
-      url: `${serve.url}/webhooks/meta`,
-      appSecret: env.META_APP_SECRET,
-      duplicates: 0.1,
-      concurrency: 4,
-      seed: 3,
-    });
-    expect(stats.failed).toBe(0);
-    expect(stats.duplicatesSent).toBeGreaterThan(0);
+    await deliverOnboarding(serve, env.META_APP_SECRET, payloads, 4);
 
     // Paused: the usage reached the allocation (the adapter, with no reserve, stops there; the org refuses any call
     // beyond it) and the work stopped. Only then can nothing more be written: a call admitted before the allocation
