@@ -569,6 +569,46 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(items('createContacts')).toBe(16);
   });
 
+  it('gives the event loop a turn between the chunks of customers it resolves ahead', async () => {
+    const store = createStore();
+    // Chunks of 5 customers; message writes held back, so the searches are the chunks' (a batch's come later).
+    const adapter = createReferenceAdapter({
+      rateLimits: NO_LIMITS,
+      contactBatchSize: 5,
+      searchBatchSize: 5,
+      messageBatchSize: 5,
+    });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 1 }],
+        autoStart: false,
+      }),
+      store,
+    );
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 200 });
+    await engine.ingest(historyBackfill({ threads: 60, perThread: 1 }), { rawBody: 'backfill' });
+    // The searches made in each turn of the event loop (a webhook's ack waits for its turn).
+    let mostInOneTurn = 0;
+    let seen = 0;
+    let ticking = true;
+    const tick = (): void => {
+      const searches = adapter.state.calls.filter((call) => call.operation === 'findContacts').length;
+      mostInOneTurn = Math.max(mostInOneTurn, searches - seen);
+      seen = searches;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await engine.start();
+    await engine.drain();
+    ticking = false;
+    expect(adapter.state.contacts.size).toBe(60);
+    expect(seen).toBeGreaterThanOrEqual(10);
+    // At most the two chunks resolved at once and a batch's own search in one turn; chained in microtasks, one
+    // chunk's end starting the next, nine did (before the fix).
+    expect(mostInOneTurn).toBeLessThanOrEqual(3);
+  });
+
   it('resolves customers outside the address book ahead while its syncs are still running', async () => {
     const { adapter, engine } = syncingEngine(createStore());
     // Ten customers in the address book with long conversations (claimed first, their batches park until the

@@ -409,6 +409,10 @@ export class ConnectionWorker {
 
   /** Finds or creates the customers of a chunk the store has no record of, as a batch would (see `#syncing`). */
   async #resolveChunkAhead(chunk: ReadonlyMap<string, ContactAhead>): Promise<void> {
+    // One chunk per turn of the event loop, as batches go: with a fast (or in-memory) adapter the chunks would
+    // otherwise chain in microtasks (each one's end starts the next) and hold back the webhook acks.
+    await yieldToEventLoop();
+    if (this.#stopping) return;
     const known = await this.#host.store.getContacts(this.connection.id, [...chunk.keys()]);
     const keys = [...chunk.keys()].filter((key) => !known.has(key) && !this.#syncing.has(key));
     if (keys.length === 0) return;
