@@ -93,6 +93,33 @@ const backends: [string, () => CoexistStore][] = [
 ];
 
 describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
+  it('hands out every event once, as ingested, past the events it keeps in memory, with claims in between', async () => {
+    const store = createStore();
+    // 12,000 events in 24 payloads (more than the SQLite store keeps for its claims), 40 threads; after every other
+    // payload a claim takes a few from the middle, so the kept events have gaps when the oldest are let go.
+    const ingested = new Map<string, PlannedEvent>();
+    const claimed: QueuedEvent[] = [];
+    for (let payload = 0; payload < 24; payload++) {
+      const events = Array.from({ length: 500 }, (_, index) => {
+        const n = payload * 500 + index;
+        return message(`w${n}`, `T${n % 40}`, n);
+      });
+      await store.ingest({ rawBody: `p${payload}`, sha256: `p${payload}`, receivedAt: 'now', events });
+      for (const planned of events) ingested.set(planned.event.id, planned);
+      if (payload % 2 === 1) claimed.push(...(await store.claim(liveClaim({ limit: 7 }))).events);
+    }
+    for (;;) {
+      const { events } = await store.claim(liveClaim({ limit: 1000 }));
+      if (events.length === 0) break;
+      claimed.push(...events);
+    }
+    expect(claimed).toHaveLength(12_000);
+    expect(new Set(claimed.map((queued) => queued.seq)).size).toBe(12_000);
+    expect(new Set(claimed.map((queued) => queued.event.id)).size).toBe(12_000);
+    for (const queued of claimed) expect(queued.event).toEqual(ingested.get(queued.event.id)!.event);
+    await store.close();
+  });
+
   it("answers a thread's head and a message's id before they exist, from the buffer, and after each commit", async () => {
     const store = createStore();
     await store.ingest({
