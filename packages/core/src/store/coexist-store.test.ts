@@ -665,6 +665,40 @@ describe('createSqliteStore', () => {
     await store.close();
   });
 
+  it('moves the pending floor under a long backlog once a quarter of it has settled', async () => {
+    const path = temporaryPath();
+    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+    const pendingFrom = (): number => {
+      const database = new DatabaseSync(path);
+      const row = database.prepare("SELECT value FROM store_state WHERE name = 'pending_from'").get();
+      database.close();
+      return Number(row?.value);
+    };
+    const store = createSqliteStore({ path });
+    // 20,000 live messages (seqs 1–20,000), far more than the short-queue bound of 4,096.
+    for (let payload = 0; payload < 20; payload++) {
+      const events = Array.from({ length: 1000 }, (_, index) => {
+        const n = payload * 1000 + index;
+        return message(`w${n}`, `T${n % 50}`, n);
+      });
+      await store.ingest({ rawBody: `p${payload}`, sha256: `p${payload}`, receivedAt: 'now', events });
+    }
+    // The oldest 5,000 written, a quarter of the 15,000 still waiting: the next commit walks the backlog.
+    for (let round = 0; round < 5; round++) {
+      const { events } = await store.claim(liveClaim({ limit: 1000 }));
+      await store.complete({ outcomes: events.map((queued) => ({ seq: queued.seq, outcome: 'done' as const })) });
+    }
+    await store.countOpen(); // commits
+    expect(pendingFrom()).toBe(5001);
+    await store.close();
+    // Reopened, the store scans from there and finds the 15,000 still waiting.
+    const reopened = createSqliteStore({ path });
+    expect(await reopened.countOpen()).toEqual([
+      { phoneNumberId: 'PN', kind: 'message', lane: 'live', state: 'pending', count: 15_000 },
+    ]);
+    await reopened.close();
+  });
+
   it('rebuilds every pending row on reopen, without an index: retried, routed, replayed and unparked rows below the floor', async () => {
     const path = temporaryPath();
     const { DatabaseSync } = process.getBuiltinModule('node:sqlite');

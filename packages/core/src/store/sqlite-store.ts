@@ -90,8 +90,13 @@ const LOOKUP_CHUNK = 400;
 const FLUSH_INTERVAL_MS = 50;
 /** Completed outcomes (or unindexed events) that start a group commit at once. */
 const FLUSH_OUTCOMES = 2048;
-/** A group commit carries a new `pending_from` at least this often (and every time while under 4,096 rows wait). */
-const PENDING_FLOOR_EVERY = 8;
+/**
+ * A group commit carries a new `pending_from` every time while under 4,096 rows wait; else once the rows settled
+ * since the last one number a quarter of those waiting. The floor is a walk over every pending row: timed by the
+ * rows that left, it costs at most this many steps per settled row, however long the backlog (every eighth commit
+ * walked ~200,000 rows in the engine benchmark's ack phase: 5 ms each, 322 ms in all; docs/engine.md, round 12).
+ */
+const PENDING_FLOOR_STEPS_PER_SETTLED = 4;
 /**
  * Most recently ingested event objects kept for the claim that will hand them out (each is handed out once). With
  * 2,048, the history claims of the engine benchmark read a fifth of their bodies back from the file; 8,192 ran ~5%
@@ -283,8 +288,8 @@ class SqliteStore implements CoexistStore {
   readonly #unindexedMessages = new Map<string, number>();
   /** The highest seq this store has seen committed (at open, or in an ingest's reply). */
   #highestSeq = 0;
-  /** Group commits sent, so the pending floor is recomputed on every few only (it walks the pending rows). */
-  #flushesSent = 0;
+  /** Rows settled (done, waiting, dead) since the pending floor was last walked (`PENDING_FLOOR_STEPS_PER_SETTLED`). */
+  #settledSinceFloor = 0;
   /** The flush in flight (one at a time, so a failed one can be merged into the next without reordering). */
   #flushing: Promise<void> | undefined;
   #flushAgain = false;
@@ -657,6 +662,7 @@ class SqliteStore implements CoexistStore {
       this.#claimed.delete(seq);
       this.#carriers.delete(seq);
     }
+    this.#settledSinceFloor += settled.length;
     for (const entry of back) {
       this.#claimed.delete(entry.seq);
       this.#carriers.delete(entry.seq);
@@ -827,11 +833,12 @@ class SqliteStore implements CoexistStore {
   /** Sends the current generation as one transaction; resolves once it committed. */
   #sendFlush(): Promise<void> {
     const generation = this.#generation++;
-    // A new pending floor every few commits, or while the queue is short: the walk costs what the pending rows count.
+    // A new pending floor while the queue is short, or once enough rows left it (`PENDING_FLOOR_STEPS_PER_SETTLED`).
+    const walkFloor =
+      this.#pending.size < 4096 || this.#settledSinceFloor * PENDING_FLOOR_STEPS_PER_SETTLED >= this.#pending.size;
+    if (walkFloor) this.#settledSinceFloor = 0;
     const request = emptyFlushRequest(
-      this.#flushesSent++ % PENDING_FLOOR_EVERY === 0 || this.#pending.size < 4096
-        ? this.#pendingFloor(generation)
-        : null,
+      walkFloor ? this.#pendingFloor(generation) : null,
       // No ingest since the last flush: the events above the watermark are all the catch-up will get for now.
       !this.#ingestedSinceFlush,
     );
