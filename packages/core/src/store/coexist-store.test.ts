@@ -50,6 +50,15 @@ function liveClaim(overrides: Partial<ClaimQuery> = {}): ClaimQuery {
   };
 }
 
+/** `store_state.pending_from` of the database at `path`, read over a connection of its own. */
+function pendingFromIn(path: string): number {
+  const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
+  const database = new DatabaseSync(path);
+  const row = database.prepare("SELECT value FROM store_state WHERE name = 'pending_from'").get();
+  database.close();
+  return Number(row?.value);
+}
+
 /** A database at schema `version` (the first `version` migrations run), open for the test to fill and close. */
 function databaseAtSchema(path: string, version: number): DatabaseSync {
   const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
@@ -667,13 +676,6 @@ describe('createSqliteStore', () => {
 
   it('moves the pending floor under a long backlog once a quarter of it has settled', async () => {
     const path = temporaryPath();
-    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-    const pendingFrom = (): number => {
-      const database = new DatabaseSync(path);
-      const row = database.prepare("SELECT value FROM store_state WHERE name = 'pending_from'").get();
-      database.close();
-      return Number(row?.value);
-    };
     const store = createSqliteStore({ path });
     // 20,000 live messages (seqs 1–20,000), far more than the short-queue bound of 4,096.
     for (let payload = 0; payload < 20; payload++) {
@@ -689,7 +691,7 @@ describe('createSqliteStore', () => {
       await store.complete({ outcomes: events.map((queued) => ({ seq: queued.seq, outcome: 'done' as const })) });
     }
     await store.countOpen(); // commits
-    expect(pendingFrom()).toBe(5001);
+    expect(pendingFromIn(path)).toBe(5001);
     await store.close();
     // Reopened, the store scans from there and finds the 15,000 still waiting.
     const reopened = createSqliteStore({ path });
@@ -701,13 +703,6 @@ describe('createSqliteStore', () => {
 
   it('rebuilds every pending row on reopen, without an index: retried, routed, replayed and unparked rows below the floor', async () => {
     const path = temporaryPath();
-    const { DatabaseSync } = process.getBuiltinModule('node:sqlite');
-    const pendingFrom = (): number => {
-      const database = new DatabaseSync(path);
-      const row = database.prepare("SELECT value FROM store_state WHERE name = 'pending_from'").get();
-      database.close();
-      return Number(row?.value);
-    };
     const query = {
       connectionId: 'c1',
       kind: 'message',
@@ -748,7 +743,7 @@ describe('createSqliteStore', () => {
     await store.complete({ outcomes: [{ seq: retried.events[0]!.seq, outcome: 'done' }] });
     await store.countOpen();
     // Nothing is pending now: the floor moved past every row, so reopening scans none of them.
-    expect(pendingFrom()).toBe(43);
+    expect(pendingFromIn(path)).toBe(43);
     await store.close();
 
     // Rows become pending again below the floor: routed, replayed, unparked by the message they waited for.
@@ -759,7 +754,7 @@ describe('createSqliteStore', () => {
     await second.ingest({ rawBody: 'c', sha256: 'c', receivedAt: 'now', events: [message('w44', 'T44', 99)] });
     await second.complete({ messages: [{ connectionId: 'c1', key: 'w40', crmId: 'm-40', threadKey: 'T37' }] });
     await second.countOpen();
-    expect(pendingFrom()).toBe(1);
+    expect(pendingFromIn(path)).toBe(1);
     await second.close();
 
     const third = createSqliteStore({ path });
