@@ -429,7 +429,7 @@ class SqliteStore implements CoexistStore {
       this.#recent.set(seq, planned.event);
     }
     // The oldest first, by seq. (`keys().next()` walks past every entry deleted since the map last rehashed: ~4 µs
-    // an eviction at 8,192 entries, ~4 ms of each 1,000-event ack while the engine runs behind; docs/engine.md.)
+    // an eviction at 8,192 entries, ~3 ms of each 1,000-event ack while the engine runs behind; docs/engine.md.)
     while (this.#recent.size > RECENT_EVENTS) this.#recent.delete(this.#recentFloor++);
     for (const seq of reply.seqs) if (seq > this.#highestSeq) this.#highestSeq = seq;
     this.#unindexedEvents += reply.inserted;
