@@ -268,6 +268,34 @@ describe('createCloseAdapter against the Close emulator', () => {
     expect(harness.requests.filter((request) => request === 'POST /activity/whatsapp_message/')).toHaveLength(1);
   });
 
+  it('posts again without a thread parent Close refuses, and a lost answer to that post is not written twice', async () => {
+    const harness = await harnessWith();
+    const adapter = adapterFor(harness, { timeoutMs: 150 });
+    const contact = await newContact(adapter);
+    // The parent is refused (400 on `response_to_id` alone); the post without it is held 400 ms and applied after
+    // the client timed out at 150 ms.
+    let posts = 0;
+    harness.onRequest = (request) => {
+      if (request === 'POST /activity/whatsapp_message/' && ++posts === 2)
+        harness.emulator.faults.configure({ slowRate: 1, slowMs: 400 });
+    };
+    const message = record(contact, 'wamid.orphan-reply', { previousMessageCrmId: 'acti_deleted' });
+    const [lost] = await adapter.writeMessages([message], context());
+    expect(lost).toMatchObject({ ok: false, error: { kind: 'transient', code: 'timeout' } });
+    harness.onRequest = undefined;
+    harness.emulator.faults.configure({});
+    // Retried before the held post landed: not found yet, but it may still be running, so nothing is posted.
+    const [early] = await adapter.writeMessages([message], context());
+    expect(early).toMatchObject({ ok: false, error: { kind: 'transient', code: 'outcome_pending' } });
+    await until(() => harness.emulator.state.activities.size === 1);
+    const [retried] = await adapter.writeMessages([message], context());
+    const stored = [...harness.emulator.state.activities.values()];
+    expect(retried).toEqual({ key: 'wamid.orphan-reply', ok: true, crmId: stored[0]!.id, created: false });
+    expect(stored[0]!.response_to_id).toBeNull();
+    expect(harness.emulator.findDuplicates()).toEqual([]);
+    expect(harness.requests.filter((request) => request === 'POST /activity/whatsapp_message/')).toHaveLength(2);
+  });
+
   it('re-points an activity applied before a crash to the head it is given now, so the thread does not fork', async () => {
     const harness = await harnessWith();
     const adapter = adapterFor(harness);

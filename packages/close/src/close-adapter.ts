@@ -600,7 +600,16 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       const previous = record.previousMessageCrmId;
       if (typeof previous === 'string' && previous !== existing.id && existing.response_to_id !== previous)
         changes.response_to_id = previous;
-      if (Object.keys(changes).length > 0) await putActivity(existing.id, changes, field, context);
+      if (Object.keys(changes).length > 0) {
+        try {
+          await putActivity(existing.id, changes, field, context);
+        } catch (error) {
+          // A parent Close refuses is left out here too (as when posting): the activity keeps the link it has.
+          if (!refusesParentOnly(error) || changes.response_to_id === undefined) throw error;
+          delete changes.response_to_id;
+          if (Object.keys(changes).length > 0) await putActivity(existing.id, changes, field, context);
+        }
+      }
       return { key: record.key, ok: true, crmId: existing.id, created: false };
     }
 
@@ -617,30 +626,30 @@ export function createCloseAdapter(options: CloseAdapterOptions): CloseAdapter {
       options.sendLiveInboundToInbox === true && record.direction === 'inbound' && record.source === 'live'
         ? { send_to_inbox: 'true' }
         : undefined;
+    // Each post, the first or the one without a refused parent, leaves its wamid in doubt when its answer is lost.
     const post = (body: typeof payload) =>
-      transport.request({
-        method: 'POST',
-        path: '/activity/whatsapp_message/',
-        group: CLOSE_ENDPOINT_GROUPS.createActivity,
-        body,
-        ...(query === undefined ? {} : { query }),
-        schema: closeWhatsAppActivitySchema,
-        context,
-        field,
-      });
+      transport
+        .request({
+          method: 'POST',
+          path: '/activity/whatsapp_message/',
+          group: CLOSE_ENDPOINT_GROUPS.createActivity,
+          body,
+          ...(query === undefined ? {} : { query }),
+          schema: closeWhatsAppActivitySchema,
+          context,
+          field,
+        })
+        .catch((error: unknown) => {
+          markUncertain(`message:${record.key}`, error);
+          throw error;
+        });
     try {
       const created = await post(payload);
       return { key: record.key, ok: true, crmId: created.id, created: true };
     } catch (error) {
-      markUncertain(`message:${record.key}`, error);
       // A 400 was not applied, so posting again is safe: a thread parent Close refuses (deleted, moved to another
       // lead by a merge) must not block the message itself.
-      if (
-        error instanceof CloseValidationError &&
-        payload.response_to_id !== null &&
-        error.invalidFields.length === 1 &&
-        error.invalidFields[0] === 'response_to_id'
-      ) {
+      if (payload.response_to_id !== null && refusesParentOnly(error)) {
         const created = await post({ ...payload, response_to_id: null });
         return { key: record.key, ok: true, crmId: created.id, created: true };
       }
@@ -784,4 +793,13 @@ async function settle<T extends { key: string }>(
     }
   }
   return results;
+}
+
+/** Whether Close refused a write for its thread parent (`response_to_id`) alone: the write without it is safe. */
+function refusesParentOnly(error: unknown): boolean {
+  return (
+    error instanceof CloseValidationError &&
+    error.invalidFields.length === 1 &&
+    error.invalidFields[0] === 'response_to_id'
+  );
 }

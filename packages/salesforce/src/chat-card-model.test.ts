@@ -96,6 +96,20 @@ describe('chatCardModel.js', () => {
     });
   });
 
+  it('links media only by an http(s) URL', () => {
+    const withUrl = (url: string | null) =>
+      buildChatCardModel(
+        { ...data, messages: [{ ...data.messages[2], Media_Type__c: 'image/jpeg', Media_Url__c: url }] },
+        now,
+        { timeZone: 'UTC' },
+      ).messages[0];
+    expect(withUrl('https://media.example/2')).toMatchObject({ mediaUrl: 'https://media.example/2' });
+    for (const url of ['javascript:alert(document.domain)', 'JavaScript:alert(1)', 'data:text/html,x', null]) {
+      expect(withUrl(url)?.mediaUrl).toBeUndefined();
+      expect(withUrl(url)?.mediaLabel).toBe('Media: image/jpeg');
+    }
+  });
+
   it('shows the service window open with the time left, or closed with a template required', () => {
     expect(buildChatCardModel(data, now, { timeZone: 'UTC' }).window).toEqual({
       open: true,

@@ -93,6 +93,19 @@ describe('toMessageFields', () => {
     expect(fields).not.toHaveProperty('Media_Url__c');
     expect(fields.Media_Type__c).toBe('document');
   });
+
+  it('stores only http(s) media URLs, which the chat card links', () => {
+    const withUrl = (url: string) =>
+      toMessageFields(
+        { ...base, content: { kind: 'image', summary: '[image]', placeholder: false, media: { id: 'm', url } } },
+        { conversationId: 'a01' },
+      );
+    expect(withUrl('HTTPS://media.example/m').Media_Url__c).toBe('HTTPS://media.example/m');
+    for (const url of ['javascript:alert(document.domain)', 'data:text/html,<b>x</b>', ' https://x/y', 'ftp://x/y']) {
+      expect(withUrl(url)).not.toHaveProperty('Media_Url__c');
+      expect(withUrl(url).Media_Type__c).toBe('image');
+    }
+  });
 });
 
 describe('applyMessageChange', () => {

@@ -38,8 +38,10 @@ export function toContentFields(content: MessageRecordContent): Record<string, s
   const media = content.media;
   if (media !== undefined) {
     fields.Media_Type__c = (media.mimeType ?? content.kind).slice(0, MEDIA_TYPE_MAX_LENGTH);
-    // A URL longer than the field is not stored truncated (it would be broken); the engine keeps the media id.
-    if (media.url !== undefined && media.url.length <= MEDIA_URL_MAX_LENGTH) fields.Media_Url__c = media.url;
+    // A URL longer than the field is not stored truncated (it would be broken); the engine keeps the media id. Only
+    // http(s): the chat card links it, and a `javascript:` or data URL from a webhook must never become a link.
+    if (media.url !== undefined && media.url.length <= MEDIA_URL_MAX_LENGTH && /^https?:\/\//i.test(media.url))
+      fields.Media_Url__c = media.url;
   }
   return fields;
 }

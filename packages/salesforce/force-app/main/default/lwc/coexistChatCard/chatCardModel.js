@@ -114,7 +114,8 @@ export function toMessageView(record, locale, timeZone) {
   return {
     id: record.Id,
     text: revoked ? 'This message was deleted.' : (record.Body__c ?? ''),
-    mediaUrl: revoked ? undefined : (record.Media_Url__c ?? undefined),
+    // Linked only when http(s): a record another tool wrote may hold a `javascript:` or data URL.
+    mediaUrl: revoked || !/^https?:\/\//i.test(record.Media_Url__c ?? '') ? undefined : record.Media_Url__c,
     mediaLabel: revoked || !record.Media_Type__c ? undefined : `Media: ${record.Media_Type__c}`,
     actorLabel: ACTOR_LABELS[record.Actor__c] ?? 'Unknown sender',
     statusLabel: outbound ? status : '',
