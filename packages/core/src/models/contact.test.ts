@@ -102,6 +102,36 @@ describe('names precedence', () => {
     expect(contact?.removedFromAppAt).toBe('2026-03-01T11:00:00Z');
     expect(contactDisplayName(contact!)).toBe('Profile');
   });
+
+  it('keeps a removal against a late redelivery of an older add, and against an add at the same time', () => {
+    const removed = (at: string) => ({
+      ...eventBase,
+      id: `removed-${at}`,
+      type: 'contact.removed' as const,
+      occurredAt: at,
+      contact: { phone: '+16505551234' },
+    });
+    let contact = applyContactEvent(
+      undefined,
+      synced({ phone: '+16505551234', name: 'Pablo' }, '2026-03-01T10:00:00Z'),
+    );
+    contact = applyContactEvent(contact, removed('2026-03-01T11:00:00Z'));
+    for (const at of ['2026-03-01T10:00:00Z', '2026-03-01T11:00:00Z']) {
+      contact = applyContactEvent(contact, synced({ phone: '+16505551234', name: 'Pablo' }, at));
+      expect(contact?.appName).toBeUndefined();
+      expect(contact?.removedFromAppAt).toBe('2026-03-01T11:00:00Z');
+    }
+    // The same pair the other way round ends the same: the removal wins the tie.
+    const reversed = applyContactEvent(
+      applyContactEvent(undefined, removed('2026-03-01T11:00:00Z')),
+      synced({ phone: '+16505551234', name: 'Pablo' }, '2026-03-01T11:00:00Z'),
+    );
+    expect(reversed?.appName).toBeUndefined();
+    // An add after the removal brings the name back.
+    contact = applyContactEvent(contact, synced({ phone: '+16505551234', name: 'Pablo M.' }, '2026-03-01T12:00:00Z'));
+    expect(contact?.appName?.name).toBe('Pablo M.');
+    expect(contact?.removedFromAppAt).toBeUndefined();
+  });
 });
 
 describe('contact owner', () => {

@@ -130,7 +130,11 @@ export function applyContactEvent(contact: Contact | undefined, event: Coexisten
   let next = contact === undefined ? createContact(ref) : mergeIdentity(contact, ref);
   const name = ref.name?.trim();
   if (event.type === 'contact.synced') {
-    if (name && isNewer(event.occurredAt, next.appName)) {
+    // Nor older than a removal (Meta redelivers late and out of order): at the same time the removal wins, whichever
+    // of the two arrives first.
+    const afterRemoval =
+      next.removedFromAppAt === undefined || Date.parse(event.occurredAt) > Date.parse(next.removedFromAppAt);
+    if (name && afterRemoval && isNewer(event.occurredAt, next.appName)) {
       next = {
         ...next,
         appName: { name, ...(ref.firstName ? { firstName: ref.firstName } : {}), at: event.occurredAt },

@@ -63,6 +63,30 @@ describe('number health', () => {
     expect(day12.warnings).toContain('app-inactive');
   });
 
+  it('keeps the latest onboarding as the baseline when an earlier PARTNER_ADDED arrives late', () => {
+    const reonboarded = { ...onboarded, id: 'added-again', occurredAt: '2026-04-01T08:00:00.000Z' } as CoexistenceEvent;
+    const state = fold([reonboarded, onboarded]);
+    expect(state).toMatchObject({
+      onboardedAt: '2026-04-01T08:00:00.000Z',
+      connectionChangedAt: '2026-04-01T08:00:00.000Z',
+    });
+    expect(assessNumberHealth(state, new Date('2026-04-01T09:00:00.000Z')).syncDeadline).toBe(
+      '2026-04-02T08:00:00.000Z',
+    );
+    // An onboarding that arrives after a later disconnect still says when the number was onboarded.
+    const gone = account({
+      id: 'gone',
+      type: 'account.disconnected',
+      reason: 'PRIMARY_INACTIVITY',
+      initiatedBy: 'SYSTEM',
+      occurredAt: '2026-03-20T00:00:00.000Z',
+    });
+    expect(fold([gone, onboarded])).toMatchObject({
+      connection: 'disconnected',
+      onboardedAt: '2026-03-01T08:00:00.000Z',
+    });
+  });
+
   it('tracks the 24-hour deadline of the smb_app_data calls', () => {
     let state = fold([onboarded]);
     const health = assessNumberHealth(state, new Date('2026-03-01T09:00:00.000Z'));

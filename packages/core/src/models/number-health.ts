@@ -85,7 +85,11 @@ export function createNumberHealthState(): NumberHealthState {
 
 /** Records the onboarding time when it is known from Embedded Signup rather than a `PARTNER_ADDED` webhook. */
 export function recordOnboarding(state: NumberHealthState, at: string): NumberHealthState {
-  return setConnection({ ...state, onboardedAt: at }, 'connected', at);
+  const next = setConnection(state, 'connected', at);
+  // The latest onboarding is the baseline: a late redelivery of an earlier one must not move it (or the sync deadline)
+  // back. An onboarding older than a later disconnect is still when the number was onboarded.
+  const later = state.onboardedAt === undefined || Date.parse(at) > Date.parse(state.onboardedAt);
+  return later ? { ...next, onboardedAt: at } : next;
 }
 
 /** Records that one `smb_app_data` sync call was made (each can be made once). */

@@ -7,6 +7,7 @@
  * optional BSUID fields), but strict where a value is simply wrong (a timestamp that is not a number).
  */
 import { z } from 'zod';
+import { flattenIssue, type IssueLike } from './webhook-validation-error.ts';
 
 /** Largest Unix time in seconds a JavaScript `Date` can hold. */
 const MAX_UNIX_SECONDS = 8_640_000_000_000;
@@ -399,13 +400,12 @@ export const metaEntrySchema = metaEntryEnvelopeSchema.superRefine((entry, conte
     if (!isKnownMetaField(field)) return;
     const result = metaChangeValueSchemas[field].safeParse(change.value);
     if (result.success) return;
+    // Flattened here: a custom issue cannot carry a union's branches, and without them a bad field inside a
+    // history item would be reported at the item (`history[0]`) instead of at the field.
     for (const issue of result.error.issues) {
-      context.addIssue({
-        code: 'custom',
-        message: issue.message,
-        path: ['changes', changeIndex, 'value', ...issue.path],
-        input: issue.input,
-      });
+      for (const flat of flattenIssue(issue as IssueLike, ['changes', changeIndex, 'value'])) {
+        context.addIssue({ code: 'custom', message: flat.message, path: flat.path });
+      }
     }
   });
 });

@@ -221,11 +221,11 @@ describe('history variants', () => {
     });
   });
 
-  it('rejects a history item that is neither a chunk nor errors, naming the item', () => {
+  it('rejects a history item that is neither a chunk nor errors, naming what the chunk it resembles lacks', () => {
     const body = load('variants', 'history-declined-in-envelope.json');
     const value = (body.entry as { changes: { value: { history: unknown[] } }[] }[])[0]!.changes[0]!.value;
     value.history = [{ threads: [] }];
-    expect(validationError(() => parseWebhook(body)).path).toBe('entry[0].changes[0].value.history[0]');
+    expect(validationError(() => parseWebhook(body)).path).toBe('entry[0].changes[0].value.history[0].metadata');
   });
 
   it('names the counter when a chunk’s phase is not a number', () => {
@@ -235,6 +235,22 @@ describe('history variants', () => {
     value.history[0]!.metadata.phase = 'first';
     const error = validationError(() => parseWebhook(body));
     expect(error.path).toBe('entry[0].changes[0].value.history[0].metadata.phase');
+  });
+
+  it('names the field deep inside a chunk: a thread message without a type, a chunk without its progress', () => {
+    type Chunk = { metadata: Record<string, unknown>; threads: { messages: Record<string, unknown>[] }[] };
+    const chunkOf = (body: Record<string, unknown>) =>
+      (body.entry as { changes: { value: { history: Chunk[] } }[] }[])[0]!.changes[0]!.value.history[0]!;
+    const untyped = load('meta', 'history-phase0-chunk.json');
+    delete chunkOf(untyped).threads[0]!.messages[0]!.type;
+    const error = validationError(() => parseWebhook(untyped));
+    expect(error.path).toBe('entry[0].changes[0].value.history[0].threads[0].messages[0].type');
+    expect(error.message).toMatch(/expected string/);
+    const unmeasured = load('meta', 'history-phase0-chunk.json');
+    delete chunkOf(unmeasured).metadata.progress;
+    expect(validationError(() => parseWebhook(unmeasured)).path).toBe(
+      'entry[0].changes[0].value.history[0].metadata.progress',
+    );
   });
 });
 

@@ -38,7 +38,8 @@ export function formatJsonPath(segments: readonly PropertyKey[]): string {
   return path;
 }
 
-interface IssueLike {
+/** The part of a zod issue the flattening reads. */
+export interface IssueLike {
   code?: string;
   path: PropertyKey[];
   message: string;
@@ -47,9 +48,10 @@ interface IssueLike {
 
 /**
  * Flattens an issue: a union failure is replaced by the issues of its closest branch (the one whose first issue
- * lies deepest), so a bad `history[0].metadata.phase` is reported there and not at `history[0]`.
+ * lies deepest), so a bad `history[0].metadata.phase` is reported there and not at `history[0]`. Paths come out
+ * under `prefix`.
  */
-function flatten(issue: IssueLike, prefix: readonly PropertyKey[]): IssueLike[] {
+export function flattenIssue(issue: IssueLike, prefix: readonly PropertyKey[]): IssueLike[] {
   const path = [...prefix, ...issue.path];
   if (issue.code !== 'invalid_union' || issue.errors === undefined || issue.errors.length === 0) {
     return [{ path, message: issue.message }];
@@ -65,14 +67,14 @@ function flatten(issue: IssueLike, prefix: readonly PropertyKey[]): IssueLike[] 
   }
   // A branch that failed only at the union's own position explains nothing more than the union's message.
   if (best === undefined || bestDepth <= 0) return [{ path, message: issue.message }];
-  return best.flatMap((inner) => flatten(inner, path));
+  return best.flatMap((inner) => flattenIssue(inner, path));
 }
 
 /** The `WebhookValidationError` of a failed zod parse of a webhook body. */
 export function toWebhookValidationError(error: z.ZodError): WebhookValidationError {
   const issues: WebhookValidationIssue[] = [];
   for (const issue of error.issues as IssueLike[]) {
-    for (const flat of flatten(issue, [])) issues.push({ path: formatJsonPath(flat.path), message: flat.message });
+    for (const flat of flattenIssue(issue, [])) issues.push({ path: formatJsonPath(flat.path), message: flat.message });
   }
   const first = issues[0] ?? { path: '', message: 'invalid webhook' };
   return new WebhookValidationError(first.path, first.message, issues);
