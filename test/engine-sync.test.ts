@@ -869,6 +869,16 @@ describe('sync engine API', () => {
     expect(await engine.listInvalidPayloads()).toEqual([]);
   });
 
+  it('keeps a raw body given as bytes byte for byte, a leading BOM included', async () => {
+    const store = createMemoryStore();
+    const engine = track(createSyncEngine({ store, connections: [] }), store);
+    const bytes = new TextEncoder().encode('\uFEFF{"entry":"kaputt"}');
+    expect(bytes[0]).toBe(0xef);
+    await engine.recordInvalidPayload({ rawBody: bytes, error: new Error('entry: expected an array') });
+    const [kept] = await engine.listInvalidPayloads();
+    expect(new TextEncoder().encode(kept!.rawBody)).toEqual(bytes);
+  });
+
   it('rejects bad input with errors naming the field', async () => {
     const store = createMemoryStore();
     const adapter = createReferenceAdapter();

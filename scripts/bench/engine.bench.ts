@@ -5,7 +5,7 @@
  *
  *   pnpm build && node --max-semi-space-size=16 --max-old-space-size=1024 scripts/bench/engine.bench.ts
  *     [--messages 50000] [--phase throughput|ack] [--writer inline|thread] [--deliveries 1] [--cache-mb 8]
- *     [--ack-payloads 200]
+ *     [--synchronous normal|full] [--ack-payloads 200]
  *
  * Run that way it measures the packages as npm installs them (`dist`), with the V8 heap settings docs/serve.md
  * (*Memory*) recommends for a deployment: the young generation capped at 16 MB (Node sizes it from the machine's
@@ -14,7 +14,7 @@
  * no build) and with Node's defaults; the first lines say which packages and flags the figures are for. `--writer`
  * puts the store's writer on the event loop's thread or in a worker thread (default: the store's default);
  * `--deliveries` lets that many webhook deliveries be in flight at once (default 1: each ingest is awaited before the
- * next delivery); `--cache-mb` sets the store's `cacheSizeMb`.
+ * next delivery); `--cache-mb` sets the store's `cacheSizeMb`, `--synchronous` its `synchronous` (each commit synced).
  *
  * Payloads are generated (`generateTraffic`) and parsed (`parseWebhook`) lazily, one at a time, as a webhook
  * route would receive them, so the benchmark holds no more than one payload itself. Generation and parsing are
@@ -60,6 +60,8 @@ const ackArgument = process.argv.indexOf('--ack-payloads');
 const ACK_PAYLOADS = ackArgument > 0 ? Number(process.argv[ackArgument + 1]) : 200;
 const cacheArgument = process.argv.indexOf('--cache-mb');
 const CACHE_SIZE_MB = cacheArgument > 0 ? Number(process.argv[cacheArgument + 1]) : undefined;
+const synchronousArgument = process.argv.indexOf('--synchronous');
+const SYNCHRONOUS = synchronousArgument > 0 ? (process.argv[synchronousArgument + 1] as 'normal' | 'full') : undefined;
 const GOAL_EVENTS_PER_SECOND = 20_000;
 const GOAL_PEAK_RSS_MB = 300;
 const GOAL_ACK_P99_MS = 100;
@@ -119,6 +121,7 @@ async function measureThroughput() {
     path: join(directory, 'throughput.db'),
     writerThread: WRITER_THREAD,
     cacheSizeMb: CACHE_SIZE_MB,
+    synchronous: SYNCHRONOUS,
   });
   const adapter = createReferenceAdapter({
     rateLimits: { buckets: [] },
@@ -192,6 +195,7 @@ async function measureAck() {
     path: join(directory, 'ack.db'),
     writerThread: WRITER_THREAD,
     cacheSizeMb: CACHE_SIZE_MB,
+    synchronous: SYNCHRONOUS,
   });
   const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
   let engine: ReturnType<typeof createSyncEngine> | undefined;
@@ -243,6 +247,7 @@ try {
     `@coexist/* from ${PACKAGES}; young generation ${YOUNG_GENERATION ?? "Node's default"}; ` +
       `heap limit ${HEAP_LIMIT ?? "Node's default"}; ` +
       `writer ${WRITER_THREAD === undefined ? "the store's default" : WRITER_THREAD ? 'thread' : 'inline'}; ` +
+      `synchronous ${SYNCHRONOUS ?? "the store's default"}; ` +
       `${CONCURRENT_DELIVERIES} deliver${CONCURRENT_DELIVERIES === 1 ? 'y' : 'ies'} in flight`,
   );
   if (throughput !== undefined) {
@@ -287,6 +292,7 @@ try {
       youngGeneration: YOUNG_GENERATION ?? 'default',
       heapLimit: HEAP_LIMIT ?? 'default',
       writer: WRITER_THREAD === undefined ? 'default' : WRITER_THREAD ? 'thread' : 'inline',
+      synchronous: SYNCHRONOUS ?? 'default',
       deliveries: CONCURRENT_DELIVERIES,
       loadAverage,
       throughput,

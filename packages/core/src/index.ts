@@ -40,6 +40,7 @@ export {
 export { canonicalJson } from './webhook/event-id.ts';
 export * from './webhook/meta-webhook-schema.ts';
 export { type ParseWebhookOptions, parseWebhook } from './webhook/parse-webhook.ts';
+export { readLimitedBody } from './webhook/read-limited-body.ts';
 export { type NodeRequestListener, toNodeListener } from './webhook/to-node-listener.ts';
 export {
   escapeNonAscii,

@@ -1,6 +1,6 @@
 import type { ChatCard } from '@coexist/core';
 import { describe, expect, it } from 'vitest';
-import { createHubSpotCardHandler } from './hubspot-card-handler.ts';
+import { createHubSpotCardHandler, HUBSPOT_CARD_MAX_BODY_BYTES } from './hubspot-card-handler.ts';
 import { signHubSpotRequestV3 } from './hubspot-signature.ts';
 
 const clientSecret = 'app-client-secret';
@@ -51,6 +51,30 @@ describe('createHubSpotCardHandler', () => {
     expect(foreign.status).toBe(401);
     expect(await foreign.json()).toEqual({ error: 'invalid_signature', reason: 'mismatch' });
     expect(loaded).toEqual([]);
+  });
+
+  it('refuses a body over HUBSPOT_CARD_MAX_BODY_BYTES with 413 before reading it, and verifies a POST body it read', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 1;
+        controller.enqueue(new Uint8Array(16 * 1024));
+      },
+    });
+    const url = 'https://coexist.example.com/cards/hubspot?contactId=51';
+    const oversized = await handler(new Request(url, { method: 'POST', body: endless, duplex: 'half' } as RequestInit));
+    expect(oversized.status).toBe(413);
+    expect(pulled).toBeLessThanOrEqual(HUBSPOT_CARD_MAX_BODY_BYTES / (16 * 1024) + 2);
+    const body = '{"note":"ok"}';
+    const signature = signHubSpotRequestV3({ method: 'POST', url, body, timestamp: now, clientSecret });
+    const posted = await handler(
+      new Request(url, {
+        method: 'POST',
+        body,
+        headers: { 'x-hubspot-signature-v3': signature, 'x-hubspot-request-timestamp': String(now) },
+      }),
+    );
+    expect(posted.status).toBe(200);
   });
 
   it('answers 400 for a bad contactId and 404 for an unknown contact', async () => {

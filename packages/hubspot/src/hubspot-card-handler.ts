@@ -4,7 +4,7 @@
  * the signature, loads the card and answers the `ChatCard` JSON. Web-standard `Request → Response`, so
  * `coexist serve` (or Hono, Next.js, Express via an adapter) can mount it.
  */
-import type { ChatCard } from '@coexist/core';
+import { type ChatCard, readLimitedBody } from '@coexist/core';
 import { verifyHubSpotSignatureV3 } from './hubspot-signature.ts';
 
 /** Options of `createHubSpotCardHandler`. */
@@ -21,6 +21,12 @@ export interface HubSpotCardHandlerOptions {
   /** Clock. @default Date.now */
   now?: () => number;
 }
+
+/**
+ * The most a card request's body may hold. `hubspot.fetch` bodies are a few hundred bytes of JSON; the endpoint is
+ * public, so anything larger is refused before its signature is checked (which needs the whole body).
+ */
+export const HUBSPOT_CARD_MAX_BODY_BYTES = 64 * 1024;
 
 const json = (status: number, body: unknown): Response =>
   new Response(JSON.stringify(body), {
@@ -44,7 +50,10 @@ export function createHubSpotCardHandler(options: HubSpotCardHandlerOptions): (r
       options.publicOrigin === undefined
         ? request.url
         : `${options.publicOrigin.replace(/\/$/, '')}${received.pathname}${received.search}`;
-    const body = request.method === 'GET' ? '' : await request.text();
+    const bytes =
+      request.method === 'GET' ? new Uint8Array(0) : await readLimitedBody(request, HUBSPOT_CARD_MAX_BODY_BYTES);
+    if (bytes === undefined) return json(413, { error: 'body_too_large', maxBytes: HUBSPOT_CARD_MAX_BODY_BYTES });
+    const body = new TextDecoder().decode(bytes);
     const verdict = verifyHubSpotSignatureV3({
       method: request.method,
       url,

@@ -11,6 +11,7 @@ export {
 export { renderHubSpotCard } from './hubspot-card.ts';
 export {
   createHubSpotCardHandler,
+  HUBSPOT_CARD_MAX_BODY_BYTES,
   type HubSpotCardHandlerOptions,
 } from './hubspot-card-handler.ts';
 export { HUBSPOT_BUCKETS, readRateLimitSignals, toHubSpotError } from './hubspot-errors.ts';

@@ -67,6 +67,14 @@ describe('coexist serve', () => {
     expect(test.stderr()).toContain('--config is required');
   });
 
+  it('refuses a --port that is not digits from 0 to 65535, naming it', async () => {
+    for (const port of ['', '0x1F90', '1e3', '65536', '80.5']) {
+      const test = createTestIo();
+      expect(await main(['serve', '--config', 'x.json', '--port', port], test.io)).toBe(2);
+      expect(test.stderr()).toContain(`--port must be a whole number from 0 to 65535, got '${port}'`);
+    }
+  });
+
   it('serves until its signal aborts, logging lifecycle lines without secrets; --quiet keeps only problems', async () => {
     writeConfig('good.json', config());
     for (const quiet of [false, true]) {

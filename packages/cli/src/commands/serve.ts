@@ -30,8 +30,9 @@ export const serveCommand: Command = {
       quiet: { type: 'boolean' },
     });
     if (values.config === undefined) throw new UsageError('--config is required');
-    const port = values.port === undefined ? undefined : Number(values.port);
-    if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    // Digits only: `Number('')` is 0 (a random port), and `0x1F90` or `1e3` are not what anyone types for a port.
+    const port = values.port === undefined ? undefined : /^\d{1,5}$/.test(values.port) ? Number(values.port) : -1;
+    if (port !== undefined && (port < 0 || port > 65535)) {
       throw new UsageError(`--port must be a whole number from 0 to 65535, got '${values.port}'`);
     }
 

@@ -10,10 +10,11 @@ import {
   type ChatCard,
   type CoexistStore,
   contactKey,
+  readLimitedBody,
   renderChatCardHtml,
   type SyncConnection,
 } from '@coexist/core';
-import { verifyHubSpotSignatureV3 } from '@coexist/hubspot';
+import { HUBSPOT_CARD_MAX_BODY_BYTES, verifyHubSpotSignatureV3 } from '@coexist/hubspot';
 import type { CoexistConfig, ConnectionConfig } from './coexist-config.ts';
 import type { CoexistLogger } from './coexist-logger.ts';
 import { loadChatCard } from './load-chat-card.ts';
@@ -78,7 +79,13 @@ export function createCardRoutes(context: CardRoutesContext): CardRoute[] {
             404,
           );
         }
-        const body = request.method === 'POST' ? await request.text() : '';
+        // Bounded: the route is public and the signature check needs the whole body.
+        const bytes =
+          request.method === 'POST' ? await readLimitedBody(request, HUBSPOT_CARD_MAX_BODY_BYTES) : new Uint8Array(0);
+        if (bytes === undefined) {
+          return json({ error: { message: `body exceeds ${HUBSPOT_CARD_MAX_BODY_BYTES} bytes` } }, 413);
+        }
+        const body = new TextDecoder().decode(bytes);
         // Behind a proxy the URL HubSpot signed is the public one, not the one this server sees.
         const publicUrl = context.config.publicUrl;
         const signedUrl =

@@ -74,6 +74,18 @@ describe('parseCoexistConfig', () => {
     ]);
   });
 
+  it('passes the SQLite synchronous setting through, and names it when it is not normal or full', () => {
+    const { store: _store, ...rest } = validConfig();
+    expect(parseCoexistConfig({ ...rest, store: { path: 'x.db', synchronous: 'full' } }, env, '/srv').store).toEqual({
+      type: 'sqlite',
+      path: '/srv/x.db',
+      synchronous: 'full',
+    });
+    expect(issuesOf({ ...rest, store: { path: 'x.db', synchronous: 'extra' } }).map((issue) => issue.path)).toEqual([
+      'store.synchronous',
+    ]);
+  });
+
   it('names every wrong field, each on its own', () => {
     const config = validConfig();
     config.port = 'eighty';

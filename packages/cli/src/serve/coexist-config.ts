@@ -88,9 +88,12 @@ export type ConnectionConfig =
 
 /**
  * Where the engine keeps its durable state. `writerThread` runs the SQLite store's writer in a worker thread
- * (`createSqliteStore`'s option of that name): it pays when deliveries overlap and a core is free.
+ * (`createSqliteStore`'s option of that name): it pays when deliveries overlap and a core is free. `synchronous:
+ * 'full'` syncs each commit, so an acknowledged webhook survives a power cut too (`createSqliteStore`'s option).
  */
-export type StoreConfig = { type: 'sqlite'; path: string; writerThread?: boolean } | { type: 'memory' };
+export type StoreConfig =
+  | { type: 'sqlite'; path: string; writerThread?: boolean; synchronous?: 'normal' | 'full' }
+  | { type: 'memory' };
 
 /** A validated configuration with every environment reference resolved. */
 export interface CoexistConfig {
@@ -260,6 +263,7 @@ function schemaFor(env: Record<string, string | undefined>) {
         type: z.literal('sqlite').default('sqlite'),
         path: z.string().min(1),
         writerThread: z.boolean().optional(),
+        synchronous: z.enum(['normal', 'full']).optional(),
       })
       .strict(),
     z.object({ type: z.literal('memory') }).strict(),
@@ -363,6 +367,7 @@ export function parseCoexistConfig(
           type: 'sqlite',
           path: resolve(baseDirectory, config.store.path),
           ...(config.store.writerThread === undefined ? {} : { writerThread: config.store.writerThread }),
+          ...(config.store.synchronous === undefined ? {} : { synchronous: config.store.synchronous }),
         };
   return { ...config, store } as CoexistConfig;
 }

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { signWebhookBody } from '@coexist/core';
-import { signHubSpotRequestV3 } from '@coexist/hubspot';
+import { HUBSPOT_CARD_MAX_BODY_BYTES, signHubSpotRequestV3 } from '@coexist/hubspot';
 import { type HubSpotEmulator, startHubSpotEmulator } from '@coexist/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCoexistConfig } from './coexist-config.ts';
@@ -174,6 +174,15 @@ describe('coexist server', () => {
     // A contact with no conversation gets an empty card, not an error.
     const empty = await signedCardRequest('/cards/hubspot?contactId=999999');
     expect(await empty.json()).toEqual({ card: null });
+  });
+
+  it('refuses a card POST body over the bound with 413 before checking its signature', async () => {
+    const response = await fetch(`${server.url}/cards/hubspot?contactId=1`, {
+      method: 'POST',
+      headers: { 'x-hubspot-signature-v3': 'junk', 'x-hubspot-request-timestamp': String(Date.now()) },
+      body: 'x'.repeat(HUBSPOT_CARD_MAX_BODY_BYTES + 1),
+    });
+    expect(response.status).toBe(413);
   });
 
   it('answers 404 for other paths', async () => {

@@ -15,7 +15,10 @@ export interface CoexistServer {
   readonly port: number;
   /** The Coexist instance behind the server (engine, store). */
   readonly coexist: Coexist;
-  /** Stops accepting connections, lets requests in flight finish, then closes Coexist (engine, store). */
+  /**
+   * Stops accepting connections and answers new webhooks 503 at once, lets webhook requests in flight finish, then
+   * closes Coexist (engine, store).
+   */
   close(): Promise<void>;
 }
 
@@ -52,14 +55,18 @@ export async function startCoexistServer(
     close() {
       closing ??= (async () => {
         const timeoutMs = options.shutdownTimeoutMs ?? 10_000;
-        // Stop accepting; idle keep-alive sockets go now, active ones once their response is written.
+        // Stop accepting connections; idle keep-alive sockets go now.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
+        // At once, not after the sockets: a keep-alive connection with steady traffic (Meta's) never goes idle, so
+        // its new webhooks must be refused (503 with `Connection: close`, which ends the socket) while the ones in
+        // flight finish; then the engine stops and the store closes.
+        const stopped = coexist.close();
         await closed;
         clearTimeout(timer);
         logger?.info('server closed');
-        await coexist.close();
+        await stopped;
       })();
       return closing;
     },

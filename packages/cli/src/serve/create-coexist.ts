@@ -66,7 +66,11 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
     options.store ??
     (config.store.type === 'memory'
       ? createMemoryStore()
-      : createSqliteStore({ path: config.store.path, writerThread: config.store.writerThread === true }));
+      : createSqliteStore({
+          path: config.store.path,
+          writerThread: config.store.writerThread === true,
+          ...(config.store.synchronous === undefined ? {} : { synchronous: config.store.synchronous }),
+        }));
   let engine: SyncEngine;
   try {
     engine = createSyncEngine({
@@ -89,16 +93,19 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
     verifyToken: config.meta.verifyToken,
     // The ack waits for this: the raw body and its events are in the store before Meta hears 200.
     onEvents: async (events, delivery) => {
-      await engine.ingest(events, { rawBody: delivery.rawBody, receivedAt: delivery.receivedAt });
+      await engine.ingest(events, { rawBody: delivery.rawBody, receivedAt: delivery.receivedAt }).catch(logNotStored);
     },
     onInvalid: async (delivery) => {
-      await engine.recordInvalidPayload({
-        rawBody: delivery.rawBody,
-        error: delivery.error,
-        receivedAt: delivery.receivedAt,
-      });
+      await engine
+        .recordInvalidPayload({ rawBody: delivery.rawBody, error: delivery.error, receivedAt: delivery.receivedAt })
+        .catch(logNotStored);
     },
   });
+  /** Logs why a delivery could not be stored (its 500 tells Meta only to retry), then lets the handler answer. */
+  function logNotStored(error: unknown): never {
+    logger.error('webhook not stored', errorKind(error));
+    throw error;
+  }
   const handleWebhook: WebhookHandler = async (request) => {
     if (closing !== undefined) {
       return json({ error: { message: 'shutting down; retry later' } }, 503, {
@@ -109,9 +116,9 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
     inFlight++;
     try {
       const response = await webhook(request);
-      if (response.status >= 400 && request.method === 'POST') {
-        logger.warn('webhook rejected', { status: response.status });
-      }
+      // One kind of line per kind of refusal, so a flood of one (unsigned requests) cannot fold away another.
+      const rejection = request.method === 'POST' ? WEBHOOK_REJECTIONS[response.status] : undefined;
+      if (rejection !== undefined) logger.warn(rejection, { status: response.status });
       return response;
     } finally {
       inFlight--;
@@ -171,6 +178,28 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
       return inFlight;
     },
     close,
+  };
+}
+
+/**
+ * The warning for each refusal of a webhook POST. A 400 is logged by the engine as it keeps the payload, a 500 with
+ * its cause where it happens, a 503 is the shutdown.
+ */
+const WEBHOOK_REJECTIONS: Partial<Record<number, string>> = {
+  401: 'webhook signature refused',
+  405: 'webhook method refused',
+  413: 'webhook body too large',
+};
+
+/** What kind of error it was, never its message (which may quote a payload): class, code, SQLite's reason. */
+function errorKind(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: typeof error };
+  const { code, errstr, field } = error as Error & { code?: unknown; errstr?: unknown; field?: unknown };
+  return {
+    error: error.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof errstr === 'string' ? { reason: errstr } : {}),
+    ...(typeof field === 'string' ? { field } : {}),
   };
 }
 

@@ -712,7 +712,8 @@ class Engine implements SyncEngine {
 
   #rawText(rawBody: unknown, field: string): string {
     if (typeof rawBody === 'string') return rawBody;
-    if (rawBody instanceof Uint8Array) return new TextDecoder().decode(rawBody);
+    // The BOM kept (as U+FEFF), so the text encodes back to the bytes the signature covered.
+    if (rawBody instanceof Uint8Array) return new TextDecoder('utf-8', { ignoreBOM: true }).decode(rawBody);
     throw new TypeError(`${PREFIX}${field}: expected the raw body as a string or Uint8Array`);
   }
 

@@ -837,8 +837,25 @@ describe('createSqliteStore', () => {
     await reopened.close();
   });
 
+  it('works with each commit synced (synchronous: full), in both writer modes', async () => {
+    for (const writerThread of [false, true]) {
+      const path = temporaryPath();
+      const store = createSqliteStore({ path, synchronous: 'full', writerThread });
+      await store.ingest({ rawBody: 'x', sha256: 'x', receivedAt: 'now', events: [message('w1', 'T', 5)] });
+      await store.close();
+      const reopened = createSqliteStore({ path, synchronous: 'normal', writerThread });
+      expect((await reopened.countOpen())[0]).toMatchObject({ state: 'pending', count: 1 });
+      await reopened.close();
+    }
+  });
+
   it('names the field of bad options', () => {
     expect(() => createSqliteStore({ path: '' })).toThrow('[coexist/core] store: path: expected a file path');
+    for (const synchronous of ['off', 'FULL', 2] as unknown as 'full'[]) {
+      expect(() => createSqliteStore({ path: temporaryPath(), synchronous })).toThrow(
+        "[coexist/core] store: synchronous: expected 'normal' or 'full'",
+      );
+    }
     for (const cacheSizeMb of [0, -1, Number.NaN, '8' as unknown as number]) {
       expect(() => createSqliteStore({ path: temporaryPath(), cacheSizeMb })).toThrow(
         '[coexist/core] store: cacheSizeMb: expected a positive number of megabytes',

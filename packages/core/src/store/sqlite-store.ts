@@ -1,6 +1,7 @@
 /**
  * The embedded default store: one SQLite file through `node:sqlite` (`DatabaseSync`), WAL journal with
- * `synchronous=NORMAL` (a commit survives a process crash; the last commits may be lost only on power loss),
+ * `synchronous=NORMAL` by default (a commit survives a process crash; the last commits may be lost only on power loss
+ * or an OS crash; `synchronous: 'full'` syncs each commit),
  * `user_version`-based migrations and cached prepared statements.
  *
  * The writes live in `sqlite-writer.ts`, one writer for all of them (SQLite has one writer), run by
@@ -79,6 +80,15 @@ export interface SqliteStoreOptions {
    * @default 8
    */
   cacheSizeMb?: number;
+  /**
+   * When a commit reaches the disk (SQLite's `synchronous`). `'normal'`: a commit survives a crash of the process
+   * (`kill -9`), and the WAL is synced at each checkpoint, so a power cut or an operating-system crash may lose the
+   * last commits — webhooks already answered 200, which Meta does not send again. `'full'`: each commit syncs the WAL
+   * before it resolves, so an acknowledged webhook survives those too, at one `fsync` per commit (on the engine
+   * benchmark's VM: docs/engine.md *The store*).
+   * @default 'normal'
+   */
+  synchronous?: 'normal' | 'full';
 }
 
 /** Default of `SqliteStoreOptions.cacheSizeMb`. */
@@ -137,6 +147,10 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   if (typeof options?.path !== 'string' || options.path.length === 0) {
     throw new CoexistStoreError('path', 'expected a file path (or ":memory:")');
   }
+  const synchronous = options.synchronous ?? 'normal';
+  if (synchronous !== 'normal' && synchronous !== 'full') {
+    throw new CoexistStoreError('synchronous', "expected 'normal' or 'full'");
+  }
   const cacheSizeMb = options.cacheSizeMb ?? DEFAULT_CACHE_SIZE_MB;
   if (typeof cacheSizeMb !== 'number' || !Number.isFinite(cacheSizeMb) || cacheSizeMb <= 0) {
     throw new CoexistStoreError('cacheSizeMb', 'expected a positive number of megabytes');
@@ -146,7 +160,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoexistStore {
   const database: DatabaseSync = new sqlite.DatabaseSync(options.path);
   const pragmas = [
     `PRAGMA busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`,
-    'PRAGMA synchronous = NORMAL',
+    `PRAGMA synchronous = ${synchronous.toUpperCase()}`,
     'PRAGMA foreign_keys = OFF',
     'PRAGMA temp_store = MEMORY',
     `PRAGMA cache_size = ${-Math.round(cacheSizeMb * 1024)}`,

@@ -269,6 +269,20 @@ describe('POST deliveries (over HTTP)', () => {
     expect(recorded.deliveries).toHaveLength(0);
   });
 
+  it('keeps a signed body the parser cannot read for another reason (nesting too deep) as invalid, with a 400', async () => {
+    const nested = '['.repeat(20_000) + ']'.repeat(20_000);
+    const body = textMessagePayload('hi').replace(
+      '"messaging_product"',
+      `"future_field":${nested},"messaging_product"`,
+    );
+    const response = await post(body, sign(body));
+    expect(response.status).toBe(400);
+    expect(recorded.invalid).toHaveLength(1);
+    expect(recorded.invalid[0]!.error.message).toMatch(/the payload could not be read \(RangeError\)/);
+    expect(new TextDecoder().decode(recorded.invalid[0]!.rawBody)).toBe(body);
+    expect(recorded.deliveries).toHaveLength(0);
+  });
+
   it('answers 500 when onInvalid throws, so Meta redelivers what could not be stored', async () => {
     recorded.failOnInvalid = true;
     const response = await post(invalidEnvelope, sign(invalidEnvelope));
