@@ -59,8 +59,13 @@ describe('hashed ids', () => {
 describe('contact and account ids', () => {
   it('use the natural key when Meta gives one and a hash when it does not', () => {
     expect(contactEventId('106', 'add', '+16505551234', 1739321024, {})).toBe(
-      'contact:106:add:+16505551234:1739321024',
+      'contact:106:add:+16505551234:1739321024:44136fa355b3678a',
     );
+    // Two edits of one contact in the same second stay apart; the same item delivered again keeps its id.
+    const renamed = (name: string) => ({ type: 'contact', action: 'add', contact: { full_name: name } });
+    const first = contactEventId('106', 'add', '+16505551234', 1739321024, renamed('Pablo'));
+    expect(contactEventId('106', 'add', '+16505551234', 1739321024, renamed('Pablo M.'))).not.toBe(first);
+    expect(contactEventId('106', 'add', '+16505551234', 1739321024, renamed('Pablo'))).toBe(first);
     const withoutTime = contactEventId('106', 'add', '+16505551234', undefined, { a: 1 });
     expect(withoutTime).toMatch(/^contact:106:add:\+16505551234:sha256\.[0-9a-f]{64}$/);
     expect(contactEventId('106', 'add', '+16505551234', undefined, { a: 2 })).not.toBe(withoutTime);

@@ -86,8 +86,10 @@ export function historyDeclinedEventId(phoneNumberId: string, code: number): str
 }
 
 /**
- * `contact:<phoneNumberId>:<action>:<phone or userId>:<timestamp>`. When Meta leaves out the timestamp or both
- * identifiers, a hash of the item stands in so two different changes cannot collide.
+ * `contact:<phoneNumberId>:<action>:<phone or userId>:<timestamp>:<first 16 hex of the item's hash>`. The hash keeps
+ * two different changes of one contact in the same second apart (a name edited twice: the second would otherwise be
+ * dropped as a duplicate of the first), while a redelivery, the same item, keeps its id. When Meta leaves out the
+ * timestamp or both identifiers, the full hash stands in for them.
  */
 export function contactEventId(
   phoneNumberId: string,
@@ -96,8 +98,9 @@ export function contactEventId(
   timestamp: number | undefined,
   raw: unknown,
 ): string {
-  const head = `contact:${phoneNumberId}:${action}:${key ?? `sha256.${hashCanonical(raw)}`}`;
-  return timestamp !== undefined ? `${head}:${timestamp}` : `${head}:sha256.${hashCanonical(raw)}`;
+  const hash = hashCanonical(raw);
+  const head = `contact:${phoneNumberId}:${action}:${key ?? `sha256.${hash}`}`;
+  return timestamp !== undefined ? `${head}:${timestamp}:${hash.slice(0, 16)}` : `${head}:sha256.${hash}`;
 }
 
 /**
