@@ -207,6 +207,32 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     await expect(engine.replayDeadLetter(letter!.id)).rejects.toThrow(/already replayed/);
   });
 
+  it('treats a success without a CRM id as an adapter failure: retried, and every other write still committed', async () => {
+    const store = createStore();
+    const reference = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    let broken = 1;
+    // An adapter bug: its first answer for `wamid.noid` says written but names no record.
+    const adapter: CrmAdapter = {
+      ...reference,
+      async writeMessages(messages, context) {
+        const results = await reference.writeMessages(messages, context);
+        return results.map((result) =>
+          result.key === 'wamid.noid' && broken-- > 0 ? ({ ...result, crmId: undefined } as never) : result,
+        );
+      },
+    };
+    const engine = start(store, adapter);
+    await engine.ingest([inboundMessage({ wamid: 'wamid.noid', phone: '+16505551234', at: 1_000 })], { rawBody: 'a' });
+    await engine.ingest([inboundMessage({ wamid: 'wamid.fine', phone: '+16505551235', at: 2_000 })], { rawBody: 'b' });
+    await engine.drain();
+    expect(broken).toBeLessThan(0);
+    // Both written once (the retry found the first one's record), and the store took every completion.
+    expectExactlyOnce(reference, 2);
+    const status = await engine.status();
+    expect(status.deadLetters).toBe(0);
+    expect(status.numbers[0]?.queue).toMatchObject({ pending: 0 });
+  });
+
   it('gives up on a transient failure after the last attempt and keeps it as a dead letter', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });

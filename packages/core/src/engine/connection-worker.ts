@@ -286,7 +286,9 @@ export class ConnectionWorker {
             const inputs = take();
             if (inputs.length === 0) return { requests: inputs, outcomes: [] };
             const results = await this.connection.adapter.createContacts(inputs, context);
-            const outcomes = inputs.map((input, index) => this.#resultAt(results, index, input.key, 'createContacts'));
+            const outcomes = inputs.map((input, index) =>
+              this.#writeResultAt(results, index, input.key, 'createContacts'),
+            );
             return { requests: inputs, outcomes };
           }),
         ),
@@ -303,7 +305,7 @@ export class ConnectionWorker {
             if (inputs.length === 0) return { requests: inputs, outcomes: [] };
             const results = await this.connection.adapter.prepareConversations!(inputs, context);
             const outcomes = inputs.map((input, index) =>
-              this.#resultAt(results, index, input.key, 'prepareConversations'),
+              this.#writeResultAt(results, index, input.key, 'prepareConversations'),
             );
             return { requests: inputs, outcomes };
           }),
@@ -853,6 +855,29 @@ export class ConnectionWorker {
     });
   }
 
+  /**
+   * `#resultAt` for a write: a success must name the record (`crmId`, a non-empty string; `parentId` a string when
+   * given). One without would be stored as written with no id — and a store cannot keep it (SQLite refused every
+   * later group commit) — so it is an adapter failure like a missing result: retried, then dead-lettered.
+   */
+  #writeResultAt(
+    results: readonly CrmWriteResult[],
+    index: number,
+    key: string,
+    operation: string,
+  ): CrmWriteResult | CrmError {
+    const result = this.#resultAt(results, index, key, operation);
+    if (!('ok' in result) || result.ok !== true) return result;
+    const field = typeof result.crmId !== 'string' || result.crmId === '' ? 'crmId' : undefined;
+    const invalid = field ?? (result.parentId !== undefined && typeof result.parentId !== 'string' ? 'parentId' : '');
+    if (invalid === '') return result;
+    return new CrmTransientError({
+      crm: this.connection.adapter.crm,
+      message: `${operation}: the adapter answered item ${index} ok without a valid results[${index}].${invalid}`,
+      field: `results[${index}].${invalid}`,
+    });
+  }
+
   #ownerOf(businessPhone: string | undefined): string | undefined {
     return businessPhone === undefined ? undefined : this.#owners.get(businessPhone);
   }
@@ -1073,7 +1098,7 @@ export class ConnectionWorker {
           this.connection.adapter.writeMessages(records, context),
         );
         writable.forEach((item, index) => {
-          const result = this.#resultAt(results, index, records[index]!.key, 'writeMessages');
+          const result = this.#writeResultAt(results, index, records[index]!.key, 'writeMessages');
           if (!('ok' in result)) outcomes.push(this.#failure(item.queued, result, 'writeMessages'));
           else if (!result.ok) outcomes.push(this.#failure(item.queued, result.error, 'writeMessages'));
           else {
@@ -1174,7 +1199,7 @@ export class ConnectionWorker {
           this.connection.adapter.updateMessages(updates, context),
         );
         sent.forEach((queued, index) => {
-          const result = this.#resultAt(results, index, updates[index]!.key, 'updateMessages');
+          const result = this.#writeResultAt(results, index, updates[index]!.key, 'updateMessages');
           if (!('ok' in result)) outcomes.push(this.#failure(queued, result, 'updateMessages'));
           else if (!result.ok) outcomes.push(this.#failure(queued, result.error, 'updateMessages'));
           else outcomes.push({ seq: queued.seq, outcome: 'done' });
@@ -1290,7 +1315,7 @@ export class ConnectionWorker {
         );
         keys.forEach((key, index) => {
           const queued = latest.get(key)!;
-          const result = this.#resultAt(results, index, key, 'upsertContacts');
+          const result = this.#writeResultAt(results, index, key, 'upsertContacts');
           if (!('ok' in result)) outcomes.push(this.#failure(queued, result, 'upsertContacts'));
           else if (!result.ok) outcomes.push(this.#failure(queued, result.error, 'upsertContacts'));
           else {

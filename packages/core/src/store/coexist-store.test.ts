@@ -837,6 +837,50 @@ describe('createSqliteStore', () => {
     await reopened.close();
   });
 
+  it('keeps the pending floor below a replayed or routed row while a group commit goes out beside it', async () => {
+    for (const writerThread of [false, true]) {
+      const path = temporaryPath();
+      const store = createSqliteStore({ path, writerThread });
+      const unrouted = { ...message('w2', 'T2', 2), connectionId: null };
+      await store.ingest({
+        rawBody: 'a',
+        sha256: 'a',
+        receivedAt: 'now',
+        events: [message('w1', 'T1', 1), unrouted, message('w3', 'T3', 3)],
+      });
+      const claimed = await store.claim(liveClaim());
+      await store.complete({
+        outcomes: claimed.events.map((event) =>
+          event.targetKey === 'w1'
+            ? { seq: event.seq, outcome: 'dead', reason: 'rejected', errorKind: 'permanent', at: 'now' }
+            : { seq: event.seq, outcome: 'done' },
+        ),
+      });
+      await store.countOpen();
+      expect(pendingFromIn(path)).toBe(4);
+      // Each write that makes a row pending again, with a completion whose group commit is sent before it answers.
+      // (A few microtasks let the write be sent first; the completion's commit then goes out before it answers.)
+      const microtasks = async () => {
+        for (let turn = 0; turn < 5; turn++) await Promise.resolve();
+      };
+      const [letter] = await store.listDeadLetters();
+      const replayed = store.replayDeadLetter(letter!.id, 'now');
+      await microtasks();
+      await store.complete({ documents: [{ key: 'beside-replay', value: 1 }] });
+      await replayed;
+      await store.listDocuments('beside-');
+      // Read from the file as a restart would (closing would walk the floor again): the row is above it.
+      expect(pendingFromIn(path)).toBeLessThanOrEqual(1);
+      const routed = store.routeUnrouted(['PN'], 'c1');
+      await microtasks();
+      await store.complete({ documents: [{ key: 'beside-route', value: 1 }] });
+      await routed;
+      await store.listDocuments('beside-');
+      expect(pendingFromIn(path)).toBeLessThanOrEqual(1);
+      await store.close();
+    }
+  });
+
   it('works with each commit synced (synchronous: full), in both writer modes', async () => {
     for (const writerThread of [false, true]) {
       const path = temporaryPath();

@@ -304,6 +304,14 @@ class SqliteStore implements CoexistStore {
   #highestSeq = 0;
   /** Rows settled (done, waiting, dead) since the pending floor was last walked (`PENDING_FLOOR_STEPS_PER_SETTLED`). */
   #settledSinceFloor = 0;
+  /**
+   * Writes under way that make rows pending again (`replayDeadLetter`, `routeUnrouted`), counted from before they are
+   * sent until their rows are in `#pending`. While any is under way a group commit stores no new pending floor: the
+   * floor is walked over `#pending`, which does not hold those rows yet, so it could land above them, and the writer
+   * would apply it after the write that lowered the floor for them (with the writer thread, a group commit can be
+   * sent in between) — leaving a pending row below `pending_from`, never loaded again after a restart.
+   */
+  #becomingPending = 0;
   /** The flush in flight (one at a time, so a failed one can be merged into the next without reordering). */
   #flushing: Promise<void> | undefined;
   #flushAgain = false;
@@ -849,7 +857,8 @@ class SqliteStore implements CoexistStore {
     const generation = this.#generation++;
     // A new pending floor while the queue is short, or once enough rows left it (`PENDING_FLOOR_STEPS_PER_SETTLED`).
     const walkFloor =
-      this.#pending.size < 4096 || this.#settledSinceFloor * PENDING_FLOOR_STEPS_PER_SETTLED >= this.#pending.size;
+      this.#becomingPending === 0 &&
+      (this.#pending.size < 4096 || this.#settledSinceFloor * PENDING_FLOOR_STEPS_PER_SETTLED >= this.#pending.size);
     if (walkFloor) this.#settledSinceFloor = 0;
     const request = emptyFlushRequest(
       walkFloor ? this.#pendingFloor(generation) : null,
@@ -993,9 +1002,14 @@ class SqliteStore implements CoexistStore {
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {
     await this.#flushAll();
-    const rows = await this.#write('routeUnrouted', phoneNumberIds, connectionId);
-    for (const row of rows) this.#pending.add(toEntry(row));
-    return rows.length;
+    this.#becomingPending++;
+    try {
+      const rows = await this.#write('routeUnrouted', phoneNumberIds, connectionId);
+      for (const row of rows) this.#pending.add(toEntry(row));
+      return rows.length;
+    } finally {
+      this.#becomingPending--;
+    }
   }
 
   #bufferContacts(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {
@@ -1127,9 +1141,14 @@ class SqliteStore implements CoexistStore {
 
   async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
     await this.#flushAll();
-    const { letter, entry } = await this.#write('replayDeadLetter', id, at);
-    if (entry !== null) this.#pending.add({ ...toEntry(entry), attempts: 0, notBefore: 0 });
-    return toDeadLetter(letter);
+    this.#becomingPending++;
+    try {
+      const { letter, entry } = await this.#write('replayDeadLetter', id, at);
+      if (entry !== null) this.#pending.add({ ...toEntry(entry), attempts: 0, notBefore: 0 });
+      return toDeadLetter(letter);
+    } finally {
+      this.#becomingPending--;
+    }
   }
 
   async countOpen(): Promise<QueueCount[]> {
