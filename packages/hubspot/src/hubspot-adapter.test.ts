@@ -257,6 +257,23 @@ describe('writeMessages', () => {
     expect(emulator.findDuplicates()).toEqual([]);
   });
 
+  it('recovers a resent batch that HubSpot refuses whole for one written message: updates those, creates the rest', async () => {
+    const { emulator, adapter } = await start();
+    const hubspot = adapter();
+    const contactId = await createContact(hubspot);
+    const records = Array.from({ length: 6 }, (_, index) => message(contactId, index));
+    // Before a crash, messages 1 and 4 of the batch were written; the engine resends all six.
+    const before = await hubspot.writeMessages([records[1]!, records[4]!], context());
+    emulator.resetStats();
+    const resent = await hubspot.writeMessages(records, context());
+    expect(resent.map((result) => result.ok && result.created)).toEqual([true, false, true, true, false, true]);
+    expect((resent[1] as { crmId: string }).crmId).toBe((before[0] as { crmId: string }).crmId);
+    // The refused call, one read of every key, one create of the four new ones (then the replays' read and update).
+    expect(emulator.stats.byRoute['POST /crm/v3/objects/:objectType/batch/create']).toBe(2);
+    expect(emulator.countCommunications({ contactId })).toBe(6);
+    expect(emulator.findDuplicates()).toEqual([]);
+  });
+
   it('maps a 207 partial failure to per-item results', async () => {
     const { emulator, adapter } = await start();
     const hubspot = adapter();

@@ -178,6 +178,43 @@ function isMessageIdConflict(row: HubSpotRowError): boolean {
   );
 }
 
+/** One `batch/create` of communications, each associated inline with its contact. */
+function createCommunications(
+  env: HubSpotMessageEnvironment,
+  inputs: readonly { record: MessageRecord; index: number }[],
+  operation: string,
+  context: OperationContext,
+) {
+  return batch(
+    env,
+    'create',
+    {
+      inputs: inputs.map(({ record }) => ({
+        properties: toHubSpotCommunicationProperties(record, withOwner(env.ownerFor(record))),
+        associations: [
+          {
+            to: { id: record.contactCrmId },
+            types: [
+              {
+                associationCategory: 'HUBSPOT_DEFINED',
+                associationTypeId: COMMUNICATION_TO_CONTACT_ASSOCIATION_TYPE,
+              },
+            ],
+          },
+        ] satisfies HubSpotInlineAssociation[],
+        objectWriteTraceId: record.key,
+      })),
+    },
+    operation,
+    context,
+  );
+}
+
+/** Whether a whole call was refused for a unique value another record holds (HTTP 409, category CONFLICT). */
+function isConflict(error: unknown): boolean {
+  return error instanceof CrmPermanentError && error.status === 409 && error.code === 'CONFLICT';
+}
+
 /** Writes records (already validated against the batch size); one result per record, in order. */
 export async function writeHubSpotMessages(
   env: HubSpotMessageEnvironment,
@@ -209,29 +246,40 @@ export async function writeHubSpotMessages(
   }
 
   if (toCreate.length > 0) {
-    const response = await batch(
-      env,
-      'create',
-      {
-        inputs: toCreate.map(({ record }) => ({
-          properties: toHubSpotCommunicationProperties(record, withOwner(env.ownerFor(record))),
-          associations: [
-            {
-              to: { id: record.contactCrmId },
-              types: [
-                {
-                  associationCategory: 'HUBSPOT_DEFINED',
-                  associationTypeId: COMMUNICATION_TO_CONTACT_ASSOCIATION_TYPE,
-                },
-              ],
-            },
-          ] satisfies HubSpotInlineAssociation[],
-          objectWriteTraceId: record.key,
-        })),
-      },
-      operation,
-      context,
-    );
+    let response: Awaited<ReturnType<typeof batch>>;
+    try {
+      response = await createCommunications(env, toCreate, operation, context);
+    } catch (error) {
+      // HubSpot refuses a whole `batch/create` when one input's unique `coexist_message_id` exists (a batch resent
+      // after a crash), naming the first conflict only: every key of the batch is read back, those found are
+      // brought up to date as replays, and the rest created.
+      if (!isConflict(error)) throw error;
+      const stored = await readCommunications(
+        env,
+        toCreate.map(({ record }) => record.key),
+        MESSAGE_ID_PROPERTY,
+        operation,
+        context,
+      );
+      for (const { record, index } of toCreate) {
+        const found = stored.get(record.key);
+        if (found !== undefined) replays.set(index, found.id);
+      }
+      toCreate = toCreate.filter(({ index }) => !replays.has(index));
+      response =
+        toCreate.length === 0
+          ? { results: [], errors: [] }
+          : await createCommunications(env, toCreate, operation, context).catch((again: unknown) => {
+              // Another writer created one of them meanwhile: the engine retries the batch.
+              throw isConflict(again)
+                ? new CrmTransientError({
+                    crm: HUBSPOT_CRM,
+                    message: `${operation}: a message of the batch was created concurrently; retry`,
+                    cause: again,
+                  })
+                : again;
+            });
+    }
     const indexByKey = new Map(toCreate.map(({ record, index }) => [record.key, index]));
     const written: [string, string][] = [];
     for (const created of response.results) {

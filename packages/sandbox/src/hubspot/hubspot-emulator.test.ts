@@ -234,10 +234,6 @@ describe('HubSpot emulator: batch limits and partial failures', () => {
           associations: toContact(contact!.id),
         },
         {
-          properties: communication('dup', undefined, { wa_message_id: 'wamid.1' }),
-          associations: toContact(contact!.id),
-        },
-        {
           properties: communication('nobody', undefined, { wa_message_id: 'wamid.3' }),
           associations: toContact('424242'),
         },
@@ -250,10 +246,43 @@ describe('HubSpot emulator: batch limits and partial failures', () => {
     expect(response.httpStatusCode).toBe(207);
     const data = response.data as { results: unknown[]; numErrors: number; errors: Array<{ category: string }> };
     expect(data.results).toHaveLength(2);
-    expect(data.numErrors).toBe(2);
-    expect(data.errors.map((error) => error.category)).toEqual(['CONFLICT', 'VALIDATION_ERROR']);
+    expect(data.numErrors).toBe(1);
+    expect(data.errors.map((error) => error.category)).toEqual(['VALIDATION_ERROR']);
     expect(emulator.countCommunications()).toBe(2);
     expect(emulator.countCommunications({ contactId: contact!.id })).toBe(2);
+  });
+
+  it('refuses a whole batch/create with 409 CONFLICT when a unique value exists, naming the first, writing nothing', async () => {
+    const { client, emulator } = await start();
+    const [contact] = emulator.seedContacts([{ phone: '+14155550100' }]);
+    await createWaMessageIdProperty(client);
+    const input = (name: string, wamid: string) => ({
+      properties: communication(name, undefined, { wa_message_id: wamid }),
+      associations: toContact(contact!.id),
+    });
+    const first = await client.crm.objects.communications.batchApi.create({ inputs: [input('one', 'wamid.1')] });
+    const existingId = first.results[0]!.id;
+    // A resent batch: one input exists, the others are new.
+    const resent = await client.crm.objects.communications.batchApi
+      .create({ inputs: [input('new', 'wamid.2'), input('one', 'wamid.1'), input('newer', 'wamid.3')] })
+      .then(
+        () => undefined,
+        (error: { code?: number; body?: { category?: string; message?: string } }) => error,
+      );
+    expect(resent?.code).toBe(409);
+    expect(resent?.body).toMatchObject({
+      category: 'CONFLICT',
+      message: expect.stringContaining(`Existing ID: ${existingId}`),
+    });
+    // Two inputs of one call sharing the value: refused the same way.
+    const twice = await client.crm.objects.communications.batchApi
+      .create({ inputs: [input('a', 'wamid.4'), input('b', 'wamid.4')] })
+      .then(
+        () => undefined,
+        (error: { code?: number }) => error,
+      );
+    expect(twice?.code).toBe(409);
+    expect(emulator.countCommunications()).toBe(1);
   });
 });
 

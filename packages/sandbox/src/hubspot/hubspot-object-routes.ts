@@ -112,13 +112,22 @@ const batchCreate: HubSpotRouteHandler = (request, context) => {
     if (invalidType) return context.errors.validation(invalidType);
     checked.push({ input, values });
   }
+  // A unique value that another record (or an earlier input) holds fails the whole call, naming the first conflict
+  // only, and nothing is written: `{"status":"error","message":"Contact already exists. Existing ID: …","category":
+  // "CONFLICT"}` (https://github.com/HubSpot/hubspot-api-python/issues/51, batch/create with existing emails;
+  // https://github.com/Joystream/youtube-synch/pull/355, two inputs sharing an email) [secondary].
+  const claimed: PendingUniqueValues = new Map();
+  for (const [index, { values }] of checked.entries()) {
+    const conflict = uniqueConflict(type.objectType, values, undefined, claimed, context);
+    if (conflict) return context.errors.error(409, 'CONFLICT', conflict.message, { context: conflict.context });
+    // [inferred] the wording for two inputs of one call sharing a unique value.
+    claimUnique(type.objectType, values, `(inputs[${index}] of this batch)`, claimed, context);
+  }
   const results: unknown[] = [];
   const errors: HubSpotBatchRowError[] = [];
   const pending: PendingUniqueValues = new Map();
   for (const [index, { input, values }] of checked.entries()) {
-    const rowError =
-      uniqueConflict(type.objectType, values, undefined, pending, context) ??
-      missingAssociationTarget(type.objectType, input.associations, context);
+    const rowError = missingAssociationTarget(type.objectType, input.associations, context);
     if (rowError) {
       rowError.context.inputIndex = [String(index)];
       errors.push(rowError);

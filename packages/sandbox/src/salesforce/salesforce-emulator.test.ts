@@ -97,6 +97,24 @@ describe('startSalesforceEmulator with jsforce', () => {
     expect(emulator.state.count('WhatsApp_Message__c')).toBe(1);
   });
 
+  it('refuses a Collections upsert record without its attributes map, as the create does', async () => {
+    const { emulator, connection } = await start();
+    const upsert = (records: unknown[]) =>
+      connection.request<{ success: boolean; errors: { statusCode: string }[] }[]>({
+        method: 'PATCH',
+        url: '/services/data/v62.0/composite/sobjects/WhatsApp_Message__c/Message_Id__c',
+        body: JSON.stringify({ allOrNone: false, records }),
+        headers: { 'content-type': 'application/json' },
+      });
+    const results = await upsert([
+      { Message_Id__c: 'wamid.bare', Body__c: 'no attributes' },
+      { attributes: { type: 'WhatsApp_Message__c' }, Message_Id__c: 'wamid.typed', Body__c: 'typed' },
+    ]);
+    expect(results.map((result) => result.success)).toEqual([false, true]);
+    expect(results[0]!.errors[0]!.statusCode).toBe('INVALID_TYPE');
+    expect(emulator.state.count('WhatsApp_Message__c')).toBe(1);
+  });
+
   it('creates with a partial failure, and rolls everything back with allOrNone', async () => {
     const { emulator, connection } = await start();
     const partial = await connection

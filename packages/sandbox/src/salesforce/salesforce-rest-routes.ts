@@ -359,7 +359,10 @@ function registerCollectionRoutes(add: ApiRouteAdder, context: SalesforceRouteCo
         allOrNone,
         records,
         (record) => {
-          const type = recordType(record) ?? definition.name;
+          // "Each object in the request body must contain an attributes map. The map must contain a value for type."
+          // (https://developer.salesforce.com/docs/platform/api-rest/guide/resources-composite-sobjects-collections-upsert.html)
+          const type = recordType(record);
+          if (!type) return missingType();
           if (type.toLowerCase() !== definition.name.toLowerCase()) {
             return {
               success: false,
