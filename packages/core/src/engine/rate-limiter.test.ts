@@ -223,6 +223,16 @@ describe('RateLimiter', () => {
     expect(limiter.penalize('findContacts', 'search')).toBe(pauses[0]);
   });
 
+  it('backs off on 429s whose Retry-After is 0 or not a number, as without one', () => {
+    const limiter = new RateLimiter(search, { random: () => 0.5 });
+    const pauses = [0, Number.NaN, -5, Number.POSITIVE_INFINITY].map((hint) =>
+      limiter.penalize('findContacts', 'search', hint),
+    );
+    expect(pauses.every((pause) => Number.isFinite(pause) && pause > 0)).toBe(true);
+    expect(pauses.every((pause, index) => index === 0 || pause >= pauses[index - 1]!)).toBe(true);
+    expect(Number.isFinite(limiter.snapshot().find((bucket) => bucket.name === 'search')!.pausedUntil)).toBe(true);
+  });
+
   it('serves live (priority 0) before history (priority 1) when a slot frees', async () => {
     const limiter = new RateLimiter(search);
     track(limiter, 5, 'findContacts');

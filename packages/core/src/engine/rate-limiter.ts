@@ -205,6 +205,9 @@ export class RateLimiter {
    * exponentially growing, jittered pause bounded by the bucket's interval. Returns the pause in milliseconds.
    */
   penalize(operation: CrmOperationName, bucketName?: string, retryAfterMs?: number): number {
+    // A hint of 0 (or one not a number) says nothing: a CRM answering 429 with it again and again would be called
+    // again at once each time, so it backs off as if there were no hint.
+    if (retryAfterMs !== undefined && !(Number.isFinite(retryAfterMs) && retryAfterMs > 0)) retryAfterMs = undefined;
     const now = this.#clock.now();
     let buckets = bucketName === undefined ? [] : this.#named(bucketName);
     if (buckets.length === 0) buckets = this.#governing(operation);
