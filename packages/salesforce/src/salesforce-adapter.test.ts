@@ -690,6 +690,29 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     expect(harness.emulator.state.records('Lead')).toHaveLength(1);
   });
 
+  it('keeps one summary Task per conversation and day, also when two batches of it are written at once', async () => {
+    const salesforce = adapter({ summaryTasks: true });
+    const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550100' }], context());
+    const contactCrmId = created!.ok ? created!.crmId : '';
+    const at = (key: string, occurredAt: string, source: 'live' | 'history'): MessageRecord => ({
+      ...messagesFor(contactCrmId, 1)[0]!,
+      key,
+      occurredAt,
+      source,
+      conversationKey: 'conversation:tasks',
+    });
+    // A live batch and a backfill batch of one conversation, the same day, written together; then a later day.
+    const [live, history] = await Promise.all([
+      salesforce.writeMessages([at('wamid.live', '2025-10-01T12:00:00.000Z', 'live')], context()),
+      salesforce.writeMessages([at('wamid.history', '2025-10-01T08:00:00.000Z', 'history')], context()),
+    ]);
+    expect([...live, ...history].every((result) => result.ok)).toBe(true);
+    await salesforce.writeMessages([at('wamid.next-day', '2025-10-02T09:00:00.000Z', 'live')], context());
+    const tasks = harness.emulator.state.records('Task');
+    expect(tasks.map((task) => task.ActivityDate).sort()).toEqual(['2025-10-01', '2025-10-02']);
+    expect(new Set(tasks.map((task) => task.WhatId)).size).toBe(1);
+  });
+
   it('persists the Bulk job id so a restarted adapter resumes polling the same job', async () => {
     const jobStore = createMemoryJobStore();
     const slow = await startSalesforceHarness({ bulkProcessingMsPerRecord: 2 });
@@ -715,6 +738,43 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
       expect(slow.emulator.bulk2.summary()).toHaveLength(1);
       expect(jobStore.entries.size).toBe(0);
       expect(slow.messages()).toHaveLength(200);
+    } finally {
+      await slow.emulator.close();
+    }
+  });
+
+  it('writes the newer state a resent Bulk batch carries, after the job with the older rows finished', async () => {
+    const jobStore = createMemoryJobStore();
+    const slow = await startSalesforceHarness({ bulkProcessingMsPerRecord: 2 });
+    try {
+      const salesforce = createSalesforceAdapter({
+        instanceUrl: slow.emulator.url,
+        accessToken: slow.emulator.accessToken,
+        bulkThreshold: 50,
+        bulkPollIntervalMs: 20,
+        bulkPollTimeoutMs: 0,
+        jobStore,
+      });
+      const [created] = await salesforce.createContacts([{ key: 'c', phone: '+16505550100' }], context());
+      const records = messagesFor(created!.ok ? created!.crmId : '', 60).map(
+        (record): MessageRecord => (record.direction === 'outbound' ? { ...record, status: 'sent' } : record),
+      );
+      await expect(salesforce.writeMessages(records, context())).rejects.toMatchObject({ code: 'bulk_job_pending' });
+      // Resent with a status that arrived meanwhile (the engine carries it in the write).
+      const resent = records.map((record, index) => (index === 1 ? { ...record, status: 'read' as const } : record));
+      let results: Awaited<ReturnType<typeof salesforce.writeMessages>> | undefined;
+      for (let attempt = 0; attempt < 200 && results === undefined; attempt++) {
+        results = await salesforce.writeMessages(resent, context()).catch(async (error: { code?: string }) => {
+          expect(error.code).toBe('bulk_job_pending');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return undefined;
+        });
+      }
+      expect(results?.every((result) => result.ok)).toBe(true);
+      expect(slow.messages().find((message) => message.key === 'wamid.backfill.1')?.status).toBe('read');
+      // Two jobs, one after the other: the second only once the first had finished.
+      expect(slow.emulator.bulk2.summary()).toHaveLength(2);
+      expect(slow.messages()).toHaveLength(60);
     } finally {
       await slow.emulator.close();
     }

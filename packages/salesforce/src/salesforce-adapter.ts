@@ -1361,13 +1361,19 @@ export function createSalesforceAdapter(options: SalesforceAdapterOptions): CrmA
 
     if (options.summaryTasks) {
       try {
-        await writeSummaryTasks({
-          messages: writeIndices.filter((index) => results[index]?.ok === true).map((index) => messages[index]!),
-          conversationIdOf: (key) => conversationIds.get(key) ?? conversations.get(key)?.record.Id,
-          ownerOf,
-          query: (soql) => query('summaryTasks', context, soql),
-          create: (records) => createTasks(context, records),
-        });
+        const written = writeIndices.filter((index) => results[index]?.ok === true).map((index) => messages[index]!);
+        // One call at a time per conversation, from its look-up to its creation: a live batch and a backfill batch of
+        // one conversation written together would each find no Task for the day and each create one.
+        const taskKeys = [...new Set(written.map((message) => `summary-task\u0000${message.conversationKey}`))];
+        await withConversationsLocked(taskKeys, () =>
+          writeSummaryTasks({
+            messages: written,
+            conversationIdOf: (key) => conversationIds.get(key) ?? conversations.get(key)?.record.Id,
+            ownerOf,
+            query: (soql) => query('summaryTasks', context, soql),
+            create: (records) => createTasks(context, records),
+          }),
+        );
       } catch (error) {
         warn('summaryTasks', error);
       }

@@ -5,6 +5,7 @@
  * jsforce's own `loadAndWaitForResults` gives up after 30 s by default and keeps the id only in its error; this
  * module polls on its own clock and, past `pollTimeoutMs`, throws a transient error with the job still saved.
  */
+import { createHash } from 'node:crypto';
 import { CrmPermanentError, CrmTransientError } from '@coexist/core';
 import type { Connection } from 'jsforce';
 import { parseSalesforceResponse, type SalesforceRecordError, salesforceBulkJobInfoSchema } from './salesforce-api.ts';
@@ -184,7 +185,13 @@ export async function runBulkUpsert(options: BulkUpsertOptions): Promise<Map<str
       'Bulk API 2.0 job info',
     );
 
-  let jobId = await jobStore.get(jobKey);
+  const csv = toBulkCsv(options.columns, options.rows);
+  // The rows' content, whatever their order: a resend of the same records may carry a newer state (a status or a
+  // media follow-up that arrived meanwhile), which a job uploaded with the older rows would never write.
+  const contentHash = createHash('sha256').update(csv.split('\n').sort().join('\n')).digest('hex').slice(0, 32);
+  const stored = await jobStore.get(jobKey);
+  // `<job id> <content hash>`; a bare id (saved before the hash was) counts as other content.
+  let [jobId, storedHash] = stored === undefined ? [undefined, undefined] : stored.split(' ');
   if (jobId !== undefined) {
     const info = await checkJob(jobId);
     // An `Open` job crashed mid-upload and an aborted one will never run: start over (the upsert is idempotent).
@@ -192,6 +199,17 @@ export async function runBulkUpsert(options: BulkUpsertOptions): Promise<Map<str
       await call(() => connection.bulk2.job('ingest', { id: info.id }).abort());
       jobId = undefined;
     } else if (info.state === 'Aborted') {
+      jobId = undefined;
+    } else if (storedHash !== contentHash) {
+      // Other rows than the job's: once it has finished, a new job writes these; while it runs, a second job could
+      // finish first and leave the older state, so this attempt waits (the engine sends the batch again).
+      if (info.state !== 'JobComplete' && info.state !== 'Failed') {
+        throw new CrmTransientError({
+          crm: SALESFORCE_CRM,
+          message: `writeMessages: Bulk API 2.0 job ${jobId} with an older state of these rows is still ${info.state}; the batch goes again once it finished`,
+          code: 'bulk_job_pending',
+        });
+      }
       jobId = undefined;
     }
     if (jobId === undefined) await jobStore.delete(jobKey);
@@ -205,8 +223,8 @@ export async function runBulkUpsert(options: BulkUpsertOptions): Promise<Map<str
     });
     await call(() => job.open());
     jobId = job.id;
-    await jobStore.set(jobKey, jobId);
-    await call(() => job.uploadData(toBulkCsv(options.columns, options.rows)));
+    await jobStore.set(jobKey, `${jobId} ${contentHash}`);
+    await call(() => job.uploadData(csv));
     await call(() => job.close());
   }
 
