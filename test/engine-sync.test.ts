@@ -24,10 +24,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   contactSynced,
   echoedMessage,
+  editEvent,
   historyBackfill,
   historyChunk,
   inboundMessage,
   mediaFollowUp,
+  reactionEvent,
   statusEvent,
   threadPhone,
 } from './fixtures/engine-events.ts';
@@ -190,6 +192,49 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(adapter.state.messages.size).toBe(2);
     expect([...adapter.state.messages.values()].map((record) => record.writeCount)).toEqual([1, 1]);
     expect(adapter.state.calls.filter((call) => call.operation === 'writeMessages')).toHaveLength(1);
+  });
+
+  it('sends no edit, reaction or media follow-up that a later update of its message supersedes', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
+    const phone = '+16505551009';
+    const placeholder = inboundMessage({ wamid: 'wamid.photo', phone, at: 1_000, source: 'history' });
+    placeholder.message = { id: 'wamid.photo', kind: 'media_placeholder' };
+    await engine.ingest([inboundMessage({ wamid: 'wamid.in', phone, at: 4_000 }), placeholder], { rawBody: 'm' });
+    await engine.drain();
+    // The newer updates first: a reaction removed (9 s), an edit (8 s); the photo's caption edited live.
+    await engine.ingest(
+      [
+        reactionEvent({ wamid: 'wamid.in', phone, at: 9_000, emoji: null }),
+        editEvent({ wamid: 'wamid.in', phone, at: 8_000, text: 'NEWER EDIT' }),
+        editEvent({ wamid: 'wamid.photo', phone, at: 5_000, text: 'EDITED CAPTION' }),
+      ],
+      { rawBody: 'a' },
+    );
+    await engine.drain();
+    // Late, older ones: the reaction itself (7 s), the first edit (6 s), and the photo's media follow-up.
+    await engine.ingest(
+      [
+        reactionEvent({ wamid: 'wamid.in', phone, at: 7_000, emoji: '👍' }),
+        editEvent({ wamid: 'wamid.in', phone, at: 6_000, text: 'OLDER EDIT' }),
+        mediaFollowUp(placeholder),
+      ],
+      { rawBody: 'b' },
+    );
+    await engine.drain();
+    const [message, photo] = ['wamid.in', 'wamid.photo'].map((key) =>
+      [...adapter.state.messages.values()].find((record) => record.key === key),
+    );
+    expect(message?.content.text).toBe('NEWER EDIT');
+    expect(message?.reactions ?? []).toEqual([]);
+    expect(photo?.content.text).toBe('EDITED CAPTION');
+    // The superseded ones are done, not parked: nothing is left to send.
+    expect((await engine.status()).numbers[0]?.queue).toMatchObject({ pending: 0, waiting: 0 });
+    expect(adapter.state.calls.filter((call) => call.operation === 'updateMessages')).toHaveLength(1);
   });
 
   it('resolves contacts in batches before writing the messages that need them', async () => {

@@ -46,6 +46,7 @@ import type { SyncConnection, SyncLogger } from './engine-types.ts';
 import { KeyedCallPool } from './keyed-call-pool.ts';
 import { type ContactKeyCache, threadKeyOf } from './plan-event.ts';
 import { RateLimiter, type RateLimitPermit } from './rate-limiter.ts';
+import { canBeSuperseded, supersededUpdates } from './superseded-updates.ts';
 
 /** What the worker needs from the engine. */
 export interface WorkerHost {
@@ -1169,6 +1170,15 @@ export class ConnectionWorker {
     const outcomes: EventOutcome[] = [];
     const targets = [...new Set(job.events.map((queued) => queued.targetKey!))];
     const crmIds = await this.#host.store.getMessages(connectionId, targets);
+    // Edits, reactions and follow-ups a later update of their message supersedes are not sent (`superseded-updates`).
+    const checked = job.events.filter((queued) => canBeSuperseded(queued.event));
+    const superseded =
+      checked.length === 0
+        ? new Set<string>()
+        : supersededUpdates(
+            checked.map((queued) => queued.event),
+            await this.#host.store.listThreadEvents([...new Set(checked.map((queued) => queued.threadKey))]),
+          );
     const updates: MessageUpdate[] = [];
     const sent: QueuedEvent[] = [];
     for (const queued of job.events) {
@@ -1184,7 +1194,7 @@ export class ConnectionWorker {
         outcomes.push({ seq: queued.seq, outcome: 'wait', connectionId, targetKey });
         continue;
       }
-      const change = toMessageChange(queued.event);
+      const change = superseded.has(queued.event.id) ? undefined : toMessageChange(queued.event);
       if (change === undefined) {
         outcomes.push({ seq: queued.seq, outcome: 'done' });
         continue;
