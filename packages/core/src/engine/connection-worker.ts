@@ -869,9 +869,13 @@ export class ConnectionWorker {
   ): CrmWriteResult | CrmError {
     const result = this.#resultAt(results, index, key, operation);
     if (!('ok' in result) || result.ok !== true) return result;
-    const field = typeof result.crmId !== 'string' || result.crmId === '' ? 'crmId' : undefined;
-    const invalid = field ?? (result.parentId !== undefined && typeof result.parentId !== 'string' ? 'parentId' : '');
-    if (invalid === '') return result;
+    const invalid =
+      typeof result.crmId !== 'string' || result.crmId === ''
+        ? 'crmId'
+        : result.parentId !== undefined && typeof result.parentId !== 'string'
+          ? 'parentId'
+          : undefined;
+    if (invalid === undefined) return result;
     return new CrmTransientError({
       crm: this.connection.adapter.crm,
       message: `${operation}: the adapter answered item ${index} ok without a valid results[${index}].${invalid}`,
