@@ -233,6 +233,32 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     expect(status.numbers[0]?.queue).toMatchObject({ pending: 0 });
   });
 
+  it('retries the events of a batch that failed unexpectedly (a store read), instead of leaving them claimed', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = start(store, adapter);
+    await engine.ingest([inboundMessage({ wamid: 'wamid.read', phone: '+16505551234', at: 1_000 })], { rawBody: 'm' });
+    await engine.drain();
+    // The next read of message ids fails once, inside the batch that applies the status.
+    const getMessages = store.getMessages.bind(store);
+    let failures = 1;
+    store.getMessages = async (connectionId, keys) => {
+      if (failures-- > 0) throw new Error('disk I/O error');
+      return getMessages(connectionId, keys);
+    };
+    await engine.ingest([statusEvent({ messageId: 'wamid.read', status: 'read', phone: '+16505551234', at: 2_000 })], {
+      rawBody: 's',
+    });
+    const drained = await Promise.race([
+      engine.drain().then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000)),
+    ]);
+    expect(drained).toBe(true);
+    expect(failures).toBeLessThan(0);
+    expect([...adapter.state.messages.values()][0]?.status).toBe('read');
+    expect((await engine.status()).deadLetters).toBe(0);
+  });
+
   it('gives up on a transient failure after the last attempt and keeps it as a dead letter', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });

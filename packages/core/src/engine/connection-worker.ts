@@ -647,12 +647,30 @@ export class ConnectionWorker {
   }
 
   async #work(job: Job): Promise<void> {
-    const completion =
-      job.kind === 'message'
-        ? await this.#writeMessages(job)
-        : job.kind === 'update'
-          ? await this.#applyUpdates(job)
-          : await this.#upsertContacts(job);
+    let completion: Completion;
+    try {
+      completion =
+        job.kind === 'message'
+          ? await this.#writeMessages(job)
+          : job.kind === 'update'
+            ? await this.#applyUpdates(job)
+            : await this.#upsertContacts(job);
+    } catch (error) {
+      // An unexpected failure (a store read that failed, a bug): without outcomes its events would stay claimed until
+      // a restart. They are retried like any transient failure instead, then dead-lettered with the reason; what
+      // the batch may have written already is resent, which the adapters' idempotent writes answer.
+      this.#host.logger.error?.('[coexist/core] engine: a batch failed unexpectedly; its events are retried', {
+        connectionId: this.connection.id,
+        error: describeError(error),
+      });
+      const failure = new CrmTransientError({
+        crm: this.connection.adapter.crm,
+        message: `the batch failed unexpectedly: ${describeError(error)}`,
+      });
+      const operation =
+        job.kind === 'message' ? 'writeMessages' : job.kind === 'update' ? 'updateMessages' : 'upsertContacts';
+      completion = { outcomes: job.events.map((queued) => this.#failure(queued, failure, operation)) };
+    }
     await this.#host.store.complete(completion);
     this.#report(job, completion);
   }
