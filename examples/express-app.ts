@@ -2,8 +2,10 @@
  * Coexist mounted in an existing Express 5 app: the Meta webhook, the card endpoints, /health and /status next
  * to the app's own JSON routes, on the app's port.
  *
- *   META_APP_SECRET=… META_VERIFY_TOKEN=… HUBSPOT_TOKEN=… \
+ *   META_APP_SECRET=… META_VERIFY_TOKEN=… HUBSPOT_TOKEN=… HUBSPOT_CLIENT_SECRET=… COEXIST_ADMIN_TOKEN=… \
  *     node --conditions=@coexist/source examples/express-app.ts examples/coexist.config.json
+ *
+ * (the variables `examples/coexist.config.json` names; docs/serve.md lists them)
  *
  * The webhook route is mounted before `express.json()`: Meta signs the raw bytes, so no body parser may run first.
  */

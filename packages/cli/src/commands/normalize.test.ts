@@ -89,6 +89,26 @@ describe('coexist normalize (in-process)', () => {
     expect(empty.stderr()).toBe('coexist: invalid JSON in stdin: the input is empty\n');
   });
 
+  it('reads bytes as the webhook handler does: a leading BOM dropped, invalid UTF-8 refused', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const payload = await readFile(messagesTextPath);
+    const directory = await mkdtemp(join(tmpdir(), 'coexist-normalize-bytes-'));
+    const bom = join(directory, 'bom.json');
+    await writeFile(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), payload]));
+    const withBom = createTestIo({ cwd: directory });
+    expect(await main(['normalize', 'bom.json', '--received-at', receivedAt], withBom.io)).toBe(0);
+    expect(lines(withBom.stdout())).toEqual(await expectedLines(messagesTextPath));
+    const text = payload.indexOf(Buffer.from('"body"'));
+    const broken = join(directory, 'broken.json');
+    await writeFile(
+      broken,
+      Buffer.concat([payload.subarray(0, text + 10), Buffer.from([0xff]), payload.subarray(text + 10)]),
+    );
+    const invalid = createTestIo({ cwd: directory });
+    expect(await main(['normalize', 'broken.json'], invalid.io)).toBe(1);
+    expect(invalid.stderr()).toBe('coexist: broken.json is not valid UTF-8\n');
+  });
+
   it('exits 1 with a clear line for a file it cannot read', async () => {
     const test = createTestIo({ cwd: repositoryRoot });
     expect(await main(['normalize', 'does/not/exist.json'], test.io)).toBe(1);

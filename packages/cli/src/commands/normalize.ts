@@ -30,11 +30,18 @@ export const normalizeCommand: Command = {
     }
     const source = file ?? 'stdin';
 
-    let text: string;
+    let bytes: Uint8Array;
     try {
-      text = file === undefined ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file), 'utf8');
+      bytes = file === undefined ? await readAll(io.stdin) : await readFile(resolve(io.cwd, file));
     } catch (error) {
       return fail(io, `cannot read ${source}: ${describeReadError(error)}`);
+    }
+    let text: string;
+    try {
+      // As the webhook handler reads a body: UTF-8 only (no replacement characters), a leading BOM dropped.
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      return fail(io, `${source} is not valid UTF-8`);
     }
 
     let body: unknown;
@@ -70,10 +77,10 @@ function parseReceivedAt(value: string | undefined): Date | undefined {
   return date;
 }
 
-async function readAll(stream: Readable): Promise<string> {
+async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function describeReadError(error: unknown): string {

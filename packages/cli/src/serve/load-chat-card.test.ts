@@ -130,6 +130,51 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
     await store.close();
   });
 
+  it("shows the account's disconnect and, after a contact.removed, the profile name again", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] });
+    const now = Date.parse('2026-03-05T10:00:00Z');
+    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+    await engine.ingest(conversation('PN-1', 'c', now - 3_600_000), { rawBody: 'conversation' });
+    // Account events carry no phone number id (Meta sends no metadata with them): recorded on the WABA.
+    const account = { wabaId: 'WABA-1', field: 'account_update' } as const;
+    await engine.ingest(
+      [
+        {
+          ...account,
+          id: 'removed-contact',
+          type: 'contact.removed',
+          field: 'smb_app_state_sync',
+          phoneNumberId: 'PN-1',
+          occurredAt: at(-5),
+          contact: { phone: PHONE },
+        },
+        {
+          ...account,
+          id: 'partner-removed',
+          type: 'account.disconnected',
+          occurredAt: at(-1),
+          reason: 'PRIMARY_INACTIVITY',
+          initiatedBy: 'SYSTEM',
+        },
+      ] as CoexistenceEvent[],
+      { rawBody: 'later' },
+    );
+    await engine.drain();
+    const card = await loadChatCard(store, {
+      connectionId: 'crm',
+      phoneNumberIds: ['PN-1'],
+      contactKeys: [`phone:${PHONE}`],
+      now: new Date(now),
+    });
+    expect(card!.contact.name).toBe('Sheena');
+    expect(card!.numberHealth).toMatchObject({ connection: 'disconnected', warnings: ['disconnected'] });
+    expect((await engine.status()).numbers[0]?.link.connection).toBe('disconnected');
+    await engine.stop();
+    await store.close();
+  });
+
   it('finds the contact keys a CRM id maps to', async () => {
     const store = createStore();
     await store.saveContacts([

@@ -18,6 +18,7 @@ import {
   type ServiceWindowState,
   type TimelineMessage,
   timelineTargetId,
+  withAccountHealth,
 } from '@coexist/core';
 
 /** Which conversation to load. */
@@ -81,7 +82,10 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
   }
 
   const document = await store.getDocument<NumberDocument>(`number:${phoneNumberId}`);
-  const health = document?.health ?? createNumberHealthState();
+  // Account events (a disconnect, an offboarding) are kept per WhatsApp Business Account, as `status()` reads them.
+  const account =
+    document?.wabaId === undefined ? undefined : await store.getDocument<NumberDocument>(`waba:${document.wabaId}`);
+  const health = withAccountHealth(document?.health ?? createNumberHealthState(), account?.health);
   let ownership: ConversationOwnership = {};
   let window: ServiceWindowState = {};
   let contact: Contact | undefined;

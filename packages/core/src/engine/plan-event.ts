@@ -105,6 +105,18 @@ export function planEvent(event: CoexistenceEvent, connectionId: string | null, 
         targetKey: null,
         sortKey,
       };
+    case 'contact.removed':
+      // No CRM write (a contact leaving the phone's address book stays in the CRM), but on its contact's thread, so
+      // a chat card reads it with the contact's syncs and shows the profile name again.
+      return {
+        event,
+        connectionId: '',
+        kind: 'meta',
+        lane: 'live',
+        threadKey: `contact|${keys.keyOf(event.contact) ?? '?'}`,
+        targetKey: null,
+        sortKey,
+      };
     default:
       break;
   }

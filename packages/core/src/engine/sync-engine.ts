@@ -10,6 +10,7 @@ import {
   assessNumberHealth,
   createNumberHealthState,
   type NumberHealthState,
+  withAccountHealth,
 } from '../models/number-health.ts';
 import type {
   CoexistStore,
@@ -650,16 +651,7 @@ class Engine implements SyncEngine {
     const numbers: NumberStatus[] = [...ids].sort().map((phoneNumberId) => {
       const document = this.#numbers.get(phoneNumberId);
       const waba = document?.wabaId === undefined ? undefined : this.#wabas.get(document.wabaId);
-      let health = document?.health ?? createNumberHealthState();
-      if (waba !== undefined && (waba.health.connectionChangedAt ?? '') > (health.connectionChangedAt ?? '')) {
-        health = {
-          ...health,
-          connection: waba.health.connection,
-          connectionChangedAt: waba.health.connectionChangedAt,
-          disconnectReason: waba.health.disconnectReason,
-          disconnectInitiatedBy: waba.health.disconnectInitiatedBy,
-        };
-      }
+      const health = withAccountHealth(document?.health ?? createNumberHealthState(), waba?.health);
       const link = assessNumberHealth(health, new Date(now));
       const queue: QueueDepth = { pending: 0, waiting: 0, unrouted: 0, byLane: { live: 0, history: 0 } };
       for (const count of open) {

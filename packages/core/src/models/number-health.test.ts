@@ -7,6 +7,7 @@ import {
   createNumberHealthState,
   type NumberHealthState,
   recordSyncRequest,
+  withAccountHealth,
 } from './number-health.ts';
 
 const account = (event: Record<string, unknown>): CoexistenceEvent =>
@@ -85,6 +86,27 @@ describe('number health', () => {
       connection: 'disconnected',
       onboardedAt: '2026-03-01T08:00:00.000Z',
     });
+  });
+
+  it("takes the account's connection when it changed later than the number's", () => {
+    const number = fold([onboarded]);
+    const gone = account({
+      id: 'gone',
+      type: 'account.disconnected',
+      reason: 'PRIMARY_INACTIVITY',
+      initiatedBy: 'SYSTEM',
+      occurredAt: '2026-03-20T00:00:00.000Z',
+    });
+    expect(withAccountHealth(number, fold([gone]))).toMatchObject({
+      connection: 'disconnected',
+      disconnectReason: 'PRIMARY_INACTIVITY',
+      onboardedAt: '2026-03-01T08:00:00.000Z',
+    });
+    const reconnected = fold([
+      account({ id: 'on', type: 'account.reconnected', occurredAt: '2026-03-25T00:00:00.000Z' }),
+    ]);
+    expect(withAccountHealth(reconnected, fold([gone]))).toBe(reconnected);
+    expect(withAccountHealth(number, undefined)).toBe(number);
   });
 
   it('tracks the 24-hour deadline of the smb_app_data calls', () => {

@@ -92,6 +92,25 @@ export function recordOnboarding(state: NumberHealthState, at: string): NumberHe
   return later ? { ...next, onboardedAt: at } : next;
 }
 
+/**
+ * A number's health with its account's folded in. Meta's `account_update` webhooks carry no phone number id, so a
+ * disconnect, offboarding or reconnect is recorded on the WhatsApp Business Account (`account`); the newer of the two
+ * connection states is the number's.
+ */
+export function withAccountHealth(
+  number: NumberHealthState,
+  account: NumberHealthState | undefined,
+): NumberHealthState {
+  if (account === undefined || (account.connectionChangedAt ?? '') <= (number.connectionChangedAt ?? '')) return number;
+  return {
+    ...number,
+    connection: account.connection,
+    connectionChangedAt: account.connectionChangedAt,
+    disconnectReason: account.disconnectReason,
+    disconnectInitiatedBy: account.disconnectInitiatedBy,
+  };
+}
+
 /** Records that one `smb_app_data` sync call was made (each can be made once). */
 export function recordSyncRequest(state: NumberHealthState, syncType: SmbSyncType, at: string): NumberHealthState {
   if (state.syncRequestedAt[syncType] !== undefined) return state;
