@@ -17,7 +17,7 @@ import {
 } from '@coexist/core';
 import { createReferenceAdapter, type ReferenceAdapter } from '@coexist/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { historyBackfill, inboundMessage, statusEvent } from './fixtures/engine-events.ts';
+import { echoedMessage, historyBackfill, inboundMessage, statusEvent } from './fixtures/engine-events.ts';
 
 const directories: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -257,6 +257,30 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     expect(failures).toBeLessThan(0);
     expect([...adapter.state.messages.values()][0]?.status).toBe('read');
     expect((await engine.status()).deadLetters).toBe(0);
+  });
+
+  it('counts a live echo as Business App activity even when its CRM write fails for good', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    adapter.injectFault({
+      type: 'fail-item',
+      operation: 'writeMessages',
+      key: 'wamid.app-2',
+      error: 'permanent',
+      times: 100,
+    });
+    const engine = start(store, adapter);
+    await engine.ingest(
+      [
+        echoedMessage({ wamid: 'wamid.app-1', phone: '+16505551234', at: 1_000 }),
+        echoedMessage({ wamid: 'wamid.app-2', phone: '+16505551234', at: 90_000 }),
+      ],
+      { rawBody: 'x' },
+    );
+    await engine.drain();
+    expect((await engine.status()).deadLetters).toBe(1);
+    // Meta received the second echo, so the app was in use then, whatever the CRM answered.
+    expect((await engine.status()).numbers[0]?.link.lastAppActivityAt).toBe(new Date(90_000).toISOString());
   });
 
   it('gives up on a transient failure after the last attempt and keeps it as a dead letter', async () => {

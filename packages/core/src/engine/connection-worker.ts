@@ -1139,13 +1139,13 @@ export class ConnectionWorker {
         for (const item of writable) outcomes.push(this.#failure(item.queued, error, 'writeMessages'));
       }
     }
-    const writtenKeys = new Set(messages.map((message) => message.key));
-    const written = job.events.filter((queued) => queued.targetKey !== null && writtenKeys.has(queued.targetKey));
     return {
       outcomes,
       messages,
       counters: this.#counters(job, outcomes),
-      documents: this.#host.healthDocuments(written),
+      // Every echo of the batch, written or not: Meta received it, so the Business App was in use (the 13–14-day
+      // inactivity limit counts from it whatever the CRM answered).
+      documents: this.#host.healthDocuments(job.events),
     };
   }
 
