@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type CoexistenceEvent,
   type CoexistStore,
   type ContactSyncedEvent,
   createMemoryStore,
@@ -912,6 +913,54 @@ describe('sync engine API', () => {
     await engine.drain();
     expect([...adapter.state.messages.values()].map((record) => record.key)).toEqual(['wamid.fixed']);
     expect(await engine.listInvalidPayloads()).toEqual([]);
+  });
+
+  it("reports the account's onboarding in status(): sync deadline, calls seen made, inactivity from onboarding", async () => {
+    const store = createMemoryStore();
+    let now = Date.parse('2026-03-01T08:30:00Z');
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }], now: () => now }),
+      store,
+    );
+    // PARTNER_ADDED carries no phone number id (account_update has no metadata): it is the account's.
+    await engine.ingest(
+      [
+        {
+          id: 'partner-added',
+          type: 'account.updated',
+          field: 'account_update',
+          wabaId: 'WABA-1',
+          occurredAt: '2026-03-01T08:00:00.000Z',
+          event: 'PARTNER_ADDED',
+          raw: {},
+        },
+        inboundMessage({ wamid: 'wamid.first', phone: '+16505551001', at: Date.parse('2026-03-01T08:10:00Z') }),
+      ] as CoexistenceEvent[],
+      { rawBody: 'onboarded' },
+    );
+    await engine.drain();
+    expect((await engine.status()).numbers[0]?.link).toMatchObject({
+      onboardedAt: '2026-03-01T08:00:00.000Z',
+      syncDeadline: '2026-03-02T08:00:00.000Z',
+      pendingSyncTypes: ['smb_app_state_sync', 'history'],
+      warnings: ['sync-deadline'],
+    });
+    // The contacts sync and the history arrive: both calls were made.
+    await engine.ingest(
+      [
+        contactSynced({ phone: '+16505551001', name: 'Ana', at: Date.parse('2026-03-01T08:20:00Z') }),
+        historyChunk({ phase: 0, chunkOrder: 1, progress: 100, messageCount: 0 }),
+      ],
+      { rawBody: 'syncs' },
+    );
+    await engine.drain();
+    now = Date.parse('2026-03-13T09:00:00Z');
+    expect((await engine.status()).numbers[0]?.link).toMatchObject({
+      pendingSyncTypes: [],
+      daysSinceAppActivity: 12,
+      warnings: ['app-inactive'],
+    });
   });
 
   it('keeps a raw body given as bytes byte for byte, a leading BOM included', async () => {

@@ -1360,7 +1360,13 @@ export class ConnectionWorker {
         for (const key of keys) outcomes.push(this.#failure(latest.get(key)!, error, 'upsertContacts'));
       }
     }
-    return { outcomes, contacts, counters: this.#counters(job, outcomes) };
+    // A contact sync arriving says the business made the contacts sync call (`NumberHealthState.syncRequestedAt`).
+    return {
+      outcomes,
+      contacts,
+      counters: this.#counters(job, outcomes),
+      documents: this.#host.healthDocuments(job.events),
+    };
   }
 }
 

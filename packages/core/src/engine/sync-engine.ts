@@ -131,7 +131,7 @@ class Engine implements SyncEngine {
         this.#emit('dead-letter', letter);
       },
       onActivity: () => this.#activity(),
-      healthDocuments: (events) => this.#applyLiveEchoes(events),
+      healthDocuments: (events) => this.#applyWorkerHealth(events),
     };
     options.connections.forEach((connection, index) => {
       const field = `options.connections[${index}]`;
@@ -540,7 +540,8 @@ class Engine implements SyncEngine {
     return [...changed].map(([key, value]) => ({ key, value }));
   }
 
-  #applyLiveEchoes(events: readonly QueuedEvent[]): { key: string; value: unknown }[] {
+  /** Folds what a worker's batch says about its numbers into their documents: live echoes (app activity), syncs. */
+  #applyWorkerHealth(events: readonly QueuedEvent[]): { key: string; value: unknown }[] {
     const changed = new Map<string, NumberDocument>();
     for (const { event } of events) {
       if (event.phoneNumberId === undefined) continue;
@@ -549,7 +550,7 @@ class Engine implements SyncEngine {
         document.wabaId = event.wabaId;
         changed.set(`${NUMBER_DOCUMENT}${event.phoneNumberId}`, document);
       }
-      if (event.type !== 'message.echoed' || event.source !== 'live') continue;
+      if (!((event.type === 'message.echoed' && event.source === 'live') || event.type === 'contact.synced')) continue;
       const next = applyNumberHealthEvent(document.health, event);
       if (next !== document.health) {
         document.health = next;

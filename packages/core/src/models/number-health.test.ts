@@ -109,6 +109,39 @@ describe('number health', () => {
     expect(withAccountHealth(number, undefined)).toBe(number);
   });
 
+  it('records a sync call as made when its webhooks arrive (contact syncs, history chunks or a decline)', () => {
+    const synced = { ...eventBase, field: 'smb_app_state_sync', occurredAt: '2026-03-01T08:05:00.000Z' };
+    const contacts = fold([
+      onboarded,
+      { ...synced, id: 'sync', type: 'contact.synced', contact: { phone: '+16505551234', name: 'A' } },
+    ] as CoexistenceEvent[]);
+    expect(contacts.syncRequestedAt).toEqual({ smb_app_state_sync: '2026-03-01T08:05:00.000Z' });
+    const declined = fold(
+      [
+        {
+          ...eventBase,
+          id: 'declined',
+          type: 'history.declined',
+          field: 'history',
+          occurredAt: '2026-03-01T08:06:00.000Z',
+          code: 2593109,
+        },
+      ] as CoexistenceEvent[],
+      contacts,
+    );
+    expect(assessNumberHealth(declined, new Date('2026-03-01T09:00:00.000Z'))).toMatchObject({
+      pendingSyncTypes: [],
+      warnings: ['history-declined'],
+    });
+  });
+
+  it('takes the onboarding from the account when the number has none or an older one', () => {
+    const account = fold([onboarded]);
+    expect(withAccountHealth(createNumberHealthState(), account).onboardedAt).toBe('2026-03-01T08:00:00.000Z');
+    const number = { ...createNumberHealthState(), onboardedAt: '2026-04-01T00:00:00.000Z' };
+    expect(withAccountHealth(number, account).onboardedAt).toBe('2026-04-01T00:00:00.000Z');
+  });
+
   it('tracks the 24-hour deadline of the smb_app_data calls', () => {
     let state = fold([onboarded]);
     const health = assessNumberHealth(state, new Date('2026-03-01T09:00:00.000Z'));

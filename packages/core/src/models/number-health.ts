@@ -93,17 +93,24 @@ export function recordOnboarding(state: NumberHealthState, at: string): NumberHe
 }
 
 /**
- * A number's health with its account's folded in. Meta's `account_update` webhooks carry no phone number id, so a
- * disconnect, offboarding or reconnect is recorded on the WhatsApp Business Account (`account`); the newer of the two
- * connection states is the number's.
+ * A number's health with its account's folded in. Meta's `account_update` webhooks carry no phone number id, so an
+ * onboarding, disconnect, offboarding or reconnect is recorded on the WhatsApp Business Account (`account`): the newer
+ * of the two connection states is the number's, and the later onboarding its onboarding.
  */
 export function withAccountHealth(
   number: NumberHealthState,
   account: NumberHealthState | undefined,
 ): NumberHealthState {
-  if (account === undefined || (account.connectionChangedAt ?? '') <= (number.connectionChangedAt ?? '')) return number;
+  if (account === undefined) return number;
+  // The account's `PARTNER_ADDED` is the number's onboarding too (the baseline of the sync deadline and inactivity).
+  const onboardedAt =
+    account.onboardedAt !== undefined && (number.onboardedAt ?? '') < account.onboardedAt
+      ? account.onboardedAt
+      : number.onboardedAt;
+  const merged = onboardedAt === number.onboardedAt ? number : { ...number, onboardedAt };
+  if ((account.connectionChangedAt ?? '') <= (number.connectionChangedAt ?? '')) return merged;
   return {
-    ...number,
+    ...merged,
     connection: account.connection,
     connectionChangedAt: account.connectionChangedAt,
     disconnectReason: account.disconnectReason,
@@ -117,7 +124,7 @@ export function recordSyncRequest(state: NumberHealthState, syncType: SmbSyncTyp
   return { ...state, syncRequestedAt: { ...state.syncRequestedAt, [syncType]: at } };
 }
 
-/** Folds an account, echo or history event into the number's health state. */
+/** Folds an account, echo, history or contact-sync event into the number's health state. */
 export function applyNumberHealthEvent(state: NumberHealthState, event: CoexistenceEvent): NumberHealthState {
   switch (event.type) {
     case 'account.updated':
@@ -140,9 +147,10 @@ export function applyNumberHealthEvent(state: NumberHealthState, event: Coexiste
         return state;
       }
       return { ...state, lastAppActivityAt: event.occurredAt };
+    // Meta sends these only after the business made the matching `smb_app_data` call: their arrival records it.
     case 'history.chunk':
       return applyHistoryChunk(
-        state,
+        recordSyncRequest(state, 'history', event.occurredAt),
         event.phase,
         event.chunkOrder,
         event.progress,
@@ -150,7 +158,10 @@ export function applyNumberHealthEvent(state: NumberHealthState, event: Coexiste
         event.messageCount,
       );
     case 'history.declined':
-      return { ...state, historyDeclined: true };
+      return { ...recordSyncRequest(state, 'history', event.occurredAt), historyDeclined: true };
+    case 'contact.synced':
+    case 'contact.removed':
+      return recordSyncRequest(state, 'smb_app_state_sync', event.occurredAt);
     default:
       return state;
   }
