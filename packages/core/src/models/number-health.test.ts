@@ -22,6 +22,15 @@ const onboarded = account({
   occurredAt: '2026-03-01T08:00:00.000Z',
 });
 
+/** Meta's inactivity disconnect, on 2026-03-20. */
+const gone = account({
+  id: 'gone',
+  type: 'account.disconnected',
+  reason: 'PRIMARY_INACTIVITY',
+  initiatedBy: 'SYSTEM',
+  occurredAt: '2026-03-20T00:00:00.000Z',
+});
+
 describe('number health', () => {
   it('follows connected → offboarded → reconnected → disconnected, ignoring late older events', () => {
     const state = fold([
@@ -75,13 +84,6 @@ describe('number health', () => {
       '2026-04-02T08:00:00.000Z',
     );
     // An onboarding that arrives after a later disconnect still says when the number was onboarded.
-    const gone = account({
-      id: 'gone',
-      type: 'account.disconnected',
-      reason: 'PRIMARY_INACTIVITY',
-      initiatedBy: 'SYSTEM',
-      occurredAt: '2026-03-20T00:00:00.000Z',
-    });
     expect(fold([gone, onboarded])).toMatchObject({
       connection: 'disconnected',
       onboardedAt: '2026-03-01T08:00:00.000Z',
@@ -90,13 +92,6 @@ describe('number health', () => {
 
   it("takes the account's connection when it changed later than the number's", () => {
     const number = fold([onboarded]);
-    const gone = account({
-      id: 'gone',
-      type: 'account.disconnected',
-      reason: 'PRIMARY_INACTIVITY',
-      initiatedBy: 'SYSTEM',
-      occurredAt: '2026-03-20T00:00:00.000Z',
-    });
     expect(withAccountHealth(number, fold([gone]))).toMatchObject({
       connection: 'disconnected',
       disconnectReason: 'PRIMARY_INACTIVITY',
