@@ -12,6 +12,7 @@ import {
   createMemoryStore,
   createSqliteStore,
   createSyncEngine,
+  listApiReplies,
   type SyncEngine,
   type SyncProgress,
 } from '@coexist/core';
@@ -338,6 +339,10 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     await engine.drain();
     expect(adapter.state.messages.size).toBe(0);
     expect((await engine.status()).numbers[0]?.queue.waiting).toBe(3);
+    // A status of a message never seen may be of one sent through the Cloud API: recorded under its conversation.
+    expect(await listApiReplies(store, [`PN-1|phone:${phone}`])).toEqual([
+      { messageId: 'wamid.out', phoneNumberId: 'PN-1', threadKey: `PN-1|phone:${phone}`, at: expect.any(String) },
+    ]);
 
     await engine.ingest([echoedMessage({ wamid: 'wamid.out', phone, at: 4_000 })], { rawBody: 'the message' });
     await engine.drain();

@@ -3,6 +3,7 @@ export * from './adapter/crm-capabilities.ts';
 export * from './adapter/crm-errors.ts';
 export * from './adapter/crm-records.ts';
 export * from './adapter/recently-not-found.ts';
+export { type ApiReply, listApiReplies } from './engine/api-replies.ts';
 export { type BackoffOptions, fullJitterBackoff } from './engine/backoff.ts';
 export * from './engine/engine-types.ts';
 export {

@@ -175,6 +175,75 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
     await store.close();
   });
 
+  it('shows a message sent through the Cloud API, known only from its statuses, and the API as owner', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] });
+    const now = Date.parse('2026-03-05T10:00:00Z');
+    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+    await engine.ingest(conversation('PN-1', 'c', now - 3_600_000), { rawBody: 'conversation' });
+    // Meta sends no webhook for a message sent through the Cloud API (by the CRM, a bot): only its statuses.
+    const status = (id: string, messageId: string, value: 'sent' | 'delivered', minutes: number, phone = PHONE) =>
+      ({
+        ...base,
+        id,
+        type: 'message.status',
+        field: 'messages',
+        phoneNumberId: 'PN-1',
+        occurredAt: at(minutes),
+        messageId,
+        status: value,
+        recipient: { phone, waId: phone.slice(1) },
+      }) as CoexistenceEvent;
+    await engine.ingest(
+      [
+        status('api:sent', 'api.1', 'sent', -10),
+        status('api:delivered', 'api.1', 'delivered', -9),
+        status('other:sent', 'api.2', 'sent', -8, '+16505550000'),
+      ],
+      { rawBody: 'statuses' },
+    );
+    await engine.drain();
+    const query = {
+      connectionId: 'crm',
+      phoneNumberIds: ['PN-1'],
+      contactKeys: [`phone:${PHONE}`],
+      now: new Date(now),
+    };
+    const card = await loadChatCard(store, query);
+    expect(card!.messages.map((message) => [message.id, message.actor, message.status])).toEqual([
+      ['c.in', 'customer', undefined],
+      ['c.echo', 'business_app', 'read'],
+      ['api.1', 'cloud_api', 'delivered'],
+    ]);
+    expect(card!.ownership).toEqual({ owner: 'api', since: at(-10), messageId: 'api.1' });
+    // The other customer's conversation holds only its own API message.
+    const other = await loadChatCard(store, { ...query, contactKeys: ['phone:+16505550000'] });
+    expect(other!.messages.map((message) => message.id)).toEqual(['api.2']);
+
+    // The rep answers from the phone afterwards: the app owns the conversation again.
+    await engine.ingest(
+      [
+        {
+          ...base,
+          id: 'later:echo',
+          type: 'message.echoed',
+          field: 'smb_message_echoes',
+          phoneNumberId: 'PN-1',
+          occurredAt: at(-5),
+          contact: { phone: PHONE, waId: PHONE.slice(1) },
+          message: { id: 'later.echo', kind: 'text', text: 'Anything else?' },
+          source: 'live',
+        },
+      ],
+      { rawBody: 'echo' },
+    );
+    await engine.drain();
+    expect((await loadChatCard(store, query))!.ownership).toMatchObject({ owner: 'app', messageId: 'later.echo' });
+    await engine.stop();
+    await store.close();
+  });
+
   it('finds the contact keys a CRM id maps to', async () => {
     const store = createStore();
     await store.saveContacts([

@@ -1,6 +1,7 @@
 /**
  * Builds the chat card of one contact from what the engine stored: the conversation's messages and their updates
- * (read back with `store.listThreadEvents`), the contact's app name, and the number's link health document.
+ * (read back with `store.listThreadEvents`), the messages sent through the Cloud API (`listApiReplies`: known only
+ * from their statuses), the contact's app name, and the number's link health document.
  */
 import {
   applyContactEvent,
@@ -14,6 +15,7 @@ import {
   type ConversationOwnership,
   createContact,
   createNumberHealthState,
+  listApiReplies,
   type NumberHealthState,
   type ServiceWindowState,
   type TimelineMessage,
@@ -50,20 +52,33 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
   const numbers = query.phoneNumberId === undefined ? query.phoneNumberIds : [query.phoneNumberId];
   const threadKeys = numbers.flatMap((phoneNumberId) => query.contactKeys.map((key) => `${phoneNumberId}|${key}`));
   if (threadKeys.length === 0) return undefined;
-  const threadEvents = (await store.listThreadEvents(threadKeys)).filter((event) => MESSAGE_TYPES.has(event.type));
-  if (threadEvents.length === 0) return undefined;
-
-  // The conversation shown is the one with the latest message.
-  const latest = threadEvents.reduce((best, event) =>
-    Date.parse(event.occurredAt) >= Date.parse(best.occurredAt) ? event : best,
-  );
-  const phoneNumberId = latest.phoneNumberId!;
+  const [threadEvents, apiReplies] = await Promise.all([
+    store.listThreadEvents(threadKeys).then((events) => events.filter((event) => MESSAGE_TYPES.has(event.type))),
+    listApiReplies(store, threadKeys),
+  ]);
+  // The conversation shown is the one with the latest message, received, echoed or sent through the Cloud API.
+  let phoneNumberId: string | undefined;
+  let latestAt = Number.NEGATIVE_INFINITY;
+  for (const { at, number } of [
+    ...threadEvents.map((event) => ({ at: event.occurredAt, number: event.phoneNumberId })),
+    ...apiReplies.map((reply) => ({ at: reply.at, number: reply.phoneNumberId })),
+  ]) {
+    if (number !== undefined && Date.parse(at) >= latestAt) {
+      latestAt = Date.parse(at);
+      phoneNumberId = number;
+    }
+  }
+  if (phoneNumberId === undefined) return undefined;
   const messageEvents = threadEvents.filter((event) => event.phoneNumberId === phoneNumberId);
-  const messageIds = [
-    ...new Set(messageEvents.map((event) => timelineTargetId(event)).filter((id) => id !== undefined)),
-  ];
+  const messageIds = new Set(messageEvents.map((event) => timelineTargetId(event)).filter((id) => id !== undefined));
+  // Messages known only from their statuses: sent through the Cloud API (Meta sends no webhook for those).
+  const apiMessageIds = new Set(
+    apiReplies
+      .filter((reply) => reply.phoneNumberId === phoneNumberId && !messageIds.has(reply.messageId))
+      .map((reply) => reply.messageId),
+  );
   const [updates, contactEvents] = await Promise.all([
-    store.listThreadEvents(messageIds.map((id) => `message|${id}`)),
+    store.listThreadEvents([...messageIds, ...apiMessageIds].map((id) => `message|${id}`)),
     store.listThreadEvents(query.contactKeys.map((key) => `contact|${key}`)),
   ]);
 
@@ -74,9 +89,13 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
     if (next !== undefined) messages.set(id, next);
   }
   const known = new Set(messages.keys());
-  for (const event of updates) {
+  // Statuses first: a Cloud API message is created by its first status, then takes its reactions and edits.
+  const statusesFirst = [...updates].sort(
+    (left, right) => Number(right.type === 'message.status') - Number(left.type === 'message.status'),
+  );
+  for (const event of statusesFirst) {
     const id = timelineTargetId(event);
-    if (id === undefined || !known.has(id)) continue;
+    if (id === undefined || !(known.has(id) || apiMessageIds.has(id))) continue;
     const next = applyTimelineEvent(messages.get(id), event);
     if (next !== undefined) messages.set(id, next);
   }

@@ -32,6 +32,7 @@ import type {
   QueueKind,
   QueueLane,
 } from '../store/coexist-store.ts';
+import { type ApiReply, apiReplyDocument } from './api-replies.ts';
 import { fullJitterBackoff } from './backoff.ts';
 import {
   type MessageRecordContext,
@@ -1203,6 +1204,7 @@ export class ConnectionWorker {
           );
     const updates: MessageUpdate[] = [];
     const sent: QueuedEvent[] = [];
+    const apiReplies = new Map<string, ApiReply>();
     for (const queued of job.events) {
       const targetKey = queued.targetKey!;
       if (this.#carriedUpdates.consume(queued.event.id)) {
@@ -1214,6 +1216,13 @@ export class ConnectionWorker {
       if (crmId === undefined) {
         // The message is not written yet (or never will be): park until it is, never drop.
         outcomes.push({ seq: queued.seq, outcome: 'wait', connectionId, targetKey });
+        const event = queued.event;
+        const recipient = event.type === 'message.status' ? this.#host.keys.keyOf(event.recipient) : undefined;
+        if (event.type === 'message.status' && recipient !== undefined) {
+          // Perhaps sent through the Cloud API, which no webhook reports: recorded under its conversation.
+          const reply = apiReplyDocument(event, threadKeyOf(event.phoneNumberId, recipient));
+          if (reply !== undefined) apiReplies.set(reply.key, reply.value);
+        }
         continue;
       }
       const change = superseded.has(queued.event.id) ? undefined : toMessageChange(queued.event);
@@ -1240,7 +1249,11 @@ export class ConnectionWorker {
         for (const queued of sent) outcomes.push(this.#failure(queued, error, 'updateMessages'));
       }
     }
-    return { outcomes, counters: this.#counters(job, outcomes) };
+    return {
+      outcomes,
+      counters: this.#counters(job, outcomes),
+      ...(apiReplies.size === 0 ? {} : { documents: [...apiReplies].map(([key, value]) => ({ key, value })) }),
+    };
   }
 
   /** Looks contact-sync keys up in the CRM by phone; throws the first failed search (a `CrmError` or shutdown). */
