@@ -51,6 +51,19 @@ describe('contact identity', () => {
     );
     expect(contact).toMatchObject({ key: 'phone:+16505551234', waId: '16505551234', userId: 'US.1' });
   });
+
+  it('keeps the newest username when an older message arrives late', () => {
+    const from = (username: string) => ({ contact: { userId: 'US.1', username } });
+    const newer = received('wamid.2', '2026-03-02T09:00:00Z', from('uma_new'));
+    const older = received('wamid.1', '2026-03-01T09:00:00Z', from('uma_old'));
+    for (const order of [
+      [older, newer],
+      [newer, older],
+    ]) {
+      const contact = order.reduce<Contact | undefined>((state, event) => applyContactEvent(state, event), undefined);
+      expect(contact).toMatchObject({ username: 'uma_new', usernameAt: '2026-03-02T09:00:00Z' });
+    }
+  });
 });
 
 describe('names precedence', () => {
@@ -131,6 +144,23 @@ describe('names precedence', () => {
     contact = applyContactEvent(contact, synced({ phone: '+16505551234', name: 'Pablo M.' }, '2026-03-01T12:00:00Z'));
     expect(contact?.appName?.name).toBe('Pablo M.');
     expect(contact?.removedFromAppAt).toBeUndefined();
+  });
+
+  it('keeps the latest removal when an older removal and the add between them arrive late', () => {
+    const removed = (at: string) => ({
+      ...eventBase,
+      id: `removed-${at}`,
+      type: 'contact.removed' as const,
+      occurredAt: at,
+      contact: { phone: '+16505551234' },
+    });
+    // On the phone: removed at 10:00, added again at 11:00, removed at 12:00; delivered 12:00, 10:00, 11:00.
+    let contact = applyContactEvent(undefined, removed('2026-03-01T12:00:00Z'));
+    contact = applyContactEvent(contact, removed('2026-03-01T10:00:00Z'));
+    expect(contact?.removedFromAppAt).toBe('2026-03-01T12:00:00Z');
+    contact = applyContactEvent(contact, synced({ phone: '+16505551234', name: 'Pablo M.' }, '2026-03-01T11:00:00Z'));
+    expect(contact?.appName).toBeUndefined();
+    expect(contact?.removedFromAppAt).toBe('2026-03-01T12:00:00Z');
   });
 });
 

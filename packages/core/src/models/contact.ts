@@ -34,6 +34,8 @@ export interface Contact {
   userId?: string;
   parentUserId?: string;
   username?: string;
+  /** ISO time of the event that gave `username` (a late older event does not change it). */
+  usernameAt?: string;
   /** The name the rep saved in the Business App (from `contact.synced`). */
   appName?: DatedName;
   /** The user's WhatsApp profile name (from message webhooks). */
@@ -104,14 +106,21 @@ export function createContact(ref: ContactRef): Contact {
   return mergeIdentity({ key, crmRecords: {} }, ref);
 }
 
-function mergeIdentity(contact: Contact, ref: ContactRef): Contact {
+/** Adds what a reference adds to a contact; `at` (the event's time) orders usernames, the one identity that changes. */
+function mergeIdentity(contact: Contact, ref: ContactRef, at?: string): Contact {
   const phone = contactPhone(ref);
   const next: Contact = { ...contact };
   if (contact.phone === undefined && phone !== undefined) next.phone = phone;
   if (contact.waId === undefined && ref.waId) next.waId = ref.waId;
   if (contact.userId === undefined && ref.userId) next.userId = ref.userId;
   if (contact.parentUserId === undefined && ref.parentUserId) next.parentUserId = ref.parentUserId;
-  if (ref.username) next.username = ref.username;
+  if (
+    ref.username &&
+    (at === undefined || contact.usernameAt === undefined || !(Date.parse(at) < Date.parse(contact.usernameAt)))
+  ) {
+    next.username = ref.username;
+    if (at !== undefined) next.usernameAt = at;
+  }
   return next;
 }
 
@@ -126,8 +135,9 @@ function isNewer(at: string, than: DatedName | undefined): boolean {
  */
 export function applyContactEvent(contact: Contact | undefined, event: CoexistenceEvent): Contact | undefined {
   const ref = eventContactRef(event);
-  if (ref === undefined || contactKey(ref) === undefined) return contact;
-  let next = contact === undefined ? createContact(ref) : mergeIdentity(contact, ref);
+  const key = ref === undefined ? undefined : contactKey(ref);
+  if (ref === undefined || key === undefined) return contact;
+  let next = mergeIdentity(contact ?? { key, crmRecords: {} }, ref, event.occurredAt);
   const name = ref.name?.trim();
   if (event.type === 'contact.synced') {
     // Nor older than a removal (Meta redelivers late and out of order): at the same time the removal wins, whichever
@@ -144,7 +154,10 @@ export function applyContactEvent(contact: Contact | undefined, event: Coexisten
   } else if (event.type === 'contact.removed') {
     if (next.appName === undefined || Date.parse(event.occurredAt) >= Date.parse(next.appName.at)) {
       const { appName: _removed, ...rest } = next;
-      next = { ...rest, removedFromAppAt: event.occurredAt };
+      // The latest removal stands: a late older one must not let an add between the two bring the name back.
+      const later =
+        next.removedFromAppAt !== undefined && Date.parse(next.removedFromAppAt) > Date.parse(event.occurredAt);
+      next = { ...rest, removedFromAppAt: later ? next.removedFromAppAt! : event.occurredAt };
     }
   } else if (name && (event.type === 'message.received' || event.type === 'message.echoed')) {
     // A profile name is only ever a profile name: it never touches `appName`.

@@ -73,6 +73,18 @@ describe('number health', () => {
     expect(day12.warnings).toContain('app-inactive');
   });
 
+  it('counts inactivity from a re-onboarding later than the last echo', () => {
+    const reonboarded = { ...onboarded, id: 'added-again', occurredAt: '2026-04-01T08:00:00.000Z' } as CoexistenceEvent;
+    const state = fold([onboarded, echoed('wamid.e', '2026-03-02T08:00:00.000Z'), gone, reonboarded]);
+    expect(assessNumberHealth(state, new Date('2026-04-01T09:00:00.000Z'))).toMatchObject({
+      connection: 'connected',
+      lastAppActivityAt: '2026-03-02T08:00:00.000Z',
+      daysSinceAppActivity: 0,
+      inactivityDisconnectAt: '2026-04-15T08:00:00.000Z',
+    });
+    expect(assessNumberHealth(state, new Date('2026-04-01T09:00:00.000Z')).warnings).not.toContain('app-inactive');
+  });
+
   it('keeps the latest onboarding as the baseline when an earlier PARTNER_ADDED arrives late', () => {
     const reonboarded = { ...onboarded, id: 'added-again', occurredAt: '2026-04-01T08:00:00.000Z' } as CoexistenceEvent;
     const state = fold([reonboarded, onboarded]);
@@ -135,6 +147,24 @@ describe('number health', () => {
     expect(withAccountHealth(createNumberHealthState(), account).onboardedAt).toBe('2026-03-01T08:00:00.000Z');
     const number = { ...createNumberHealthState(), onboardedAt: '2026-04-01T00:00:00.000Z' };
     expect(withAccountHealth(number, account).onboardedAt).toBe('2026-04-01T00:00:00.000Z');
+  });
+
+  it('compares the account\'s times with the number\'s as instants, whatever their offset', () => {
+    // 10:00+02:00 is 08:00Z: the account's 09:00Z onboarding and disconnect are the later ones.
+    const number: NumberHealthState = {
+      ...createNumberHealthState(),
+      connection: 'connected',
+      onboardedAt: '2026-03-01T10:00:00+02:00',
+      connectionChangedAt: '2026-03-01T10:00:00+02:00',
+    };
+    const later = fold([
+      { ...onboarded, occurredAt: '2026-03-01T09:00:00.000Z' } as CoexistenceEvent,
+      { ...gone, occurredAt: '2026-03-01T09:00:00.000Z' } as CoexistenceEvent,
+    ]);
+    expect(withAccountHealth(number, later)).toMatchObject({
+      onboardedAt: '2026-03-01T09:00:00.000Z',
+      connection: 'disconnected',
+    });
   });
 
   it('tracks the 24-hour deadline of the smb_app_data calls', () => {

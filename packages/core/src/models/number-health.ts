@@ -103,12 +103,9 @@ export function withAccountHealth(
 ): NumberHealthState {
   if (account === undefined) return number;
   // The account's `PARTNER_ADDED` is the number's onboarding too (the baseline of the sync deadline and inactivity).
-  const onboardedAt =
-    account.onboardedAt !== undefined && (number.onboardedAt ?? '') < account.onboardedAt
-      ? account.onboardedAt
-      : number.onboardedAt;
+  const onboardedAt = isLater(account.onboardedAt, number.onboardedAt) ? account.onboardedAt : number.onboardedAt;
   const merged = onboardedAt === number.onboardedAt ? number : { ...number, onboardedAt };
-  if ((account.connectionChangedAt ?? '') <= (number.connectionChangedAt ?? '')) return merged;
+  if (!isLater(account.connectionChangedAt, number.connectionChangedAt)) return merged;
   return {
     ...merged,
     connection: account.connection,
@@ -198,6 +195,11 @@ function applyHistoryChunk(
   return { ...state, phases, historyProgress: Math.min(Math.max(state.historyProgress, progress), 100) };
 }
 
+/** Whether ISO time `at` is given and later than `than` (or `than` is not): compared as instants, not as text. */
+function isLater(at: string | undefined, than: string | undefined): at is string {
+  return at !== undefined && (than === undefined || Date.parse(at) > Date.parse(than));
+}
+
 /** Assesses the number at `now`: connection, inactivity countdown (warn from day 12 of 14), sync deadline and backfill. */
 export function assessNumberHealth(
   state: NumberHealthState,
@@ -210,7 +212,11 @@ export function assessNumberHealth(
   if (state.connection === 'disconnected') warnings.push('disconnected');
   if (state.connection === 'offboarded') warnings.push('offboarded');
 
-  const activityBase = state.lastAppActivityAt ?? state.onboardedAt;
+  // Onboarding is Business App activity too (the rep scans the QR code in the app): a re-onboarding after an
+  // inactivity disconnect starts the count again.
+  const activityBase = isLater(state.onboardedAt, state.lastAppActivityAt)
+    ? state.onboardedAt
+    : state.lastAppActivityAt;
   let daysSinceAppActivity: number | undefined;
   let inactivityDisconnectAt: string | undefined;
   if (activityBase !== undefined) {
