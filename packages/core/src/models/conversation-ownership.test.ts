@@ -18,6 +18,15 @@ describe('conversation ownership', () => {
     expect(ownership.owner).toBe('app');
   });
 
+  it('gives the conversation back to the app when the echo of a message arrives after its sent status', () => {
+    // The status overtook the echo (1 s later on the clock): it looked like an API reply until the echo came.
+    const unknown = { isKnownMessage: () => false };
+    let ownership = applyOwnershipEvent({}, status('wamid.app', 'sent', '2026-03-01T09:00:01Z'), unknown);
+    expect(ownership.owner).toBe('api');
+    ownership = applyOwnershipEvent(ownership, echoed('wamid.app', '2026-03-01T09:00:00Z'), unknown);
+    expect(ownership).toEqual({ owner: 'app', since: '2026-03-01T09:00:00Z', messageId: 'wamid.app' });
+  });
+
   it('ignores statuses of known messages and later statuses of an API message', () => {
     const appOwned: ConversationOwnership = { owner: 'app', since: '2026-03-01T09:10:00Z', messageId: 'wamid.echo' };
     expect(applyOwnershipEvent(appOwned, status('wamid.echo', 'sent', '2026-03-01T09:11:00Z'), context)).toBe(appOwned);

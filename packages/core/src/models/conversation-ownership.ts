@@ -24,13 +24,20 @@ export interface OwnershipContext {
   isKnownMessage: (messageId: string) => boolean;
 }
 
-/** Records a business reply by one side; an older reply arriving late never takes ownership from a newer one. */
+/**
+ * Records a business reply by one side; an older reply arriving late never takes ownership from a newer one. An echo
+ * of the message the owner was taken with says the app sent it, whatever its time: a `sent` status that overtook its
+ * echo had been read as an API reply.
+ */
 export function recordReply(
   ownership: ConversationOwnership,
   reply: { side: ConversationOwnerSide; at: string; messageId: string },
 ): ConversationOwnership {
+  if (ownership.messageId === reply.messageId) {
+    if (ownership.owner === reply.side || reply.side !== 'app') return ownership;
+    return { owner: 'app', since: reply.at, messageId: reply.messageId };
+  }
   if (ownership.since !== undefined && Date.parse(reply.at) < Date.parse(ownership.since)) return ownership;
-  if (ownership.messageId === reply.messageId && ownership.owner === reply.side) return ownership;
   return { owner: reply.side, since: reply.at, messageId: reply.messageId };
 }
 

@@ -149,7 +149,7 @@ describe('number health', () => {
     expect(withAccountHealth(number, account).onboardedAt).toBe('2026-04-01T00:00:00.000Z');
   });
 
-  it('compares the account\'s times with the number\'s as instants, whatever their offset', () => {
+  it("compares the account's times with the number's as instants, whatever their offset", () => {
     // 10:00+02:00 is 08:00Z: the account's 09:00Z onboarding and disconnect are the later ones.
     const number: NumberHealthState = {
       ...createNumberHealthState(),

@@ -63,6 +63,43 @@ describe('messages seen only through a status', () => {
       content: { text: 'Reply wamid.api' },
     });
   });
+
+  it('take the echo that arrives after an edit or a revoke of the stub: sender, time and original content', () => {
+    const update = { ...eventBase, actor: 'business_app' as const, originalMessageId: 'wamid.api' };
+    const edited: CoexistenceEvent = {
+      ...update,
+      id: 'edit',
+      type: 'message.edited',
+      occurredAt: '2026-03-01T09:05:00Z',
+      message: text('wamid.edit', 'Fixed typo'),
+    };
+    const revoked: CoexistenceEvent = {
+      ...update,
+      id: 'revoke',
+      type: 'message.revoked',
+      occurredAt: '2026-03-01T09:06:00Z',
+    };
+    const sent = status('wamid.api', 'sent', '2026-03-01T09:00:01Z');
+    const echo = echoed('wamid.api', '2026-03-01T09:00:00Z');
+    for (const order of [
+      [sent, edited, echo],
+      [echo, sent, edited],
+    ]) {
+      expect(fold(order)).toMatchObject({
+        actor: 'business_app',
+        stub: false,
+        occurredAt: '2026-03-01T09:00:00Z',
+        content: { id: 'wamid.api', text: 'Fixed typo' },
+        originalContent: { text: 'Reply wamid.api' },
+      });
+    }
+    expect(fold([sent, revoked, echo])).toMatchObject({
+      actor: 'business_app',
+      stub: false,
+      revoked: true,
+      content: { text: 'Reply wamid.api' },
+    });
+  });
 });
 
 describe('edits, revokes and reactions', () => {
@@ -169,6 +206,22 @@ describe('history', () => {
       received('wamid.h', '2026-02-20T09:00:00Z', { source: 'history', content: placeholder }),
     ]);
     expect(message).toMatchObject({ placeholder: false, direction: 'inbound', content: { kind: 'image' } });
+  });
+
+  it('takes sender, direction and time from the placeholder whichever of the two arrives first', () => {
+    // The follow-up says less about the message than its placeholder: here another sender and a later time.
+    const sentByApp = echoed('wamid.h', '2026-02-20T09:00:00Z', { source: 'history', content: placeholder });
+    const expected = {
+      direction: 'outbound',
+      actor: 'business_app',
+      occurredAt: '2026-02-20T09:00:00Z',
+      placeholder: false,
+      content: { kind: 'image', caption: 'Beach' },
+    };
+    expect(fold([sentByApp, followUp])).toMatchObject(expected);
+    const overtaken = fold([followUp, sentByApp]);
+    expect(overtaken).toMatchObject(expected);
+    expect(overtaken?.fromMediaFollowUp).toBeUndefined();
   });
 
   it('never lets a history copy overwrite the richer live copy', () => {

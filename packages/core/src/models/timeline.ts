@@ -45,6 +45,11 @@ export interface TimelineMessage {
   placeholder: boolean;
   /** True for a message only known from a status webhook (sent via the Cloud API by someone else); content unknown. */
   stub: boolean;
+  /**
+   * True for a message known only from a media follow-up that overtook its history placeholder: its content is the
+   * media, but its direction, actor and time are the follow-up's until a copy of the message itself arrives.
+   */
+  fromMediaFollowUp?: boolean;
   /** Highest delivery status reached; never downgraded. */
   status?: DeliveryStatus;
   statusAt?: string;
@@ -139,23 +144,32 @@ function richness(message: TimelineMessage): number {
 
 /**
  * Merges a second copy of the same message (a replay, a history copy, the real message behind a stub): the richer
- * copy's content wins unless the existing one was edited or revoked; statuses only move up; edits, revokes and
- * reactions already applied are kept. A history copy never overwrites a live copy.
+ * copy says who sent it, which way and when, and its content wins unless the existing one was edited (the edits keep
+ * the newer text; the copy's content becomes the original) — a revoked message takes it too, kept for the CRM's
+ * record. A message that stood in from its media follow-up takes who, which way and when from any copy but keeps its
+ * media. Statuses only move up; edits, revokes and reactions already applied are kept. A history copy never
+ * overwrites a live copy. The same copies give the same message in any order.
  */
 export function mergeTimelineMessage(existing: TimelineMessage, incoming: TimelineMessage): TimelineMessage {
-  const takeIncoming = richness(incoming) > richness(existing) && existing.editedAt === undefined && !existing.revoked;
-  const base: TimelineMessage = takeIncoming
-    ? {
-        ...existing,
-        direction: incoming.direction,
-        actor: incoming.actor,
-        source: incoming.source,
-        occurredAt: incoming.occurredAt,
-        content: incoming.content,
-        placeholder: incoming.placeholder,
-        stub: incoming.stub,
-      }
-    : existing;
+  let base = existing;
+  if (richness(incoming) > richness(existing)) {
+    const edited = existing.editedAt !== undefined;
+    const { fromMediaFollowUp: _standIn, ...rest } = existing;
+    base = {
+      ...rest,
+      direction: incoming.direction,
+      actor: incoming.actor,
+      source: incoming.source,
+      occurredAt: incoming.occurredAt,
+      stub: incoming.stub,
+      ...(edited
+        ? { originalContent: incoming.content, placeholder: false }
+        : { content: incoming.content, placeholder: incoming.placeholder }),
+    };
+  } else if (existing.fromMediaFollowUp && !incoming.stub) {
+    const { fromMediaFollowUp: _standIn, ...rest } = existing;
+    base = { ...rest, direction: incoming.direction, actor: incoming.actor, occurredAt: incoming.occurredAt };
+  }
   return incoming.status === undefined
     ? base
     : applyStatus(base, incoming.status, incoming.statusAt ?? incoming.occurredAt);
@@ -270,6 +284,7 @@ export function applyTimelineEvent(
         direction: event.actor === 'customer' ? 'inbound' : 'outbound',
         actor: event.actor,
         source: 'history',
+        fromMediaFollowUp: true,
       };
     default:
       return message;
