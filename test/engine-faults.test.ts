@@ -55,21 +55,42 @@ function start(store: CoexistStore, adapter: CrmAdapter, options: Partial<SyncEn
   return engine;
 }
 
-/** Every generated wamid exists exactly once in the CRM. */
-function expectExactlyOnce(adapter: ReferenceAdapter, count: number): void {
-  const keys = [...adapter.state.messages.values()].map((record) => record.key);
+/**
+ * Every generated wamid exists exactly once in the CRM and, unless the fault made the engine unsure a write happened
+ * (`resent`: a lost response, a timeout), was sent once: the reference CRM dedupes by key, so only its write counts
+ * show a needless resend.
+ */
+function expectExactlyOnce(adapter: ReferenceAdapter, count: number, options: { resent?: boolean } = {}): void {
+  const records = [...adapter.state.messages.values()];
+  const keys = records.map((record) => record.key);
   expect(keys).toHaveLength(count);
   expect(new Set(keys).size).toBe(count);
+  if (options.resent !== true) expect(records.filter((record) => record.writeCount !== 1)).toEqual([]);
 }
 
 describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
   it('waits out 429s with Retry-After and loses nothing', async () => {
     const store = createStore();
-    const adapter = createReferenceAdapter({
+    const reference = createReferenceAdapter({
       rateLimits: { buckets: [{ name: 'requests', limit: 1000, intervalMs: 1000 }] },
       messageBatchSize: 20,
     });
-    adapter.injectFault({
+    // When each write was refused, and when each began: none may begin within Retry-After of a refusal.
+    const refusedAt: number[] = [];
+    const startedAt: number[] = [];
+    const adapter: CrmAdapter = {
+      ...reference,
+      async writeMessages(messages, context) {
+        startedAt.push(performance.now());
+        try {
+          return await reference.writeMessages(messages, context);
+        } catch (error) {
+          refusedAt.push(performance.now());
+          throw error;
+        }
+      },
+    };
+    reference.injectFault({
       type: 'throw',
       operation: 'writeMessages',
       error: 'rate-limited',
@@ -77,12 +98,20 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
       bucket: 'requests',
       times: 3,
     });
-    const engine = start(store, adapter);
+    // One call at a time, so no call is already under way when a refusal arrives.
+    const engine = start(store, adapter, {
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'], maxConcurrency: 1 }],
+    });
     await engine.ingest(historyBackfill({ threads: 5, perThread: 20 }), { rawBody: 'x' });
     await engine.drain();
-    expectExactlyOnce(adapter, 100);
+    expectExactlyOnce(reference, 100);
     expect(await engine.listDeadLetters()).toEqual([]);
     expect((await engine.status()).connections[0]?.lastError?.kind).toBe('rate-limited');
+    expect(refusedAt).toHaveLength(3);
+    for (const refused of refusedAt) {
+      const tooSoon = startedAt.filter((started) => started > refused && started < refused + 59);
+      expect(tooSoon).toEqual([]);
+    }
   });
 
   it('backs off on 429s without Retry-After (exponential, jittered) and loses nothing', async () => {
@@ -136,7 +165,7 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     const engine = start(store, adapter);
     await engine.ingest(historyBackfill({ threads: 3, perThread: 10 }), { rawBody: 'x' });
     await engine.drain();
-    expectExactlyOnce(adapter, 30);
+    expectExactlyOnce(adapter, 30, { resent: true });
     expect(adapter.state.contacts.size).toBe(3);
     // The engine could not prove the first writes, so it resent them: written more than once, stored once. (Both
     // injected losses can hit the same batch — its retry takes the second — so a record may be written 3 times.)
@@ -160,7 +189,7 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     const engine = start(store, adapter, { callTimeoutMs: 100 });
     await engine.ingest(historyBackfill({ threads: 2, perThread: 15 }), { rawBody: 'x' });
     await engine.drain();
-    expectExactlyOnce(reference, 30);
+    expectExactlyOnce(reference, 30, { resent: true });
     expect((await engine.status()).connections[0]?.lastError?.message).toMatch(/no answer within 100 ms/);
   });
 
@@ -226,8 +255,10 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     await engine.ingest([inboundMessage({ wamid: 'wamid.fine', phone: '+16505551235', at: 2_000 })], { rawBody: 'b' });
     await engine.drain();
     expect(broken).toBeLessThan(0);
-    // Both written once (the retry found the first one's record), and the store took every completion.
-    expectExactlyOnce(reference, 2);
+    // Both stored once (the retry of `wamid.noid` found its record), and the store took every completion.
+    expectExactlyOnce(reference, 2, { resent: true });
+    const fine = [...reference.state.messages.values()].find((record) => record.key === 'wamid.fine');
+    expect(fine?.writeCount).toBe(1);
     const status = await engine.status();
     expect(status.deadLetters).toBe(0);
     expect(status.numbers[0]?.queue).toMatchObject({ pending: 0 });
@@ -315,6 +346,23 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     expectExactlyOnce(adapter, 10);
     expect((await engine.status()).connections[0]?.lastError?.kind).toBe('auth');
     expect(await engine.listDeadLetters()).toEqual([]);
+  });
+
+  it('is idle while an auth failure pauses the connection: nothing is runnable until the pause ends', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    adapter.injectFault({ type: 'throw', error: 'auth' });
+    const engine = start(store, adapter, { authRetryMs: 60_000 });
+    await engine.ingest(historyBackfill({ threads: 2, perThread: 2 }), { rawBody: 'x' });
+    while (((await engine.status()).connections[0]?.pausedUntil ?? null) === null) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const outcome = await Promise.race([
+      engine.idle().then(() => 'idle'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+    ]);
+    expect(outcome).toBe('idle');
+    expect(adapter.state.messages.size).toBe(0);
   });
 
   it('releases in-flight work on stop and finishes it after a restart', async () => {

@@ -886,6 +886,32 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 });
 
 describe('sync engine API', () => {
+  it('makes a second stop() wait for the first, so the store can be closed after either', async () => {
+    const store = createMemoryStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });
+    const errors: string[] = [];
+    const engine = createSyncEngine({
+      store,
+      logger: { error: (message) => errors.push(message), warn: () => {} },
+      connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }],
+    });
+    adapter.injectFault({ type: 'delay', operation: 'writeMessages', ms: 200 });
+    await engine.ingest(historyBackfill({ threads: 10, perThread: 5 }), { rawBody: 'backfill' });
+    while (adapter.state.calls.every((call) => call.operation !== 'writeMessages')) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    let firstDone = false;
+    const first = engine.stop().then(() => {
+      firstDone = true;
+    });
+    await engine.stop();
+    expect(firstDone).toBe(true);
+    await store.close();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(errors).toEqual([]);
+  });
+
   it('keeps a payload that failed validation and replays it after a fix', async () => {
     const store = createMemoryStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });

@@ -517,6 +517,9 @@ export class ConnectionWorker {
       }
       const now = this.#host.now();
       if (this.#pausedUntil > now) {
+        // Nothing is runnable until the pause ends (an auth failure): idle, like a delayed retry.
+        this.#idle = true;
+        this.#host.onActivity();
         await this.#sleep(this.#pausedUntil - now);
         continue;
       }

@@ -80,6 +80,7 @@ class Engine implements SyncEngine {
   #initialized = false;
   #running = false;
   #stopped = false;
+  #stopping: Promise<void> | undefined;
   #metaLoop: Promise<void> | undefined;
   #metaIdle = false;
   #metaWoken = false;
@@ -450,8 +451,13 @@ class Engine implements SyncEngine {
     }
   }
 
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    // A second call waits for the first: its caller may close the store next.
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all([...this.#workers.values()].map((worker) => worker.stop()));
     this.#wakeMeta();

@@ -265,3 +265,12 @@ export class CoexistStoreError extends Error {
     this.field = field;
   }
 }
+
+/** The `limit` of `listDeadLetters` (default 1,000); throws a `CoexistStoreError` naming `limit` unless a positive integer. */
+export function deadLetterLimit(options: { limit?: number }): number {
+  const limit = options.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit <= 0) {
+    throw new CoexistStoreError('limit', `expected a positive integer, got ${String(limit)}`);
+  }
+  return limit;
+}

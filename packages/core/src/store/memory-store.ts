@@ -11,6 +11,7 @@ import {
   type Completion,
   type ContactMapping,
   type DeadLetter,
+  deadLetterLimit,
   type IngestInput,
   type IngestResult,
   type InvalidPayload,
@@ -364,9 +365,10 @@ class MemoryStore implements CoexistStore {
   }
 
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
+    const limit = deadLetterLimit(options);
     return [...this.#deadLetters.values()]
       .filter((letter) => options.includeReplayed === true || letter.replayedAt === null)
-      .slice(0, options.limit ?? 1000)
+      .slice(0, limit)
       .map((letter) => ({ ...letter }));
   }
 

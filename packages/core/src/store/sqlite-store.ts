@@ -38,6 +38,7 @@ import {
   type Completion,
   type ContactMapping,
   type DeadLetter,
+  deadLetterLimit,
   type IngestInput,
   type IngestResult,
   type InvalidPayload,
@@ -1131,8 +1132,8 @@ class SqliteStore implements CoexistStore {
   }
 
   async listDeadLetters(options: { includeReplayed?: boolean; limit?: number } = {}): Promise<DeadLetter[]> {
+    const limit = deadLetterLimit(options);
     await this.#flushAll();
-    const limit = options.limit ?? 1000;
     const rows = options.includeReplayed
       ? this.#sql('SELECT * FROM dead_letters ORDER BY id LIMIT ?').all(limit)
       : this.#sql('SELECT * FROM dead_letters WHERE replayed_at IS NULL ORDER BY id LIMIT ?').all(limit);
