@@ -395,7 +395,10 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     expect((await store.readCounters()).PN?.['message.live.dead']).toBe(1);
     expect(await store.listDeadLetters({ limit: 1 })).toHaveLength(1);
     for (const limit of [0, -1, 1.5, Number.NaN]) {
-      await expect(store.listDeadLetters({ limit })).rejects.toMatchObject({ name: 'CoexistStoreError', field: 'limit' });
+      await expect(store.listDeadLetters({ limit })).rejects.toMatchObject({
+        name: 'CoexistStoreError',
+        field: 'limit',
+      });
     }
     await store.replayDeadLetter(letter!.id, '2026-01-02T00:00:00Z');
     expect(await store.listDeadLetters()).toEqual([]);
