@@ -831,6 +831,69 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect([...third.state.messages.values()].map((record) => record.key)).toEqual(['c1']);
   });
 
+  it('takes the open events of a number along when it moves to another connection or leaves the configuration', async () => {
+    const store = createStore();
+    const phone = '+16505551009';
+    const first = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });
+    // Served by tenant-a: a status of a message not written yet waits; then four messages queue, unsent.
+    const before = createSyncEngine({
+      store,
+      connections: [{ id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-1'] }],
+    });
+    await before.ingest([statusEvent({ messageId: 'wamid.1', status: 'read', phone, at: 9_000 })], { rawBody: 's' });
+    await before.drain();
+    await before.stop();
+    const queued = createSyncEngine({
+      store,
+      autoStart: false,
+      connections: [{ id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-1'] }],
+    });
+    await queued.ingest(
+      [1, 2, 3, 4].map((n) => echoedMessage({ wamid: `wamid.${n}`, phone, at: n * 1_000 })),
+      { rawBody: 'messages' },
+    );
+    await queued.stop();
+    expect((await queued.status()).numbers[0]?.queue).toMatchObject({ pending: 4, waiting: 1 });
+
+    // PN-1 moves to tenant-b (tenant-a keeps another number): tenant-b writes everything, the status included.
+    const second = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
+    const moved = track(
+      createSyncEngine({
+        store,
+        connections: [
+          { id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-2'] },
+          { id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] },
+        ],
+      }),
+      store,
+    );
+    await moved.drain({ timeoutMs: 10_000 });
+    expect(first.state.messages.size).toBe(0);
+    expect(threadRecords(second, phone).map((record) => [record.key, record.status])).toEqual([
+      ['wamid.1', 'read'],
+      ['wamid.2', undefined],
+      ['wamid.3', undefined],
+      ['wamid.4', undefined],
+    ]);
+    await moved.stop();
+
+    // Then no connection serves PN-1 any more: its open events wait as unrouted, and drain() does not wait for them.
+    const later = createSyncEngine({
+      store,
+      autoStart: false,
+      connections: [{ id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] }],
+    });
+    await later.ingest([echoedMessage({ wamid: 'wamid.5', phone, at: 5_000 })], { rawBody: 'one more' });
+    await later.stop();
+    const dropped = track(
+      createSyncEngine({ store, connections: [{ id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-2'] }] }),
+      store,
+    );
+    await dropped.drain({ timeoutMs: 10_000 });
+    const number = (await dropped.status()).numbers.find((entry) => entry.phoneNumberId === 'PN-1');
+    expect(number?.queue).toMatchObject({ pending: 0, unrouted: 1 });
+  });
+
   it('reports progress and status a person can follow', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 50 });

@@ -163,6 +163,8 @@ class Engine implements SyncEngine {
 
   #init(): Promise<void> {
     this.#ready ??= (async () => {
+      // A number moved to another connection, or dropped from the configuration, takes its open events along.
+      await this.#store.rerouteOpenEvents(this.#routes);
       for (const connection of this.#connections) {
         await this.#store.routeUnrouted(connection.phoneNumberIds, connection.id);
       }

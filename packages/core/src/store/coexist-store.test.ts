@@ -410,6 +410,29 @@ describe.each(backends)('CoexistStore (%s)', (_name, createStore) => {
     await store.close();
   });
 
+  it('moves open events to the connection now serving their number, or to unrouted', async () => {
+    const store = createStore();
+    await store.ingest({
+      rawBody: 'x',
+      sha256: 'x',
+      receivedAt: 'now',
+      events: [message('w1', 'T', 1), message('w2', 'T', 2)],
+    });
+    expect(await store.rerouteOpenEvents(new Map([['PN', 'c1']]))).toBe(0);
+    expect(await store.rerouteOpenEvents(new Map([['PN', 'c2']]))).toBe(2);
+    expect((await store.claim(liveClaim())).events).toEqual([]);
+    const claimed = await store.claim(liveClaim({ connectionId: 'c2' }));
+    expect(claimed.events.map((queued) => [queued.targetKey, queued.connectionId])).toEqual([
+      ['w1', 'c2'],
+      ['w2', 'c2'],
+    ]);
+    await store.complete({ outcomes: claimed.events.map((queued) => ({ seq: queued.seq, outcome: 'release' })) });
+    // With no connection for their number, they wait as unrouted.
+    expect(await store.rerouteOpenEvents(new Map())).toBe(2);
+    expect(await store.countOpen()).toEqual([expect.objectContaining({ state: 'unrouted', count: 2 })]);
+    await store.close();
+  });
+
   it('keeps invalid payloads and routes unrouted events later', async () => {
     const store = createStore();
     const id = await store.recordInvalidPayload({

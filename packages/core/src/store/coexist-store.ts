@@ -217,6 +217,14 @@ export interface CoexistStore {
   complete(completion: Completion): Promise<void>;
   /** Routes `unrouted` events of these numbers to a connection; returns how many. */
   routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number>;
+  /**
+   * Moves the open events (pending or waiting; not meta) whose connection is no longer the one serving their number:
+   * to the connection `routes` (phone number id → connection id) names for it, as pending (a waiting update waits
+   * again there if its message is not written there yet), or to `unrouted` when none does. Returns how many moved.
+   * For a number moved to another connection or dropped from the configuration; call it before any claim (the
+   * engine does, on start): claims live in memory, so an event claimed at the time would be moved and queued again.
+   */
+  rerouteOpenEvents(routes: ReadonlyMap<string, string>): Promise<number>;
 
   /** Known CRM contacts of a connection by contact key. */
   getContacts(connectionId: string, keys: readonly string[]): Promise<Map<string, ContactMapping>>;

@@ -52,7 +52,7 @@ class MemoryStore implements CoexistStore {
   /** Rows handed out by `claim` and not completed yet: not handed out again. */
   readonly #claimed = new Set<number>();
   /** Pending rows not handed out, in claim order: the same index the SQLite store claims from. */
-  readonly #pending = new PendingQueue();
+  #pending = new PendingQueue();
   /** Seqs in `#pending` (so a row is never queued twice). */
   readonly #queued = new Set<number>();
   /** Waiting rows by `connectionId \0 targetKey`: a written message unparks them without a scan. */
@@ -303,6 +303,26 @@ class MemoryStore implements CoexistStore {
       }
     }
     return changed;
+  }
+
+  async rerouteOpenEvents(routes: ReadonlyMap<string, string>): Promise<number> {
+    this.#check();
+    let moved = 0;
+    for (const event of this.#events.values()) {
+      if ((event.state !== 'pending' && event.state !== 'waiting') || event.kind === 'meta') continue;
+      const connectionId = routes.get(event.event.phoneNumberId ?? '') ?? null;
+      if (connectionId === event.connectionId) continue;
+      event.connectionId = connectionId;
+      event.state = connectionId === null ? 'unrouted' : 'pending';
+      moved++;
+    }
+    if (moved > 0) {
+      // The queue files rows by connection: built again from the rows.
+      this.#pending = new PendingQueue();
+      this.#queued.clear();
+      for (const event of this.#events.values()) this.#queue(event);
+    }
+    return moved;
   }
 
   #saveContactsNow(entries: readonly ({ connectionId: string; key: string } & ContactMapping)[]): void {

@@ -214,7 +214,7 @@ const ENTRY_COLUMNS =
   'seq, connection_id, kind, lane, thread_key, sort_key, not_before, attempts, target_key, payload_id';
 /**
  * A row still `pending` in the file is open unless `message_crm_ids` has its seq: a message event's `done` is that
- * row, written in the commit that finished it (migration 9).
+ * row, written in the commit that finished it (migration 9). (Repeated in the writer's `rerouteOpenEvents`.)
  */
 const STILL_PENDING = `state = 'pending' AND NOT EXISTS (SELECT 1 FROM message_crm_ids m WHERE m.seq = events.seq)`;
 /** Pending rows, scanned by rowid from `store_state.pending_from` up (the pending rows have no index). */
@@ -240,7 +240,7 @@ class SqliteStore implements CoexistStore {
   #closed = false;
   #closing: Promise<void> | undefined;
   /** Pending rows, mirrored in memory so claims never scan the table. */
-  readonly #pending = new PendingQueue();
+  #pending = new PendingQueue();
   /** Rows handed out by `claim` and not completed yet. */
   readonly #claimed = new Map<number, PendingEntry>();
   /**
@@ -325,12 +325,7 @@ class SqliteStore implements CoexistStore {
   constructor(database: DatabaseSync, path: string, pragmas: readonly string[], threaded: boolean) {
     this.#database = database;
     this.#path = path;
-    const pendingFrom = Number(
-      (this.#sql("SELECT value FROM store_state WHERE name = 'pending_from'").get() as Row | undefined)?.value ?? 0,
-    );
-    for (const row of this.#sql(SELECT_PENDING).all(pendingFrom)) {
-      this.#pending.add(toEntry(row as Row));
-    }
+    this.#loadPending();
     this.#highestSeq = Number((this.#sql('SELECT coalesce(max(seq), 0) AS seq FROM events').get() as Row).seq);
     const indexedSeq = Number(
       (this.#sql("SELECT value FROM store_state WHERE name = 'indexed_seq'").get() as Row | undefined)?.value ?? 0,
@@ -350,6 +345,16 @@ class SqliteStore implements CoexistStore {
     this.#unindexedEvents = unindexed.length;
     this.#aboveWatermark = unindexed.length;
     this.#writer = startSqliteWriterHost({ path, database, pragmas, threaded, start: { indexedSeq, unindexed } });
+  }
+
+  /** Fills the in-memory pending queue from the file: the open rows from `store_state.pending_from` up. */
+  #loadPending(): void {
+    const pendingFrom = Number(
+      (this.#sql("SELECT value FROM store_state WHERE name = 'pending_from'").get() as Row | undefined)?.value ?? 0,
+    );
+    for (const row of this.#sql(SELECT_PENDING).all(pendingFrom)) {
+      this.#pending.add(toEntry(row as Row));
+    }
   }
 
   /**
@@ -999,6 +1004,22 @@ class SqliteStore implements CoexistStore {
       if (!this.#bufferedDocuments.has(key)) this.#bufferedDocuments.set(key, value);
     this.#unindexedEvents += unindexed;
     this.#dirty = true;
+  }
+
+  async rerouteOpenEvents(routes: ReadonlyMap<string, string>): Promise<number> {
+    await this.#flushAll();
+    this.#becomingPending++;
+    try {
+      const moved = await this.#write('rerouteOpenEvents', [...routes]);
+      if (moved > 0) {
+        // The in-memory queue files rows by connection: built again from the file, as on open.
+        this.#pending = new PendingQueue();
+        this.#loadPending();
+      }
+      return moved;
+    } finally {
+      this.#becomingPending--;
+    }
   }
 
   async routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Promise<number> {

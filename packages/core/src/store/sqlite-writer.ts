@@ -113,6 +113,8 @@ export interface SqliteWriter {
   updateInvalidPayload(id: number, update: { replayedAt?: string; error?: string }): void;
   /** Routes unrouted events; returns their queue rows. */
   routeUnrouted(phoneNumberIds: readonly string[], connectionId: string): Record<string, unknown>[];
+  /** Moves open events whose connection no longer serves their number (`[phone number id, connection id]`); returns how many. */
+  rerouteOpenEvents(routes: readonly [string, string][]): number;
   /** Replays a dead letter; returns the letter's row and, when its event went back to pending, the event's row. */
   replayDeadLetter(id: number, at: string): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
   /** Bodies (JSON) of the events of these threads (`[thread key, its hash]`), in `(sort_key, seq)` order. */
@@ -553,6 +555,34 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         if (routed.length > 0) lowerPendingFrom(lowest);
       });
       return routed;
+    },
+    rerouteOpenEvents(routes) {
+      const served = new Map(routes);
+      return transaction(() => {
+        const pendingFrom = Number(sql("SELECT value FROM store_state WHERE name = 'pending_from'").get()?.value ?? 0);
+        const open = [
+          ...sql(
+            // `STILL_PENDING` of sqlite-store.ts (this function runs in a worker from its source: no module scope).
+            `SELECT seq, phone_number_id, connection_id FROM events WHERE seq >= ? AND kind <> 'meta'
+             AND state = 'pending' AND NOT EXISTS (SELECT 1 FROM message_crm_ids m WHERE m.seq = events.seq)`,
+          ).all(pendingFrom),
+          ...sql(
+            "SELECT seq, phone_number_id, connection_id FROM events WHERE state = 'waiting' AND kind <> 'meta'",
+          ).all(),
+        ];
+        const move = sql('UPDATE events SET connection_id = ?, state = ? WHERE seq = ?');
+        let moved = 0;
+        let lowest = Number.POSITIVE_INFINITY;
+        for (const row of open) {
+          const connectionId = served.get(String(row.phone_number_id ?? '')) ?? null;
+          if (connectionId === (row.connection_id ?? null)) continue;
+          move.run(connectionId, connectionId === null ? 'unrouted' : 'pending', Number(row.seq));
+          if (connectionId !== null) lowest = Math.min(lowest, Number(row.seq));
+          moved++;
+        }
+        if (lowest !== Number.POSITIVE_INFINITY) lowerPendingFrom(lowest);
+        return moved;
+      });
     },
     replayDeadLetter(id, at) {
       return transaction(() => {
