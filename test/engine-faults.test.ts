@@ -14,6 +14,7 @@ import {
   createSyncEngine,
   type SyncEngine,
   type SyncEngineOptions,
+  type SyncProgress,
 } from '@coexist/core';
 import { createReferenceAdapter, type ReferenceAdapter } from '@coexist/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -346,6 +347,21 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     expectExactlyOnce(adapter, 10);
     expect((await engine.status()).connections[0]?.lastError?.kind).toBe('auth');
     expect(await engine.listDeadLetters()).toEqual([]);
+  });
+
+  it('reports a paused connection in progress events, then its work again, the last event before drain() resolves', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    adapter.injectFault({ type: 'throw', operation: 'findContacts', error: 'auth' });
+    const engine = start(store, adapter, { authRetryMs: 150 });
+    const events: SyncProgress[] = [];
+    engine.on('progress', (progress) => events.push(progress));
+    await engine.ingest(historyBackfill({ threads: 2, perThread: 5 }), { rawBody: 'x' });
+    await engine.drain();
+    const phases = events.map((event) => event.phase);
+    expect(phases).toContain('paused');
+    expect(phases.lastIndexOf('paused')).toBeLessThan(phases.length - 1);
+    expect(events.at(-1)).toMatchObject({ phase: 'idle', messagesWritten: 10 });
   });
 
   it('is idle while an auth failure pauses the connection: nothing is runnable until the pause ends', async () => {

@@ -818,7 +818,9 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect([...close.state.messages.values()].map((record) => record.key)).toEqual(['b1']);
     expect(hubspot.state.calls.every((call) => call.connectionId === 'tenant-a')).toBe(true);
     const status = await engine.status();
-    expect(status.numbers.find((number) => number.phoneNumberId === 'PN-C1')?.queue.unrouted).toBe(1);
+    const unserved = status.numbers.find((number) => number.phoneNumberId === 'PN-C1');
+    expect(unserved?.queue.unrouted).toBe(1);
+    expect(unserved?.progress.phase).toBe('unrouted');
     await engine.stop();
 
     // Later the third tenant is configured: its stored events are routed and written.

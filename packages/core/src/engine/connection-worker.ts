@@ -75,6 +75,8 @@ export interface WorkerHost {
   }): void;
   /** Called on any change that may end `drain()`/`idle()`. */
   onActivity(): void;
+  /** Called when an auth failure pauses the connection, with the epoch ms the pause ends (for progress). */
+  onPaused(connectionId: string, until: number): void;
   /** Number-health documents changed by written messages (live echoes show Business App activity). */
   healthDocuments(events: readonly QueuedEvent[]): { key: string; value: unknown }[];
 }
@@ -842,7 +844,8 @@ export class ConnectionWorker {
         return { seq: event.seq, outcome: 'retry', attempts, notBefore: now + delay };
       }
       case 'auth': {
-        if (this.#pausedUntil <= now) {
+        const pausing = this.#pausedUntil <= now;
+        if (pausing) {
           this.#host.logger.warn?.('[coexist/core] engine: CRM credentials refused; connection paused', {
             connectionId: this.connection.id,
             crm: this.connection.adapter.crm,
@@ -850,6 +853,7 @@ export class ConnectionWorker {
           });
         }
         this.#pausedUntil = Math.max(this.#pausedUntil, now + this.#host.authRetryMs);
+        if (pausing) this.#host.onPaused(this.connection.id, this.#pausedUntil);
         return { seq: event.seq, outcome: 'release', notBefore: this.#pausedUntil };
       }
       default:

@@ -116,8 +116,11 @@ export interface InvalidPayloadReplay {
   accepted: number;
 }
 
-/** What a number's sync is doing. */
-export type SyncPhase = 'idle' | 'backfill' | 'live' | 'paused';
+/**
+ * What a number's sync is doing: writing its history (`backfill`) or only live traffic (`live`), nothing (`idle`),
+ * waiting out an auth pause of its connection (`paused`), or holding messages no connection serves (`unrouted`).
+ */
+export type SyncPhase = 'idle' | 'backfill' | 'live' | 'paused' | 'unrouted';
 
 /** Counts of one lane of one number. */
 export interface LaneProgress {

@@ -81,6 +81,7 @@ class Engine implements SyncEngine {
   #running = false;
   #stopped = false;
   #stopping: Promise<void> | undefined;
+  readonly #pauseTimers = new Set<ReturnType<typeof setTimeout>>();
   #metaLoop: Promise<void> | undefined;
   #metaIdle = false;
   #metaWoken = false;
@@ -132,6 +133,7 @@ class Engine implements SyncEngine {
         this.#emit('dead-letter', letter);
       },
       onActivity: () => this.#activity(),
+      onPaused: (connectionId, until) => this.#onPaused(connectionId, until),
       healthDocuments: (events) => this.#applyWorkerHealth(events),
     };
     options.connections.forEach((connection, index) => {
@@ -442,7 +444,8 @@ class Engine implements SyncEngine {
         const open = await this.#store.countOpen();
         const runnable = open.filter((count) => count.state === 'pending').reduce((sum, count) => sum + count.count, 0);
         if (runnable === 0 && this.#allIdle()) {
-          this.#flushProgress();
+          // The last progress event is out before drain() resolves.
+          await this.#flushProgress();
           return;
         }
       }
@@ -466,6 +469,8 @@ class Engine implements SyncEngine {
     await this.#metaLoop;
     if (this.#progressTimer !== undefined) clearTimeout(this.#progressTimer);
     this.#progressTimer = undefined;
+    for (const timer of this.#pauseTimers) clearTimeout(timer);
+    this.#pauseTimers.clear();
     this.#activity();
     for (const callback of this.#stopCallbacks) callback();
     this.#stopCallbacks.clear();
@@ -570,6 +575,20 @@ class Engine implements SyncEngine {
 
   // ---- progress and status ----
 
+  /** A paused connection's numbers report `paused` now and their work again when the pause ends. */
+  #onPaused(connectionId: string, until: number): void {
+    const numbers = this.#workers.get(connectionId)?.connection.phoneNumberIds ?? [];
+    for (const phoneNumberId of numbers) this.#markDirty(phoneNumberId);
+    const timer = setTimeout(
+      () => {
+        this.#pauseTimers.delete(timer);
+        for (const phoneNumberId of numbers) this.#markDirty(phoneNumberId);
+      },
+      Math.max(0, until - this.#now()) + 1,
+    );
+    this.#pauseTimers.add(timer);
+  }
+
   #markDirty(phoneNumberId: string): void {
     if (phoneNumberId === '') return;
     this.#dirtyNumbers.add(phoneNumberId);
@@ -577,19 +596,21 @@ class Engine implements SyncEngine {
     const wait = Math.max(0, this.#lastProgressAt + this.#progressIntervalMs - Date.now());
     this.#progressTimer = setTimeout(() => {
       this.#progressTimer = undefined;
-      this.#flushProgress();
+      void this.#flushProgress();
     }, wait);
   }
 
-  #flushProgress(): void {
+  #flushProgress(): Promise<void> {
     if (this.#dirtyNumbers.size === 0 || (this.#listeners.get('progress')?.size ?? 0) === 0) {
       this.#dirtyNumbers.clear();
-      return;
+      return Promise.resolve();
     }
+    if (this.#progressTimer !== undefined) clearTimeout(this.#progressTimer);
+    this.#progressTimer = undefined;
     const numbers = [...this.#dirtyNumbers];
     this.#dirtyNumbers.clear();
     this.#lastProgressAt = Date.now();
-    void this.#store
+    return this.#store
       .readCounters()
       .then((counters) => {
         for (const phoneNumberId of numbers) this.#emit('progress', this.#progressOf(phoneNumberId, counters));
@@ -620,11 +641,13 @@ class Engine implements SyncEngine {
     const paused = connectionId !== null && (this.#workers.get(connectionId)?.pausedUntil ?? 0) > now;
     const phase: SyncPhase = paused
       ? 'paused'
-      : history.pending > 0
-        ? 'backfill'
-        : live.pending > 0 || live.received > 0
-          ? 'live'
-          : 'idle';
+      : connectionId === null && history.pending + live.pending > 0
+        ? 'unrouted'
+        : history.pending > 0
+          ? 'backfill'
+          : live.pending > 0 || live.received > 0
+            ? 'live'
+            : 'idle';
     const phases = health.phases;
     return {
       phoneNumberId,
