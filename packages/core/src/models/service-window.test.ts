@@ -53,7 +53,16 @@ describe('service window', () => {
   });
 
   it('is extended by a later customer message and not shortened by an older one arriving late', () => {
-    let state = applyServiceWindowEvent({}, received('wamid.2', '2026-03-01T12:00:00.000Z'));
+    // In order: the window opened at 10:00 closes at 10:00 the next day until the 12:00 message moves it.
+    let state = applyServiceWindowEvent({}, received('wamid.1', '2026-03-01T10:00:00.000Z'));
+    expect(serviceWindowAt(state, new Date('2026-03-02T11:00:00.000Z')).open).toBe(false);
+    state = applyServiceWindowEvent(state, received('wamid.2', '2026-03-01T12:00:00.000Z'));
+    expect(serviceWindowAt(state, new Date('2026-03-02T11:00:00.000Z'))).toMatchObject({
+      open: true,
+      expiresAt: '2026-03-02T12:00:00.000Z',
+    });
+    // Out of order: the older message arriving late changes nothing.
+    state = applyServiceWindowEvent({}, received('wamid.2', '2026-03-01T12:00:00.000Z'));
     state = applyServiceWindowEvent(state, received('wamid.1', '2026-03-01T10:00:00.000Z'));
     expect(serviceWindowAt(state, new Date('2026-03-02T11:00:00.000Z'))).toMatchObject({
       open: true,
