@@ -281,6 +281,49 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(created.every((contact) => contact.ownerId === 'user-7')).toBe(true);
   });
 
+  it('gives contacts and messages of a number the owners map does not name to defaultOwnerId', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({
+        store,
+        connections: [
+          {
+            id: 'crm',
+            adapter,
+            phoneNumberIds: ['PN-1', 'PN-2'],
+            owners: { '+15550001001': 'rep-1' },
+            defaultOwnerId: 'team',
+          },
+        ],
+      }),
+      store,
+    );
+    await engine.ingest(
+      [
+        inboundMessage({ wamid: 'mapped', phone: '+16505551101', at: 1_000 }),
+        inboundMessage({
+          wamid: 'unmapped',
+          phone: '+16505551102',
+          at: 1_000,
+          phoneNumberId: 'PN-2',
+          businessPhone: '+15550001002',
+        }),
+      ],
+      { rawBody: 'two numbers' },
+    );
+    await engine.drain();
+    const owners = (phone: string) => [
+      ...threadRecords(adapter, phone).map((record) => record.ownerId),
+      ...[...adapter.state.contacts.values()].filter((contact) => contact.phone === phone).map((c) => c.ownerId),
+    ];
+    expect(owners('+16505551101')).toEqual(['rep-1', 'rep-1']);
+    expect(owners('+16505551102')).toEqual(['team', 'team']);
+    expect(() =>
+      createSyncEngine({ store, connections: [{ id: 'x', adapter, phoneNumberIds: [], defaultOwnerId: '' }] }),
+    ).toThrow(/connections\[0\]\.defaultOwnerId/);
+  });
+
   it('writes each thread in chronological order even when chunks arrive shuffled', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 7 });

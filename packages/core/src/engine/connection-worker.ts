@@ -910,7 +910,9 @@ export class ConnectionWorker {
   }
 
   #ownerOf(businessPhone: string | undefined): string | undefined {
-    return businessPhone === undefined ? undefined : this.#owners.get(businessPhone);
+    return (
+      (businessPhone === undefined ? undefined : this.#owners.get(businessPhone)) ?? this.connection.defaultOwnerId
+    );
   }
 
   /**

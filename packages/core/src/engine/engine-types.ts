@@ -14,8 +14,14 @@ export interface SyncConnection {
   adapter: CrmAdapter;
   /** The `phoneNumberId`s (Meta's `metadata.phone_number_id`) whose events go to this CRM. */
   phoneNumberIds: readonly string[];
-  /** Business number (any format, normalized to E.164) → CRM user id that owns the contacts met on it. */
+  /**
+   * Business number (any format, normalized to E.164) → CRM user id that owns the contacts met on it and the
+   * messages of it. A contact's owner is set when Coexist creates it (or finds it without one) and never changed
+   * afterwards: see docs/engine.md, *Contact owners*.
+   */
   owners?: Readonly<Record<string, string>>;
+  /** CRM user id for contacts and messages of business numbers `owners` does not name; unowned when omitted. */
+  defaultOwnerId?: string;
   /**
    * Most CRM calls in flight at once for this connection.
    * @default capabilities.rateLimits.maxConcurrency, else 4

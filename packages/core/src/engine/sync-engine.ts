@@ -146,6 +146,12 @@ class Engine implements SyncEngine {
       if (connection.adapter?.specificationVersion !== 'v1') {
         throw new TypeError(`${PREFIX}${field}.adapter: expected a CrmAdapter with specificationVersion 'v1'`);
       }
+      if (
+        connection.defaultOwnerId !== undefined &&
+        (typeof connection.defaultOwnerId !== 'string' || connection.defaultOwnerId === '')
+      ) {
+        throw new TypeError(`${PREFIX}${field}.defaultOwnerId: expected a non-empty CRM user id`);
+      }
       if (!Array.isArray(connection.phoneNumberIds)) {
         throw new TypeError(`${PREFIX}${field}.phoneNumberIds: expected an array of phone number ids`);
       }
