@@ -105,6 +105,7 @@ export function buildConnections(
     adapter: createAdapter(connection, options),
     phoneNumberIds: connection.phoneNumberIds,
     ...(connection.owners === undefined ? {} : { owners: connection.owners }),
+    ...(connection.defaultOwnerId === undefined ? {} : { defaultOwnerId: connection.defaultOwnerId }),
     ...(connection.maxConcurrency === undefined ? {} : { maxConcurrency: connection.maxConcurrency }),
   }));
 }

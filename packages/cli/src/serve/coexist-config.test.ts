@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createReferenceAdapter } from '@coexist/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildConnections } from './build-connections.ts';
 import { CoexistConfigError, loadCoexistConfig, parseCoexistConfig } from './coexist-config.ts';
 
 const env = {
@@ -48,6 +50,18 @@ describe('parseCoexistConfig', () => {
     expect(config.host).toBe('127.0.0.1');
     const [connection] = config.connections;
     expect(connection?.crm === 'hubspot' && connection.hubspot.accessToken).toBe(env.HUBSPOT_TOKEN);
+  });
+
+  it('takes a default owner for numbers the owners map does not name, and names it when empty', () => {
+    const config = validConfig();
+    const [connection] = config.connections as Record<string, unknown>[];
+    const withDefault = { ...config, connections: [{ ...connection, defaultOwnerId: '88' }] };
+    const parsed = parseCoexistConfig(withDefault, env);
+    expect(parsed.connections[0]?.defaultOwnerId).toBe('88');
+    const [built] = buildConnections(parsed.connections, () => createReferenceAdapter());
+    expect(built).toMatchObject({ owners: { '+15550001001': '77' }, defaultOwnerId: '88' });
+    const empty = { ...config, connections: [{ ...connection, defaultOwnerId: '' }] };
+    expect(issuesOf(empty).map((issue) => issue.path)).toContain('connections[0].defaultOwnerId');
   });
 
   it('defaults to a SQLite file resolved against the config directory', () => {

@@ -76,6 +76,8 @@ interface ConnectionBase {
   phoneNumberIds: string[];
   /** Business number (any format) → CRM user id owning the contacts met on it. */
   owners?: Record<string, string>;
+  /** CRM user id owning the contacts met on numbers `owners` does not name. */
+  defaultOwnerId?: string;
   /** Most CRM calls in flight at once. @default the adapter's declared limit */
   maxConcurrency?: number;
 }
@@ -182,6 +184,7 @@ function schemaFor(env: Record<string, string | undefined>) {
     id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-"'),
     phoneNumberIds: z.array(z.string().regex(/^\d+$/, 'expected a Meta phone_number_id (digits)')).min(1),
     owners: z.record(z.string().min(1), z.string().min(1)).optional(),
+    defaultOwnerId: z.string().min(1).optional(),
     maxConcurrency: z.number().int().min(1).max(64).optional(),
   };
   const hubspot = z
