@@ -8,7 +8,14 @@ let emulator: HubSpotEmulator;
 let rejectNextToken = false;
 
 beforeAll(async () => {
-  emulator = await startHubSpotEmulator({ tier: 'free', seed: 'conformance' });
+  emulator = await startHubSpotEmulator({
+    tier: 'free',
+    seed: 'conformance',
+    owners: [
+      { id: '7001', email: 'rep-one@example.com' },
+      { id: '7002', email: 'rep-two@example.com' },
+    ],
+  });
 });
 afterAll(() => emulator.close());
 
@@ -54,8 +61,10 @@ runAdapterConformance({
         crmId: record.id,
         phone: record.properties.phone,
         name: [record.properties.firstname, record.properties.lastname].filter(Boolean).join(' '),
+        ...(record.properties.hubspot_owner_id ? { ownerId: record.properties.hubspot_owner_id } : {}),
       })),
   },
+  ownerIds: ['7001', '7002'],
   faults: {
     // Exhausts the account's real ten-secondly window in-process, so the next request gets HubSpot's real 429.
     rateLimitNextRequest: () => {

@@ -17,7 +17,13 @@ import {
   isCrmError,
   UnsupportedOperationError,
 } from '../adapter/crm-errors.ts';
-import type { ContactFindResult, CrmWriteResult, CrmWriteSuccess, MessageRecord } from '../adapter/crm-records.ts';
+import type {
+  ContactFindResult,
+  CrmWriteResult,
+  CrmWriteSuccess,
+  MessageRecord,
+  MessageUpdate,
+} from '../adapter/crm-records.ts';
 import type { DeliveryStatus } from '../events/coexistence-event.ts';
 import { phoneVariants } from '../models/phone.ts';
 
@@ -35,6 +41,11 @@ export interface ConformanceMessage {
   revoked?: boolean;
   /** For threading CRMs, the previous message's CRM id. */
   previousMessageCrmId?: string | null;
+  /**
+   * The stored reactions in any text form that shows each emoji once (a field of their own); omit it when the CRM
+   * keeps them in the body, which the suite then reads from `text`.
+   */
+  reactions?: string;
 }
 
 /** A contact record as the CRM holds it. */
@@ -42,6 +53,8 @@ export interface ConformanceContact {
   crmId: string;
   phone?: string;
   name?: string;
+  /** The CRM user owning it (read when `ownerIds` is given). */
+  ownerId?: string;
 }
 
 /** How the suite reads the CRM's state. */
@@ -70,6 +83,11 @@ export interface AdapterConformanceOptions {
     /** The next request the CRM receives is refused for bad credentials. */
     rejectNextRequestCredentials?: () => void | Promise<void>;
   };
+  /**
+   * Two CRM user ids the emulator knows, for the owner tests (an owner is set on create, and an upsert sets one only
+   * when the record has none); those tests are skipped without them.
+   */
+  ownerIds?: readonly [string, string];
   /** @default 'conformance' */
   connectionId?: string;
 }
@@ -348,6 +366,101 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
       stored = (await options.inspect.messages()).find((stored) => stored.crmId === crmId);
       expect(stored?.revoked).toBe(true);
     });
+
+    it("applies a reaction and its removal, a placeholder's media, and each update replayed after a crash once", async () => {
+      const contact = await createContact();
+      const placeholder = message(contact, 0, {
+        content: { kind: 'media_placeholder', summary: '[media]', placeholder: true },
+        source: 'history',
+      });
+      const crmId = success((await adapter.writeMessages([placeholder], context()))[0]).crmId;
+      const update = (key: string, change: MessageUpdate['change']): MessageUpdate => ({
+        key,
+        messageKey: placeholder.key,
+        crmId,
+        change,
+      });
+      const media = { kind: 'image', caption: 'Conformance beach', summary: 'Conformance beach', placeholder: false };
+      const reaction = update('reaction', {
+        kind: 'reaction',
+        actor: 'customer',
+        emoji: '🌊',
+        at: '2026-03-01T10:01:00.000Z',
+      });
+      // Each update twice: a resend after a crash must not apply it twice.
+      for (const change of [
+        update('media', { kind: 'media', content: media, at: '2026-03-01T10:00:00.000Z' }),
+        reaction,
+      ]) {
+        for (let round = 0; round < 2; round++) success((await adapter.updateMessages([change], context()))[0]);
+      }
+      const reactionsOf = async () => {
+        const stored = (await options.inspect.messages()).find((stored) => stored.crmId === crmId);
+        return { stored, reactions: stored?.reactions ?? stored?.text ?? '' };
+      };
+      let { stored, reactions } = await reactionsOf();
+      expect(stored?.text).toContain('Conformance beach');
+      expect(reactions.split('🌊').length - 1).toBe(1);
+      const removal = update('unreaction', {
+        kind: 'reaction',
+        actor: 'customer',
+        emoji: null,
+        at: '2026-03-01T10:02:00.000Z',
+      });
+      success((await adapter.updateMessages([removal], context()))[0]);
+      ({ stored, reactions } = await reactionsOf());
+      expect(reactions).not.toContain('🌊');
+      expect(stored?.text).toContain('Conformance beach');
+    });
+
+    it('finds a contact by its BSUID when it has no phone', async () => {
+      const userId = `US.${Date.now()}${phoneCounter++}`;
+      const created = success(
+        (await adapter.createContacts([{ key: `bsuid:${userId}`, userId, name: 'Username Only' }], context()))[0],
+      );
+      const [found] = await adapter.findContacts([{ key: `bsuid:${userId}`, userId }], context());
+      expect(found?.ok).toBe(true);
+      if (found?.ok) expect(found.matches.map((match) => match.crmId)).toEqual([created.crmId]);
+    });
+
+    it('replaces the stored name with a Business App name on upsert', async () => {
+      const phone = uniquePhone();
+      const key = `phone:${phone}`;
+      const first = success((await adapter.createContacts([{ key, phone, name: 'Profile Name' }], context()))[0]);
+      const upserted = success(
+        (await adapter.upsertContacts([{ key, crmId: first.crmId, phone, name: 'Saved In App' }], context()))[0],
+      );
+      expect(upserted.crmId).toBe(first.crmId);
+      const stored = (await options.inspect.contacts()).filter((contact) => contact.crmId === first.crmId);
+      expect(stored).toHaveLength(1);
+      expect(stored[0]!.name).toContain('Saved In App');
+    });
+
+    it.skipIf(options.ownerIds === undefined)(
+      'sets the owner on create, and an upsert sets one only when the record has none',
+      async () => {
+        const [owner, other] = options.ownerIds!;
+        const phone = uniquePhone();
+        const key = `phone:${phone}`;
+        const created = success(
+          (await adapter.createContacts([{ key, phone, name: 'Owned', ownerId: owner }], context()))[0],
+        );
+        success((await adapter.upsertContacts([{ key, crmId: created.crmId, phone, ownerId: other }], context()))[0]);
+        const ownerOf = async (crmId: string) =>
+          (await options.inspect.contacts()).find((contact) => contact.crmId === crmId)?.ownerId;
+        expect(await ownerOf(created.crmId)).toBe(owner);
+        const unowned = await createContact();
+        success(
+          (
+            await adapter.upsertContacts(
+              [{ key: `phone:${unowned.phone}`, crmId: unowned.crmId, phone: unowned.phone, ownerId: other }],
+              context(),
+            )
+          )[0],
+        );
+        expect(await ownerOf(unowned.crmId)).toBe(other);
+      },
+    );
 
     it('reports an update of an unknown message as a not-found item failure', async () => {
       const [result] = await adapter.updateMessages(

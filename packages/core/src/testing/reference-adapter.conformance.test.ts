@@ -28,9 +28,11 @@ for (const threadsMessages of [false, true]) {
             edited: record.editedAt !== undefined,
             revoked: record.revoked === true,
             ...(record.previousMessageCrmId === undefined ? {} : { previousMessageCrmId: record.previousMessageCrmId }),
+            reactions: (record.reactions ?? []).map((reaction) => `${reaction.emoji} ${reaction.actor}`).join(', '),
           })),
       contacts: async () => [...adapter.state.contacts.values()],
     },
+    ownerIds: ['user-1', 'user-2'],
     faults: {
       rateLimitNextRequest: ({ retryAfterMs }) =>
         adapter.injectFault({ type: 'throw', error: 'rate-limited', retryAfterMs }),
