@@ -1,6 +1,6 @@
 /**
  * Coexist as one web-standard object: the Meta webhook handler (acked only after the durable write), the sync
- * engine and its store, the card, health and status routes, and an orderly `close()`. `coexist serve` runs it
+ * engine and its store, the card, health, status and dead-letter routes, and an orderly `close()`. `coexist serve` runs it
  * on a Node server; applications mount `handleWebhook`/`routes`/`fetch` in Express, Hono or Next.js.
  */
 import {
@@ -17,6 +17,7 @@ import { type AdapterFactory, buildConnections, createDefaultAdapter } from './b
 import { type CardRoute, createCardRoutes } from './card-routes.ts';
 import type { CoexistConfig } from './coexist-config.ts';
 import { type CoexistLogger, silentLogger } from './coexist-logger.ts';
+import { deadLetterResponse, isDeadLetterPath } from './dead-letter-routes.ts';
 import { healthResponse, json, statusResponse } from './status-routes.ts';
 
 /** Options of `createCoexist` beyond the configuration. */
@@ -136,6 +137,9 @@ export function createCoexist(config: CoexistConfig, options: CreateCoexistOptio
         return request.method === 'GET'
           ? await statusResponse(request, engine, { adminToken: config.adminToken, secrets })
           : notAllowed();
+      }
+      if (isDeadLetterPath(path)) {
+        return await deadLetterResponse(request, engine, { adminToken: config.adminToken, secrets });
       }
       for (const card of cards) if (path === card.path) return await card.handle(request);
     } catch (error) {

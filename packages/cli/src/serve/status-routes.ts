@@ -61,8 +61,12 @@ export async function statusResponse(
     });
   }
   const status: SyncStatus = await engine.status();
-  const body = redactSecrets(JSON.stringify(status), options.secrets);
-  return new Response(body, {
+  return redactedJson(status, options.secrets);
+}
+
+/** A 200 JSON answer, never cached, whose text passed through secret redaction (error texts may quote a request). */
+export function redactedJson(value: unknown, secrets: readonly string[]): Response {
+  return new Response(redactSecrets(JSON.stringify(value), secrets), {
     status: 200,
     headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
   });
