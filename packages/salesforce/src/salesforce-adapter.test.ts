@@ -155,6 +155,41 @@ describe('createSalesforceAdapter against the Salesforce emulator (real jsforce)
     });
   });
 
+  it('sets the owner on create and never changes it on upsert: a Salesforce record always has one', async () => {
+    const rep = (name: string) => {
+      const user = harness.emulator.state.create('User', {
+        Username: `${name}@acme.test`,
+        LastName: name,
+        Email: `${name}@acme.test`,
+      });
+      if (!user.success) throw new Error(`seeding a User failed: ${JSON.stringify(user.errors)}`);
+      return user.id;
+    };
+    const [first, second] = [rep('first'), rep('second')];
+    const salesforce = adapter();
+    const ownerOf = (crmId: string) => harness.contacts().find((contact) => contact.crmId === crmId)?.ownerId;
+    const create = async (phone: string, ownerId?: string) => {
+      const [result] = await salesforce.createContacts(
+        [{ key: `phone:${phone}`, phone, name: 'Owned', ...(ownerId === undefined ? {} : { ownerId }) }],
+        context(),
+      );
+      return result!.ok ? result!.crmId : '';
+    };
+    const owned = await create('+16505550121', first);
+    // Created without an owner, the record is the API user's (Salesforce never leaves OwnerId empty).
+    const plain = await create('+16505550122');
+    expect([ownerOf(owned), ownerOf(plain)]).toEqual([first, harness.emulator.state.defaultUserId]);
+    const upserted = await salesforce.upsertContacts(
+      [
+        { key: 'phone:+16505550121', crmId: owned, phone: '+16505550121', ownerId: second },
+        { key: 'phone:+16505550122', crmId: plain, phone: '+16505550122', ownerId: second },
+      ],
+      context(),
+    );
+    expect(upserted.map((result) => result.ok)).toEqual([true, true]);
+    expect([ownerOf(owned), ownerOf(plain)]).toEqual([first, harness.emulator.state.defaultUserId]);
+  });
+
   it('looks BSUIDs and phones up in ONE Composite request, then searches only the phones it did not find', async () => {
     const salesforce = adapter();
     const userId = 'US.13491208655302741918';

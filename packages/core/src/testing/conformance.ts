@@ -88,6 +88,16 @@ export interface AdapterConformanceOptions {
    * when the record has none); those tests are skipped without them.
    */
   ownerIds?: readonly [string, string];
+  /**
+   * The CRM gives every record an owner (Salesforce: its creator, when none is named), so the suite skips the check
+   * that an upsert fills an empty owner. @default false
+   */
+  recordsAlwaysOwned?: boolean;
+  /**
+   * The CRM can hold a contact known only by its BSUID (no phone). Close cannot: its WhatsApp activities need a
+   * phone. @default true
+   */
+  contactsWithoutPhone?: boolean;
   /** @default 'conformance' */
   connectionId?: string;
 }
@@ -413,7 +423,7 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
       expect(stored?.text).toContain('Conformance beach');
     });
 
-    it('finds a contact by its BSUID when it has no phone', async () => {
+    it.skipIf(options.contactsWithoutPhone === false)('finds a contact by its BSUID when it has no phone', async () => {
       const userId = `US.${Date.now()}${phoneCounter++}`;
       const created = success(
         (await adapter.createContacts([{ key: `bsuid:${userId}`, userId, name: 'Username Only' }], context()))[0],
@@ -436,8 +446,11 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
       expect(stored[0]!.name).toContain('Saved In App');
     });
 
+    const ownerOf = async (crmId: string) =>
+      (await options.inspect.contacts()).find((contact) => contact.crmId === crmId)?.ownerId;
+
     it.skipIf(options.ownerIds === undefined)(
-      'sets the owner on create, and an upsert sets one only when the record has none',
+      'sets the owner on create, and an upsert naming another owner keeps it',
       async () => {
         const [owner, other] = options.ownerIds!;
         const phone = uniquePhone();
@@ -445,11 +458,18 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
         const created = success(
           (await adapter.createContacts([{ key, phone, name: 'Owned', ownerId: owner }], context()))[0],
         );
-        success((await adapter.upsertContacts([{ key, crmId: created.crmId, phone, ownerId: other }], context()))[0]);
-        const ownerOf = async (crmId: string) =>
-          (await options.inspect.contacts()).find((contact) => contact.crmId === crmId)?.ownerId;
         expect(await ownerOf(created.crmId)).toBe(owner);
+        success((await adapter.upsertContacts([{ key, crmId: created.crmId, phone, ownerId: other }], context()))[0]);
+        expect(await ownerOf(created.crmId)).toBe(owner);
+      },
+    );
+
+    it.skipIf(options.ownerIds === undefined || options.recordsAlwaysOwned === true)(
+      'gives an owner to a record that has none on upsert',
+      async () => {
+        const [, other] = options.ownerIds!;
         const unowned = await createContact();
+        expect(await ownerOf(unowned.crmId)).toBeUndefined();
         success(
           (
             await adapter.upsertContacts(

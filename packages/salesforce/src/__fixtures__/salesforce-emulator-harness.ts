@@ -12,9 +12,9 @@ export interface SalesforceHarness {
   emulator: SalesforceEmulator;
   /** Empties the org, restores limits and tokens. */
   reset(): Promise<void>;
-  /** Every WhatsApp_Message__c in creation order. */
+  /** Every WhatsApp_Message__c in creation order, with the Contact, Lead or Account of its conversation. */
   messages(): ConformanceMessage[];
-  /** Every Contact and Lead. */
+  /** Every Contact and Lead, with its owner. */
   contacts(): ConformanceContact[];
   /** Stores a Contact as a rep would have typed it; returns its id. */
   seedContact(fields: Record<string, unknown>, objectType?: 'Contact' | 'Lead'): string;
@@ -37,14 +37,25 @@ export async function startSalesforceHarness(options: SalesforceEmulatorOptions 
       emulator.state.records('WhatsApp_Message__c').map((record) => {
         const sentAt = parseSalesforceDateTime(record.Sent_At__c as string | undefined);
         const status = record.Status__c as string | undefined;
+        // A message names its person through its conversation (Contact__c, Lead__c, or Account__c alone).
+        const conversation =
+          typeof record.Conversation__c === 'string'
+            ? emulator.state.get('WhatsApp_Conversation__c', record.Conversation__c)
+            : undefined;
+        const contactCrmId = conversation?.Contact__c ?? conversation?.Lead__c ?? conversation?.Account__c;
         return {
           crmId: String(record.Id),
           key: String(record.Message_Id__c),
+          ...(typeof contactCrmId === 'string' ? { contactCrmId } : {}),
           ...(typeof record.Body__c === 'string' ? { text: record.Body__c } : {}),
           ...(sentAt === undefined ? {} : { occurredAt: new Date(sentAt).toISOString() }),
           ...(status !== undefined && statuses.has(status) ? { status: status as DeliveryStatus } : {}),
           edited: record.Edited__c === true,
           revoked: record.Revoked__c === true,
+          // Reactions__c holds a JSON array of { actor, emoji }, one per side.
+          reactions: (JSON.parse((record.Reactions__c as string | null | undefined) || '[]') as { emoji: string }[])
+            .map((reaction) => reaction.emoji)
+            .join(' '),
         };
       }),
     contacts: () =>
@@ -55,6 +66,7 @@ export async function startSalesforceHarness(options: SalesforceEmulatorOptions 
             crmId: String(record.Id),
             ...(typeof phone === 'string' ? { phone } : {}),
             ...(typeof record.Name === 'string' ? { name: record.Name } : {}),
+            ...(typeof record.OwnerId === 'string' ? { ownerId: record.OwnerId } : {}),
           };
         }),
       ),
