@@ -79,6 +79,17 @@ function conversation(phoneNumberId: string, prefix: string, startMs: number): C
   ];
 }
 
+/** A running engine on a fresh store holding conversation `c` on PN-1, an hour before `now`. */
+async function withConversation(createStore: () => CoexistStore) {
+  const store = createStore();
+  const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+  const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] });
+  const now = Date.parse('2026-03-05T10:00:00Z');
+  const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+  await engine.ingest(conversation('PN-1', 'c', now - 3_600_000), { rawBody: 'conversation' });
+  return { store, engine, now, at };
+}
+
 const backends: [string, () => CoexistStore][] = [
   ['memory', () => createMemoryStore()],
   ['sqlite', () => createSqliteStore({ path: join(directory, `${Math.random()}.db`) })],
@@ -131,12 +142,7 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
   });
 
   it("shows the account's disconnect and, after a contact.removed, the profile name again", async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
-    const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] });
-    const now = Date.parse('2026-03-05T10:00:00Z');
-    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
-    await engine.ingest(conversation('PN-1', 'c', now - 3_600_000), { rawBody: 'conversation' });
+    const { store, engine, now, at } = await withConversation(createStore);
     // Account events carry no phone number id (Meta sends no metadata with them): recorded on the WABA.
     const account = { wabaId: 'WABA-1', field: 'account_update' } as const;
     await engine.ingest(
@@ -176,12 +182,7 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
   });
 
   it('shows a message sent through the Cloud API, known only from its statuses, and the API as owner', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
-    const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] });
-    const now = Date.parse('2026-03-05T10:00:00Z');
-    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
-    await engine.ingest(conversation('PN-1', 'c', now - 3_600_000), { rawBody: 'conversation' });
+    const { store, engine, now, at } = await withConversation(createStore);
     // Meta sends no webhook for a message sent through the Cloud API (by the CRM, a bot): only its statuses.
     const status = (id: string, messageId: string, value: 'sent' | 'delivered', minutes: number, phone = PHONE) =>
       ({

@@ -20,6 +20,14 @@ const synced = (contact: ContactRef, occurredAt: string): CoexistenceEvent => ({
   contact,
 });
 
+const removed = (at: string): CoexistenceEvent => ({
+  ...eventBase,
+  id: `removed-${at}`,
+  type: 'contact.removed',
+  occurredAt: at,
+  contact: { phone: '+16505551234' },
+});
+
 describe('contact identity', () => {
   it('keys by E.164 from phone or wa_id, else by BSUID', () => {
     expect(contactKey({ phone: '+16505551234' })).toBe('phone:+16505551234');
@@ -117,13 +125,6 @@ describe('names precedence', () => {
   });
 
   it('keeps a removal against a late redelivery of an older add, and against an add at the same time', () => {
-    const removed = (at: string) => ({
-      ...eventBase,
-      id: `removed-${at}`,
-      type: 'contact.removed' as const,
-      occurredAt: at,
-      contact: { phone: '+16505551234' },
-    });
     let contact = applyContactEvent(
       undefined,
       synced({ phone: '+16505551234', name: 'Pablo' }, '2026-03-01T10:00:00Z'),
@@ -147,13 +148,6 @@ describe('names precedence', () => {
   });
 
   it('keeps the latest removal when an older removal and the add between them arrive late', () => {
-    const removed = (at: string) => ({
-      ...eventBase,
-      id: `removed-${at}`,
-      type: 'contact.removed' as const,
-      occurredAt: at,
-      contact: { phone: '+16505551234' },
-    });
     // On the phone: removed at 10:00, added again at 11:00, removed at 12:00; delivered 12:00, 10:00, 11:00.
     let contact = applyContactEvent(undefined, removed('2026-03-01T12:00:00Z'));
     contact = applyContactEvent(contact, removed('2026-03-01T10:00:00Z'));
