@@ -89,8 +89,9 @@ export function toClosePhoneSearch(
 }
 
 /**
- * Answers each request with the contacts whose stored phones normalize to its number (Close's search is a
- * pre-filter; this confirms), oldest first. Requests without a phone answer no matches.
+ * Answers each request with the contacts whose stored phones normalize to its number, or to a retired form of it
+ * (`phoneVariants`), oldest first (Close's search is a pre-filter; this confirms). Requests without a phone answer
+ * no matches.
  */
 export function matchClosePhoneSearch(
   requests: readonly ContactFindRequest[],
@@ -99,6 +100,7 @@ export function matchClosePhoneSearch(
 ): ContactFindResult[] {
   const byPhone = new Map<string, ContactMatch[]>();
   const seen = new Set<string>();
+  const order = new Map(contacts.map((contact, index) => [contact.id, index]));
   for (const contact of contacts) {
     for (const stored of contact.phones ?? []) {
       const e164 = normalizePhone(stored.phone, defaultCountry === undefined ? {} : { defaultCountry });
@@ -118,7 +120,16 @@ export function matchClosePhoneSearch(
   }
   return requests.map((request) => {
     const e164 = requestPhone(request);
-    return { key: request.key, ok: true, matches: e164 === undefined ? [] : (byPhone.get(e164) ?? []) };
+    if (e164 === undefined) return { key: request.key, ok: true, matches: [] };
+    // The number itself, or a retired form of it a rep saved (an Argentine mobile without its 9: `phoneVariants`).
+    const forms = new Set([
+      e164,
+      ...(request.phoneVariants ?? phoneVariants(e164)).filter((form) => form.startsWith('+')),
+    ]);
+    const matches = new Map<string, ContactMatch>();
+    for (const form of forms) for (const match of byPhone.get(form) ?? []) matches.set(match.crmId, match);
+    const ordered = [...matches.values()].sort((left, right) => order.get(left.crmId)! - order.get(right.crmId)!);
+    return { key: request.key, ok: true, matches: ordered };
   });
 }
 

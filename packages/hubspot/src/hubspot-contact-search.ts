@@ -6,11 +6,10 @@
  * digit spellings (HubSpot's calculated national number, [unverified] contents, catching `(650) 555-1234`).
  * 5 groups of one filter each fit the documented caps (5 groups / 6 per group / 18 filters; design to 5/6/18).
  * `IN` has no documented value cap (100 is a community figure [unverified]): the adapter packs phones up to
- * `maxInValues` per list and halves it when HubSpot answers 400. Every hit is confirmed client-side by
- * normalizing the stored string back to the requested E.164.
+ * `maxInValues` per list and halves it when HubSpot answers 400. Every hit is confirmed client-side with
+ * `storedPhoneMatches` (core): the stored string read back as the requested E.164.
  */
-import { type ContactFindRequest, type CountryCode, normalizePhone, phoneVariants } from '@coexist/core';
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { type ContactFindRequest, phoneVariants } from '@coexist/core';
 import type { HubSpotSearchRequest } from './hubspot-api.ts';
 import { CONTACT_PHONE_PROPERTIES, CONTACT_READ_PROPERTIES } from './map-hubspot-contact.ts';
 
@@ -82,19 +81,4 @@ export function buildPhoneSearchRequest(chunk: readonly PhoneSearchItem[], after
     limit: 200,
     ...(after === undefined ? {} : { after }),
   };
-}
-
-/** The country an E.164 number belongs to, to read a stored national number in. */
-function countryOf(e164: string): CountryCode | undefined {
-  return parsePhoneNumberFromString(e164)?.country;
-}
-
-/**
- * Whether a stored phone string is the requested number: normalized in the portal's default country, else in the
- * requested number's own country (a rep who typed `(650) 555-1234` for a +1 contact meant +1).
- */
-export function storedPhoneMatches(stored: string, e164: string, defaultCountry?: CountryCode): boolean {
-  if (normalizePhone(stored, defaultCountry === undefined ? {} : { defaultCountry }) === e164) return true;
-  const own = countryOf(e164);
-  return own !== undefined && own !== defaultCountry && normalizePhone(stored, { defaultCountry: own }) === e164;
 }

@@ -16,6 +16,7 @@ import {
   isRecentlyNotFound,
   normalizePhone,
   type OperationContext,
+  storedPhoneMatches,
 } from '@coexist/core';
 import { type HubSpotWireRecord, hubSpotBatchResponseSchema, hubSpotSearchResponseSchema } from './hubspot-api.ts';
 import {
@@ -23,7 +24,6 @@ import {
   chunkPhoneSearch,
   type PhoneSearchItem,
   phoneSearchValues,
-  storedPhoneMatches,
 } from './hubspot-contact-search.ts';
 import { HUBSPOT_CRM, toRowError } from './hubspot-errors.ts';
 import { CONTACT_IDENTITY_PROPERTY } from './hubspot-setup.ts';

@@ -7,9 +7,9 @@
  *   reserved characters to escape). A SearchQuery over 4,000 characters loses its logical operators and one over
  *   10,000 returns nothing (https://developer.salesforce.com/docs/platform/salesforce-soql-sosl/guide/sforce-api-calls-sosl-syntax.html),
  *   so searches are cut at 4,000 characters.
- * Every hit is confirmed client-side with `normalizePhone`/`phoneVariants`, since a search matches loosely. Pure.
+ * Every hit is confirmed client-side with `storedPhoneMatches` (core), since a search matches loosely. Pure.
  */
-import { type CountryCode, normalizePhone, phoneVariants } from '@coexist/core';
+import { type CountryCode, normalizePhone, phoneVariants, storedPhoneMatches } from '@coexist/core';
 import type { SalesforcePersonRecord } from './salesforce-api.ts';
 
 /** The longest SOSL SearchQuery (the text between the braces) that keeps its `OR` operators. */
@@ -95,18 +95,6 @@ export function buildUserIdQuery(objectType: 'Contact' | 'Lead', userIds: readon
 
 /** Which field of a record confirmed the match, best first. */
 export type PhoneMatchField = 'WhatsApp_E164__c' | 'MobilePhone' | 'Phone';
-
-/** Whether a stored number (any format) is the E.164 `phone`. */
-export function storedPhoneMatches(
-  stored: string | null | undefined,
-  phone: string,
-  defaultCountry?: CountryCode,
-): boolean {
-  if (stored === null || stored === undefined || stored.trim() === '') return false;
-  if (normalizePhone(stored, defaultCountry === undefined ? {} : { defaultCountry }) === phone) return true;
-  const digits = digitsOf(stored);
-  return digits.length >= 7 && phoneVariants(phone).some((variant) => digitsOf(variant) === digits);
-}
 
 /** The field on which a Contact or Lead confirms `phone`, or `undefined` when it does not. */
 export function confirmPhoneMatch(

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { normalizePhone, phoneVariants } from './phone.ts';
+import { normalizePhone, phoneVariants, storedPhoneMatches } from './phone.ts';
 
 const CASES = [
   ['US national', '(650) 253-0000', 'US', '+16502530000'],
@@ -89,6 +89,12 @@ describe('phoneVariants', () => {
     expect(phoneVariants('+525512345678')).toEqual(expect.arrayContaining(['+5215512345678', '5215512345678']));
   });
 
+  it('includes the Argentine mobile without its 9, as reps dial it at home', () => {
+    expect(phoneVariants('+5491123456789')).toEqual(
+      expect.arrayContaining(['+541123456789', '541123456789', '+54 11 2345 6789', '011 2345-6789']),
+    );
+  });
+
   it('lists the same formats for a number just normalized (its parse reused) as for one parsed afresh', () => {
     // Normalized first, from a wa_id (Brazil, no ninth digit) and a Mexican `521` wa_id: the parse is reused.
     expect(normalizePhone('551187654322')).toBe('+5511987654322');
@@ -107,5 +113,23 @@ describe('phoneVariants', () => {
 
   it('throws naming e164 for anything else', () => {
     expect(() => phoneVariants('0151 23456789')).toThrow(/\[coexist\/core\] phoneVariants: `e164`/);
+  });
+});
+
+describe('storedPhoneMatches', () => {
+  it('accepts the number in any stored format, national ones read in its own country, and retired forms', () => {
+    expect(storedPhoneMatches('(650) 555-1234', '+16505551234')).toBe(true);
+    expect(storedPhoneMatches('07911 123456', '+447911123456', 'US')).toBe(true);
+    expect(storedPhoneMatches('0044 7911 123456', '+447911123456')).toBe(true);
+    expect(storedPhoneMatches('+55 11 8765-4321', '+5511987654321')).toBe(true);
+    expect(storedPhoneMatches('+54 11 2345-6789', '+5491123456789')).toBe(true);
+  });
+
+  it('refuses another number, an empty value and a request that is not E.164', () => {
+    expect(storedPhoneMatches('+54 11 2345-6780', '+5491123456789')).toBe(false);
+    expect(storedPhoneMatches('(650) 555-1235', '+16505551234')).toBe(false);
+    expect(storedPhoneMatches('', '+16505551234')).toBe(false);
+    expect(storedPhoneMatches(null, '+16505551234')).toBe(false);
+    expect(storedPhoneMatches('6505551234', 'not a phone')).toBe(false);
   });
 });

@@ -23,6 +23,8 @@ export interface NormalizePhoneOptions {
 }
 
 const ALLOWED_CHARACTERS = /^[\d\s+().\-/]+$/;
+/** The shape of an E.164 number: `+` and 6–17 digits (validity is libphonenumber's to say). */
+const E164 = /^\+\d{6,17}$/;
 
 /**
  * Normalizes a phone number in any common format to E.164 (`+4915123456789`), or `undefined` when it is not a
@@ -123,7 +125,8 @@ function applyNumberingPlanFixes(phone: PhoneNumber): PhoneNumber {
 /**
  * The formats reps store an E.164 number in, for CRM search: E.164, digits, `00` prefix, international with
  * spaces, national (with prefix, formatted and digits), the national significant number, and the retired
- * variants (Brazil without the ninth digit, Mexico with `+52 1`). Throws when `e164` is not E.164.
+ * variants (Brazil without the ninth digit, Mexico with `+52 1`, an Argentine mobile without its `9`). Throws when
+ * `e164` is not E.164.
  */
 export function phoneVariants(e164: string): string[] {
   let variants = variantsByE164.get(e164);
@@ -137,6 +140,33 @@ export function phoneVariants(e164: string): string[] {
 }
 
 /**
+ * Whether a number as a CRM stores it (in whatever format a rep typed) is the E.164 number `e164`: read in the CRM's
+ * default country, else in the number's own country (a rep who typed `(650) 555-1234` for a +1 contact meant +1),
+ * else its digits are those of one of `phoneVariants(e164)` (a national or retired format: Brazil without the ninth
+ * digit, Mexico with `+52 1`, an Argentine mobile without its `9`). Adapters confirm each search hit with it.
+ */
+export function storedPhoneMatches(
+  stored: string | null | undefined,
+  e164: string,
+  defaultCountry?: CountryCode,
+): boolean {
+  if (stored === null || stored === undefined || stored.trim() === '') return false;
+  if (normalizePhone(stored, defaultCountry === undefined ? {} : { defaultCountry }) === e164) return true;
+  const own = parsedCountryOf(e164);
+  if (own !== undefined && own !== defaultCountry && normalizePhone(stored, { defaultCountry: own }) === e164) {
+    return true;
+  }
+  if (parsePhoneNumberFromString(e164)?.isValid() !== true) return false;
+  const digits = stored.replace(/\D/g, '');
+  return digits.length >= 7 && phoneVariants(e164).some((variant) => variant.replace(/\D/g, '') === digits);
+}
+
+/** The country of an E.164 number, or `undefined` when it is not one. */
+function parsedCountryOf(e164: string): CountryCode | undefined {
+  return E164.test(e164) ? parsePhoneNumberFromString(e164)?.country : undefined;
+}
+
+/**
  * Results of `phoneVariants`, bounded: formatting a number six ways costs tens of microseconds, and a backfill asks
  * for each customer's formats several times (the engine's find request, a CRM adapter confirming the hits of its
  * search). ~400 bytes an entry.
@@ -147,7 +177,7 @@ const VARIANTS_CAPACITY = 10_000;
 function computeVariants(e164: string): string[] {
   const parsed = parsedByE164.get(e164);
   if (parsed !== undefined) parsedByE164.delete(e164);
-  const phone = parsed ?? (/^\+\d{6,17}$/.test(e164) ? parsePhoneNumberFromString(e164) : undefined);
+  const phone = parsed ?? (E164.test(e164) ? parsePhoneNumberFromString(e164) : undefined);
   if (phone === undefined) {
     throw new TypeError(`[coexist/core] phoneVariants: \`e164\` must be an E.164 number like +16505551234`);
   }
@@ -179,6 +209,11 @@ function withRetiredVariants(phone: PhoneNumber): PhoneNumber[] {
   }
   if (phone.countryCallingCode === '52' && national.length === 10) {
     retired = parsePhoneNumberFromString(`+521${national}`);
+  }
+  // Argentina: a mobile is `+54 9` + area + number internationally (and in its wa_id); reps often save it without the
+  // 9, as it is dialled at home, which reads as a (valid) landline: searched too, and accepted by `storedPhoneMatches`.
+  if (phone.countryCallingCode === '54' && national.length === 11 && national.startsWith('9')) {
+    retired = parsePhoneNumberFromString(`+54${national.slice(1)}`);
   }
   if (retired !== undefined) numbers.push(retired);
   return numbers;

@@ -297,6 +297,8 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
         { e164: '+16505550134', as: '+1 (650) 555-0134' },
         { e164: '+447911123456', as: '0044 7911 123456' },
         { e164: '+4915123456789', as: '4915123456789' },
+        // An Argentine mobile saved without its 9, as dialled at home (its wa_id has the 9).
+        { e164: '+5491123456789', as: '+54 11 2345-6789' },
       ];
       const seeded: string[] = [];
       for (const entry of stored)

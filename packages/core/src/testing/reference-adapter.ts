@@ -27,7 +27,7 @@ import type {
   MessageRecordReaction,
   MessageUpdate,
 } from '../adapter/crm-records.ts';
-import { type CountryCode, normalizePhone } from '../models/phone.ts';
+import { type CountryCode, normalizePhone, storedPhoneMatches } from '../models/phone.ts';
 import { renderChatCardHtml } from '../models/render-chat-card-html.ts';
 import { isStatusUpgrade } from '../models/timeline.ts';
 
@@ -425,6 +425,10 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
         ...(request.userId === undefined ? [] : (contactsByUserId.get(request.userId) ?? [])),
         ...(request.waId === undefined ? [] : (contactsByWaId.get(request.waId) ?? [])),
         ...(request.phone === undefined ? [] : (contactsByPhone.get(request.phone) ?? [])),
+        // A retired form of the number a rep saved (an Argentine mobile without its 9), as a CRM search finds it.
+        ...(request.phoneVariants ?? [])
+          .filter((variant) => variant.startsWith('+') && variant !== request.phone)
+          .flatMap((variant) => contactsByPhone.get(variant) ?? []),
       ]);
       const ordered = [...candidates].sort(
         (left, right) => (contactPosition.get(left) ?? 0) - (contactPosition.get(right) ?? 0),
@@ -439,7 +443,8 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
         else if (
           request.phone !== undefined &&
           record.phone !== undefined &&
-          storedPhone(record.phone) === request.phone
+          (storedPhone(record.phone) === request.phone ||
+            storedPhoneMatches(record.phone, request.phone, options.defaultCountry))
         )
           matchedOn = 'phone';
         if (matchedOn !== undefined) {
