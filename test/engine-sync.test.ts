@@ -939,6 +939,37 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect(number?.queue).toMatchObject({ pending: 0, unrouted: 1 });
   });
 
+  it('replays a dead letter to the connection serving its number now', async () => {
+    const store = createStore();
+    const phone = '+16505551010';
+    const first = createReferenceAdapter({ crm: 'crm-a', rateLimits: NO_LIMITS });
+    first.injectFault({ type: 'fail-item', operation: 'writeMessages', index: 0, error: 'permanent' });
+    const before = createSyncEngine({
+      store,
+      connections: [{ id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-1'] }],
+    });
+    await before.ingest([inboundMessage({ wamid: 'wamid.dead', phone, at: 1_000 })], { rawBody: 'dies' });
+    await before.drain();
+    const [letter] = await before.listDeadLetters();
+    await before.stop();
+
+    const second = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
+    const moved = track(
+      createSyncEngine({
+        store,
+        connections: [
+          { id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-2'] },
+          { id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] },
+        ],
+      }),
+      store,
+    );
+    await moved.replayDeadLetter(letter!.id);
+    await moved.drain({ timeoutMs: 10_000 });
+    expect(threadRecords(second, phone).map((record) => record.key)).toEqual(['wamid.dead']);
+    expect(first.state.messages.size).toBe(0);
+  });
+
   it('reports progress and status a person can follow', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 50 });
@@ -994,6 +1025,41 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 });
 
 describe('sync engine API', () => {
+  it('resolves drain() after the last progress event, even one a timer started on a slow store', async () => {
+    // A store whose counters take a while to read: the timer's flush is still reading when drain() finishes.
+    const memory = createMemoryStore();
+    const store = new Proxy(memory, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'readCounters' && property !== 'countOpen') {
+          return typeof value === 'function' ? value.bind(target) : value;
+        }
+        return async () => {
+          const answer = await (value as () => Promise<unknown>).call(target);
+          await new Promise((resolve) => setTimeout(resolve, property === 'countOpen' ? 15 : 30));
+          return answer;
+        };
+      },
+    }) as CoexistStore;
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({
+        store,
+        progressIntervalMs: 0,
+        connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }],
+      }),
+      store,
+    );
+    const seen: SyncProgress[] = [];
+    engine.on('progress', (progress) => seen.push(progress));
+    const messages = [1, 2, 3, 4, 5].map((n) =>
+      inboundMessage({ wamid: `w${n}`, phone: '+16505551234', at: n * 1_000 }),
+    );
+    await engine.ingest(messages, { rawBody: 'five' });
+    await engine.drain();
+    expect(seen.at(-1)?.messagesWritten).toBe(5);
+  });
+
   it('makes a second stop() wait for the first, so the store can be closed after either', async () => {
     const store = createMemoryStore();
     const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 10 });

@@ -106,6 +106,17 @@ describe('dead-letter routes', () => {
     expect((await coexist.fetch(request('/dead-letters?limit=0', { token: env.ADMIN_TOKEN }))).status).toBe(400);
   });
 
+  it('answers 500, not 404, when the store cannot answer', async () => {
+    const { coexist } = await withDeadLetter(true);
+    const [letter] = await coexist.engine.listDeadLetters();
+    await coexist.close();
+    running = undefined;
+    const replay = await coexist.routes(
+      request(`/dead-letters/${letter!.id}/replay`, { method: 'POST', token: env.ADMIN_TOKEN }),
+    );
+    expect(replay?.status).toBe(500);
+  });
+
   it('is off without an admin token in the configuration', async () => {
     const { coexist } = await withDeadLetter(false);
     expect((await coexist.fetch(request('/dead-letters'))).status).toBe(403);

@@ -50,7 +50,8 @@ export async function deadLetterResponse(
   try {
     return redactedJson({ deadLetter: await engine.replayDeadLetter(Number(replay[1])) }, options.secrets);
   } catch (error) {
-    if (!(error instanceof CoexistStoreError)) throw error;
+    // Only the letter's own refusals answer 4xx; anything else (a closed store) is the server's error.
+    if (!(error instanceof CoexistStoreError) || error.field !== 'id') throw error;
     // The store names the two refusals in its message: no such letter, or replayed already.
     const status = /already replayed/.test(error.message) ? 409 : 404;
     return json({ error: { field: error.field, message: error.message } }, status);

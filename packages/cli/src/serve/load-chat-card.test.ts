@@ -245,6 +245,56 @@ describe.each(backends)('loadChatCard (%s store)', (_name, createStore) => {
     await store.close();
   });
 
+  it('finds a Cloud API message whose statuses name only the BSUID, dated by its first status', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1', 'PN-2'] }] });
+    const now = Date.parse('2026-03-05T10:00:00Z');
+    const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+    const customer = { phone: PHONE, waId: PHONE.slice(1), userId: 'US.77' };
+    const received = (phoneNumberId: string, id: string, minutes: number): CoexistenceEvent => ({
+      ...base,
+      id: `in:${id}`,
+      type: 'message.received',
+      field: 'messages',
+      phoneNumberId,
+      occurredAt: at(minutes),
+      contact: customer,
+      message: { id, kind: 'text', text: 'hello' },
+      source: 'live',
+    });
+    const status = (value: 'sent' | 'read', minutes: number): CoexistenceEvent => ({
+      ...base,
+      id: `status:api.b:${value}`,
+      type: 'message.status',
+      field: 'messages',
+      phoneNumberId: 'PN-1',
+      occurredAt: at(minutes),
+      messageId: 'api.b',
+      status: value,
+      recipient: { userId: 'US.77' },
+    });
+    // PN-1: the customer writes, the API answers (sent 09:10, read at 09:59); PN-2: the customer writes at 09:30.
+    await engine.ingest([received('PN-1', 'in.1', -60)], { rawBody: 'first' });
+    await engine.drain();
+    await engine.ingest([status('sent', -50), received('PN-2', 'in.2', -30), status('read', -1)], { rawBody: 'then' });
+    await engine.drain();
+    const contact = [...adapter.state.contacts.values()].find((record) => record.phone === PHONE)!;
+    const contactKeys = await store.findContactKeys('crm', contact.crmId);
+    expect(contactKeys).toEqual(['bsuid:US.77', `phone:${PHONE}`]);
+    const query = { connectionId: 'crm', phoneNumberIds: ['PN-1', 'PN-2'], contactKeys, now: new Date(now) };
+    // The latest message is PN-2's (09:30): the API message was sent at 09:10, whenever it was read.
+    expect((await loadChatCard(store, query))!.messages.map((message) => message.id)).toEqual(['in.2']);
+    const first = await loadChatCard(store, { ...query, phoneNumberId: 'PN-1' });
+    expect(first!.messages.map((message) => [message.id, message.actor, message.status])).toEqual([
+      ['in.1', 'customer', undefined],
+      ['api.b', 'cloud_api', 'read'],
+    ]);
+    expect(first!.ownership).toMatchObject({ owner: 'api', messageId: 'api.b' });
+    await engine.stop();
+    await store.close();
+  });
+
   it('finds the contact keys a CRM id maps to', async () => {
     const store = createStore();
     await store.saveContacts([

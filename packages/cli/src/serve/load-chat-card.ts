@@ -52,35 +52,55 @@ export async function loadChatCard(store: CoexistStore, query: ChatCardQuery): P
   const numbers = query.phoneNumberId === undefined ? query.phoneNumberIds : [query.phoneNumberId];
   const threadKeys = numbers.flatMap((phoneNumberId) => query.contactKeys.map((key) => `${phoneNumberId}|${key}`));
   if (threadKeys.length === 0) return undefined;
-  const [threadEvents, apiReplies] = await Promise.all([
+  const [threadEvents, replies] = await Promise.all([
     store.listThreadEvents(threadKeys).then((events) => events.filter((event) => MESSAGE_TYPES.has(event.type))),
     listApiReplies(store, threadKeys),
   ]);
+  // Messages known only from their statuses: sent through the Cloud API (Meta sends no webhook for those). A status
+  // that overtook its echo left a record too; the echo makes it known.
+  const seen = new Set(threadEvents.map((event) => timelineTargetId(event)));
+  const apiReplies = replies.filter((reply) => !seen.has(reply.messageId));
+  const apiUpdates =
+    apiReplies.length === 0
+      ? []
+      : await store.listThreadEvents(apiReplies.map((reply) => `message|${reply.messageId}`));
+  // An API message's time is its first status's (a record keeps the time of the last status parked).
+  const sentAt = new Map<string, number>();
+  for (const event of apiUpdates) {
+    const id = timelineTargetId(event)!;
+    const at = Date.parse(event.occurredAt);
+    const earliest = sentAt.get(id);
+    if (earliest === undefined || at < earliest) sentAt.set(id, at);
+  }
   // The conversation shown is the one with the latest message, received, echoed or sent through the Cloud API.
   let phoneNumberId: string | undefined;
   let latestAt = Number.NEGATIVE_INFINITY;
   for (const { at, number } of [
-    ...threadEvents.map((event) => ({ at: event.occurredAt, number: event.phoneNumberId })),
-    ...apiReplies.map((reply) => ({ at: reply.at, number: reply.phoneNumberId })),
+    ...threadEvents.map((event) => ({ at: Date.parse(event.occurredAt), number: event.phoneNumberId })),
+    ...apiReplies.map((reply) => ({
+      at: sentAt.get(reply.messageId) ?? Date.parse(reply.at),
+      number: reply.phoneNumberId,
+    })),
   ]) {
-    if (number !== undefined && Date.parse(at) >= latestAt) {
-      latestAt = Date.parse(at);
+    if (number !== undefined && at >= latestAt) {
+      latestAt = at;
       phoneNumberId = number;
     }
   }
   if (phoneNumberId === undefined) return undefined;
   const messageEvents = threadEvents.filter((event) => event.phoneNumberId === phoneNumberId);
   const messageIds = new Set(messageEvents.map((event) => timelineTargetId(event)).filter((id) => id !== undefined));
-  // Messages known only from their statuses: sent through the Cloud API (Meta sends no webhook for those).
   const apiMessageIds = new Set(
-    apiReplies
-      .filter((reply) => reply.phoneNumberId === phoneNumberId && !messageIds.has(reply.messageId))
-      .map((reply) => reply.messageId),
+    apiReplies.filter((reply) => reply.phoneNumberId === phoneNumberId).map((reply) => reply.messageId),
   );
-  const [updates, contactEvents] = await Promise.all([
-    store.listThreadEvents([...messageIds, ...apiMessageIds].map((id) => `message|${id}`)),
+  const [messageUpdates, contactEvents] = await Promise.all([
+    store.listThreadEvents([...messageIds].map((id) => `message|${id}`)),
     store.listThreadEvents(query.contactKeys.map((key) => `contact|${key}`)),
   ]);
+  const updates = [
+    ...messageUpdates,
+    ...apiUpdates.filter((event) => apiMessageIds.has(timelineTargetId(event) ?? '')),
+  ];
 
   const messages = new Map<string, TimelineMessage>();
   for (const event of messageEvents) {

@@ -22,6 +22,7 @@ import type {
   MessageEchoedEvent,
   MessageReceivedEvent,
 } from '../events/coexistence-event.ts';
+import { contactIdentityKeys } from '../models/contact.ts';
 import { normalizeOwnerMap } from '../models/owner.ts';
 import type {
   CoexistStore,
@@ -968,7 +969,10 @@ export class ConnectionWorker {
       await store.getContacts(this.connection.id, [...wanted.keys()]),
     );
     const missing = [...wanted.keys()].filter((key) => !resolved.has(key));
-    if (missing.length === 0) return resolved;
+    if (missing.length === 0) {
+      await this.#saveAliases(wanted, resolved);
+      return resolved;
+    }
 
     // In a backfill batch, customers an address-book sync (or `#resolveAhead`) is writing now get its record; the
     // others are searched and created meanwhile, and so are those whose sync failed. A live batch does not wait for
@@ -1003,7 +1007,33 @@ export class ConnectionWorker {
     if (found.length > 0) {
       await store.saveContacts(found.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...mapping })));
     }
+    await this.#saveAliases(wanted, resolved);
     return resolved;
+  }
+
+  /**
+   * Maps a resolved customer's other identity too: one who wrote with a phone and a BSUID is also found by the BSUID
+   * alone (a later event, or a status naming only the BSUID; the chat card reads `findContactKeys`). An alias that
+   * names another record already is left alone.
+   */
+  async #saveAliases(
+    wanted: ReadonlyMap<string, { ref: ContactRef }>,
+    resolved: ReadonlyMap<string, ContactMapping | CrmError | ShutdownSignal>,
+  ): Promise<void> {
+    const aliases = new Map<string, ContactMapping>();
+    for (const [key, { ref }] of wanted) {
+      if (ref.userId === undefined || ref.userId === '') continue;
+      const mapping = resolved.get(key);
+      if (!isMapping(mapping)) continue;
+      for (const alias of contactIdentityKeys(ref)) if (alias !== key) aliases.set(alias, mapping);
+    }
+    if (aliases.size === 0) return;
+    const known = await this.#host.store.getContacts(this.connection.id, [...aliases.keys()]);
+    const fresh = [...aliases].filter(([alias]) => !known.has(alias));
+    if (fresh.length === 0) return;
+    await this.#host.store.saveContacts(
+      fresh.map(([key, mapping]) => ({ connectionId: this.connection.id, key, ...toMapping(mapping) })),
+    );
   }
 
   /** Searches these contacts, creates those not found, and sets each one's mapping or error in `resolved`. */

@@ -82,6 +82,8 @@ class Engine implements SyncEngine {
   #stopped = false;
   #stopping: Promise<void> | undefined;
   readonly #pauseTimers = new Set<ReturnType<typeof setTimeout>>();
+  /** Every progress flush started, settled once all have emitted. */
+  #progressFlushes: Promise<void> = Promise.resolve();
   #metaLoop: Promise<void> | undefined;
   #metaIdle = false;
   #metaWoken = false;
@@ -344,7 +346,8 @@ class Engine implements SyncEngine {
   async replayDeadLetter(id: number): Promise<DeadLetter> {
     if (!Number.isInteger(id)) throw new TypeError(`${PREFIX}id: expected a dead letter's integer id`);
     await this.#init();
-    const letter = await this.#store.replayDeadLetter(id, new Date(this.#now()).toISOString());
+    // To the connection serving its number now: the one it died on may no longer (docs/engine.md, Multi-tenant).
+    const letter = await this.#store.replayDeadLetter(id, new Date(this.#now()).toISOString(), this.#routes);
     if (letter.phoneNumberId !== null) this.#markDirty(letter.phoneNumberId);
     this.#wakeAll();
     return letter;
@@ -606,17 +609,19 @@ class Engine implements SyncEngine {
     }, wait);
   }
 
+  /** Emits the progress of the numbers that changed; resolves once every flush started so far has emitted. */
   #flushProgress(): Promise<void> {
     if (this.#dirtyNumbers.size === 0 || (this.#listeners.get('progress')?.size ?? 0) === 0) {
       this.#dirtyNumbers.clear();
-      return Promise.resolve();
+      // A flush the timer started may still be reading the counters: whoever waits, waits for it too.
+      return this.#progressFlushes;
     }
     if (this.#progressTimer !== undefined) clearTimeout(this.#progressTimer);
     this.#progressTimer = undefined;
     const numbers = [...this.#dirtyNumbers];
     this.#dirtyNumbers.clear();
     this.#lastProgressAt = Date.now();
-    return this.#store
+    const flush = this.#store
       .readCounters()
       .then((counters) => {
         for (const phoneNumberId of numbers) this.#emit('progress', this.#progressOf(phoneNumberId, counters));
@@ -624,6 +629,9 @@ class Engine implements SyncEngine {
       .catch((error: unknown) => {
         this.#logger.error?.(`${PREFIX}reading progress counters failed`, { error: describeError(error) });
       });
+    // drain() waits for every flush started so far, this one and any a timer started before.
+    this.#progressFlushes = Promise.all([this.#progressFlushes, flush]).then(() => {});
+    return this.#progressFlushes;
   }
 
   #progressOf(phoneNumberId: string, counters: Record<string, Record<string, number>>): SyncProgress {

@@ -242,8 +242,12 @@ export interface CoexistStore {
 
   /** Lists dead letters, newest last. */
   listDeadLetters(options?: { includeReplayed?: boolean; limit?: number }): Promise<DeadLetter[]>;
-  /** Puts a dead letter's event back in the queue (`pending`, attempts reset); returns the letter. */
-  replayDeadLetter(id: number, at: string): Promise<DeadLetter>;
+  /**
+   * Puts a dead letter's event back in the queue (`pending`, attempts reset); returns the letter. With `routes` (phone
+   * number id → connection id, the engine's configuration now), the event goes to the connection serving its number,
+   * or to `unrouted` when none does; without, to the connection it died on.
+   */
+  replayDeadLetter(id: number, at: string, routes?: ReadonlyMap<string, string>): Promise<DeadLetter>;
 
   /** Counts of open (not `done`) events per number, kind, lane and state. */
   countOpen(): Promise<QueueCount[]>;

@@ -392,7 +392,7 @@ class MemoryStore implements CoexistStore {
       .map((letter) => ({ ...letter }));
   }
 
-  async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
+  async replayDeadLetter(id: number, at: string, routes?: ReadonlyMap<string, string>): Promise<DeadLetter> {
     this.#check();
     const letter = this.#deadLetters.get(id);
     if (letter === undefined) throw new CoexistStoreError('id', `no dead letter ${id}`);
@@ -401,7 +401,10 @@ class MemoryStore implements CoexistStore {
     const event = this.#events.get(letter.seq);
     if (event !== undefined && event.state === 'dead') {
       this.#count(event.event.phoneNumberId ?? '', `${event.kind}.${event.lane}.dead`, -1);
-      event.state = 'pending';
+      if (routes !== undefined && event.kind !== 'meta') {
+        event.connectionId = routes.get(event.event.phoneNumberId ?? '') ?? null;
+      }
+      event.state = event.connectionId === null ? 'unrouted' : 'pending';
       event.attempts = 0;
       event.notBefore = 0;
       this.#queue(event);

@@ -1161,11 +1161,16 @@ class SqliteStore implements CoexistStore {
     return rows.map((row) => toDeadLetter(row as Row));
   }
 
-  async replayDeadLetter(id: number, at: string): Promise<DeadLetter> {
+  async replayDeadLetter(id: number, at: string, routes?: ReadonlyMap<string, string>): Promise<DeadLetter> {
     await this.#flushAll();
     this.#becomingPending++;
     try {
-      const { letter, entry } = await this.#write('replayDeadLetter', id, at);
+      const { letter, entry } = await this.#write(
+        'replayDeadLetter',
+        id,
+        at,
+        routes === undefined ? undefined : [...routes],
+      );
       if (entry !== null) this.#pending.add({ ...toEntry(entry), attempts: 0, notBefore: 0 });
       return toDeadLetter(letter);
     } finally {

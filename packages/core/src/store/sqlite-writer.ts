@@ -116,7 +116,11 @@ export interface SqliteWriter {
   /** Moves open events whose connection no longer serves their number (`[phone number id, connection id]`); returns how many. */
   rerouteOpenEvents(routes: readonly [string, string][]): number;
   /** Replays a dead letter; returns the letter's row and, when its event went back to pending, the event's row. */
-  replayDeadLetter(id: number, at: string): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
+  replayDeadLetter(
+    id: number,
+    at: string,
+    routes?: readonly [string, string][],
+  ): { letter: Record<string, unknown>; entry: Record<string, unknown> | null };
   /** Bodies (JSON) of the events of these threads (`[thread key, its hash]`), in `(sort_key, seq)` order. */
   listThreadEvents(threads: readonly [string, number][]): string[];
   exec(sql: string): void;
@@ -584,20 +588,29 @@ export function createSqliteWriter(database: DatabaseSync, start: SqliteWriterSt
         return moved;
       });
     },
-    replayDeadLetter(id, at) {
+    replayDeadLetter(id, at, routes) {
       return transaction(() => {
         const row = sql('SELECT * FROM dead_letters WHERE id = ?').get(id);
         if (row === undefined) throw storeError('id', `no dead letter ${id}`);
         if (row.replayed_at !== null) throw storeError('id', `dead letter ${id} was already replayed`);
         sql('UPDATE dead_letters SET replayed_at = ? WHERE id = ?').run(at, id);
+        const seq = Number(row.seq);
+        const event = sql(
+          "SELECT phone_number_id, connection_id, kind FROM events WHERE seq = ? AND state = 'dead'",
+        ).get(seq);
+        if (event === undefined) return { letter: { ...row, replayed_at: at }, entry: null };
+        // With the engine's routes, to the connection serving its number now (or unrouted when none does).
+        const connectionId =
+          routes === undefined || event.kind === 'meta'
+            ? (event.connection_id ?? null)
+            : (new Map(routes).get(String(event.phone_number_id ?? '')) ?? null);
         const entry = sql(
-          `UPDATE events SET state = 'pending', attempts = 0, not_before = 0 WHERE seq = ? AND state = 'dead'
+          `UPDATE events SET state = ?, connection_id = ?, attempts = 0, not_before = 0 WHERE seq = ?
            RETURNING ${ENTRY_COLUMNS}`,
-        ).get(Number(row.seq));
-        if (entry !== undefined) {
-          countDead(Number(row.seq), -1);
-          lowerPendingFrom(Number(row.seq));
-        }
+        ).get(connectionId === null ? 'unrouted' : 'pending', connectionId, seq);
+        countDead(seq, -1);
+        if (connectionId === null) return { letter: { ...row, replayed_at: at }, entry: null };
+        lowerPendingFrom(seq);
         return { letter: { ...row, replayed_at: at }, entry: entry === undefined ? null : { ...entry } };
       });
     },
