@@ -18,7 +18,14 @@ import {
 } from '@coexist/core';
 import { createReferenceAdapter, type ReferenceAdapter } from '@coexist/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { echoedMessage, historyBackfill, inboundMessage, statusEvent } from './fixtures/engine-events.ts';
+import {
+  echoedMessage,
+  editEvent,
+  historyBackfill,
+  inboundMessage,
+  reactionEvent,
+  statusEvent,
+} from './fixtures/engine-events.ts';
 
 const directories: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
@@ -171,6 +178,39 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     // The engine could not prove the first writes, so it resent them: written more than once, stored once. (Both
     // injected losses can hit the same batch — its retry takes the second — so a record may be written 3 times.)
     expect([...adapter.state.messages.values()].some((record) => record.writeCount >= 2)).toBe(true);
+  });
+
+  it('keeps the later of two updates of the same second when the first is retried after it', async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    const engine = start(store, adapter, { autoStart: false });
+    const phone = '+16505551234';
+    // WhatsApp's timestamps have whole seconds: two edits, and a reaction and its removal, each pair in one second.
+    const edit = (id: string, text: string) => ({
+      ...editEvent({ wamid: 'wamid.m', phone, at: 60_000, text }),
+      id: `edit:${id}`,
+      message: { id, kind: 'text', text },
+    });
+    const react = (id: string, emoji: string | null) => ({
+      ...reactionEvent({ wamid: 'wamid.m', phone, at: 120_000, emoji }),
+      id: `reaction:${id}`,
+    });
+    await engine.ingest([inboundMessage({ wamid: 'wamid.m', phone, at: 1_000 })], { rawBody: 'message' });
+    for (const [index, update] of [
+      edit('e1', 'first edit'),
+      edit('e2', 'second edit'),
+      react('r1', '👍'),
+      react('r2', null),
+    ].entries()) {
+      await engine.ingest([update], { rawBody: `update ${index}` });
+    }
+    // The first item of the update batch fails once: it is retried after the others were sent.
+    adapter.injectFault({ type: 'fail-item', operation: 'updateMessages', index: 0, error: 'transient' });
+    await engine.start();
+    await engine.drain();
+    const [record] = [...adapter.state.messages.values()];
+    expect(record?.content.text).toBe('second edit');
+    expect(record?.reactions ?? []).toEqual([]);
   });
 
   it('treats a call that never answers as a timeout and resends it', async () => {

@@ -1025,6 +1025,41 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 });
 
 describe('sync engine API', () => {
+  it('writes a message ingested while a claim that finds nothing is in flight (no lost wake-up)', async () => {
+    // A store whose claims answer a turn later (any store that is not in memory): a webhook arrives meanwhile.
+    const memory = createMemoryStore();
+    let duringEmptyClaim: (() => Promise<void>) | undefined;
+    const store = new Proxy(memory, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'claim') return typeof value === 'function' ? value.bind(target) : value;
+        return async (query: Parameters<CoexistStore['claim']>[0]) => {
+          const result = await target.claim(query);
+          await new Promise((resolve) => setImmediate(resolve));
+          if (query.kind === 'message' && query.lane === 'live' && result.events.length === 0 && duringEmptyClaim) {
+            const arrive = duringEmptyClaim;
+            duringEmptyClaim = undefined;
+            await arrive();
+          }
+          return result;
+        };
+      },
+    }) as CoexistStore;
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
+    const phone = '+16505551234';
+    duringEmptyClaim = async () => {
+      await engine.ingest([inboundMessage({ wamid: 'wamid.2', phone, at: 2_000 })], { rawBody: 'second' });
+    };
+    await engine.ingest([inboundMessage({ wamid: 'wamid.1', phone, at: 1_000 })], { rawBody: 'first' });
+    await engine.drain({ timeoutMs: 5_000 });
+    expect(duringEmptyClaim).toBeUndefined();
+    expect(threadRecords(adapter, phone).map((record) => record.key)).toEqual(['wamid.1', 'wamid.2']);
+  });
+
   it('resolves drain() after the last progress event, even one a timer started on a slow store', async () => {
     // A store whose counters take a while to read: the timer's flush is still reading when drain() finishes.
     const memory = createMemoryStore();

@@ -176,6 +176,8 @@ export class ConnectionWorker {
   readonly #blocked = new Map<string, Set<string>>();
   /** Whether a queue may have runnable work; a claim that finds nothing clears it, new work sets it. */
   readonly #hints = new Map<string, boolean>();
+  /** Counts the times hints were raised, so a claim that found nothing clears its hint only if none was raised since. */
+  #hintsRaised = 0;
   readonly #running = new Set<Promise<void>>();
   #abort = new AbortController();
   #inFlight = 0;
@@ -361,6 +363,7 @@ export class ConnectionWorker {
       if ((kind === undefined || hintKind === kind) && (lane === undefined || hintLane === lane))
         this.#hints.set(key, true);
     }
+    this.#hintsRaised++;
     this.#idle = false;
     this.#wakeNow();
   }
@@ -464,6 +467,7 @@ export class ConnectionWorker {
       if (announced.size > 0) {
         // Their conversations may be claimed now.
         this.#hints.set('message:history', true);
+        this.#hintsRaised++;
         this.#wakeNow();
       }
     };
@@ -611,6 +615,7 @@ export class ConnectionWorker {
         continue;
       }
       const limit = kind === 'contact' ? capabilities.contactBatchSize : capabilities.messageBatchSize;
+      const raisedBefore = this.#hintsRaised;
       const claimed = await this.#host.store.claim({
         connectionId: this.connection.id,
         kind,
@@ -644,8 +649,9 @@ export class ConnectionWorker {
       }
       if (claimed.events.length > 0) return { job: { kind, lane, events: claimed.events }, nextDueAt };
       if (claimed.nextDueAt === null) {
-        // Threads blocked by calls in flight come back when those finish (`wake` on completion).
-        this.#hints.set(hintKey, false);
+        // Threads blocked by calls in flight come back when those finish (`wake` on completion). A wake during the
+        // claim (an ingest, a replay) may have brought work the claim did not see: the hint stays up then.
+        if (this.#hintsRaised === raisedBefore) this.#hints.set(hintKey, false);
       } else {
         nextDueAt = nextDueAt === null ? claimed.nextDueAt : Math.min(nextDueAt, claimed.nextDueAt);
       }

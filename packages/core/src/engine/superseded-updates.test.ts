@@ -13,14 +13,19 @@ const edit = (id: string, seconds: number, target = 'wamid.m'): CoexistenceEvent
   originalMessageId: target,
   message: { id: `${id}.content`, kind: 'text', text: id },
 });
-const reaction = (id: string, seconds: number, actor: 'customer' | 'business_app'): CoexistenceEvent => ({
+const reaction = (
+  id: string,
+  seconds: number,
+  actor: 'customer' | 'business_app',
+  emoji: string | null = '👍',
+): CoexistenceEvent => ({
   ...base,
   id,
   type: 'message.reaction',
   occurredAt: at(seconds),
   actor,
   targetMessageId: 'wamid.m',
-  emoji: '👍',
+  emoji,
 });
 const media: CoexistenceEvent = {
   ...base,
@@ -42,10 +47,19 @@ const revoke: CoexistenceEvent = {
 };
 
 describe('supersededUpdates', () => {
-  it('finds an edit older than another edit of the same message, not one of the same time or another message', () => {
+  it('finds an edit older than another edit of the same message, or of its time and arrived before it', () => {
     const updates = [edit('e1', 5), edit('e2', 7), edit('e3', 7), edit('other', 1, 'wamid.other')];
     expect([...supersededUpdates(updates, [...updates, edit('e4', 9)])].sort()).toEqual(['e1', 'e2', 'e3']);
-    expect([...supersededUpdates(updates, updates)]).toEqual(['e1']);
+    // `known` in (time, arrival) order: e3 arrived after e2, so e2 goes even when retried after e3 was sent.
+    expect([...supersededUpdates(updates, updates)].sort()).toEqual(['e1', 'e2']);
+    expect([...supersededUpdates([edit('e2', 7)], [edit('e3', 7), edit('e2', 7)])]).toEqual([]);
+  });
+
+  it('finds a reaction of the same time and actor that arrived before another (a removal in the same second)', () => {
+    const removal = reaction('r2', 5, 'customer', null);
+    expect([...supersededUpdates([reaction('r1', 5, 'customer')], [reaction('r1', 5, 'customer'), removal])]).toEqual([
+      'r1',
+    ]);
   });
 
   it('finds a reaction older than another of the same actor only', () => {

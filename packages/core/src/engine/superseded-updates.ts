@@ -16,14 +16,18 @@ export function canBeSuperseded(event: CoexistenceEvent): boolean {
 
 /**
  * The ids of the `updates` that an event of `known` (the events stored for their messages, in any state, these
- * included) supersedes. Events of the same time supersede nothing: they go in arrival order.
+ * included, in `(time, arrival)` order as `listThreadEvents` gives them) supersedes. Of two updates of the same time
+ * the one that arrived later wins (WhatsApp's timestamps have whole seconds): an earlier one is superseded too, so a
+ * retry of it after the later one was sent cannot bring its older state back.
  */
 export function supersededUpdates(
   updates: readonly CoexistenceEvent[],
   known: readonly CoexistenceEvent[],
 ): Set<string> {
   const byTarget = new Map<string, CoexistenceEvent[]>();
-  for (const event of known) {
+  const arrival = new Map<string, number>();
+  for (const [index, event] of known.entries()) {
+    arrival.set(event.id, index);
     const target = timelineTargetId(event);
     if (target === undefined) continue;
     const list = byTarget.get(target);
@@ -34,15 +38,19 @@ export function supersededUpdates(
   for (const update of updates) {
     const target = timelineTargetId(update);
     const others = target === undefined ? undefined : byTarget.get(target);
-    if (others?.some((other) => other.id !== update.id && supersedes(other, update))) {
+    const after = (other: CoexistenceEvent) => (arrival.get(other.id) ?? -1) > (arrival.get(update.id) ?? -1);
+    if (others?.some((other) => other.id !== update.id && supersedes(other, update, after(other)))) {
       superseded.add(update.id);
     }
   }
   return superseded;
 }
 
-function supersedes(other: CoexistenceEvent, update: CoexistenceEvent): boolean {
-  const later = Date.parse(other.occurredAt) > Date.parse(update.occurredAt);
+/** Whether `other` supersedes `update`; `arrivedAfter`: `other` arrived after it (decides between equal times). */
+function supersedes(other: CoexistenceEvent, update: CoexistenceEvent, arrivedAfter: boolean): boolean {
+  const otherAt = Date.parse(other.occurredAt);
+  const updateAt = Date.parse(update.occurredAt);
+  const later = otherAt > updateAt || (otherAt === updateAt && arrivedAfter);
   switch (update.type) {
     case 'message.edited':
       return other.type === 'message.edited' && later;
