@@ -6,7 +6,7 @@ describe('examples/hubspot-sync', () => {
     const lines: string[] = [];
     const summary = await runHubSpotSync((line) => lines.push(line));
     expect(summary).toMatchObject({
-      propertiesCreated: 11,
+      propertiesCreated: 12,
       idempotency: 'upsert-by-external-id',
       messagesWritten: 6,
       replaysCreated: 0,

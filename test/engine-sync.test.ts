@@ -396,6 +396,26 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect((await engine.status()).numbers[0]?.queue).toMatchObject({ pending: 0, waiting: 0 });
   });
 
+  it("passes a failed status's error code and title to the CRM, never its message", async () => {
+    const store = createStore();
+    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
+    const phone = '+16505551011';
+    await engine.ingest([echoedMessage({ wamid: 'wamid.f', phone, at: 1_000 })], { rawBody: 'echo' });
+    await engine.drain();
+    const failed = {
+      ...statusEvent({ messageId: 'wamid.f', status: 'failed', phone, at: 2_000 }),
+      errors: [{ code: 131047, title: 'Re-engagement message', message: 'more than 24 hours since +16505551011' }],
+    };
+    await engine.ingest([failed], { rawBody: 'failed' });
+    await engine.drain();
+    const [record] = threadRecords(adapter, phone);
+    expect(record).toMatchObject({ status: 'failed', statusError: '131047: Re-engagement message' });
+  });
+
   it('fills batches up to the declared size and never beyond', async () => {
     const store = createStore();
     const adapter = createReferenceAdapter({

@@ -55,7 +55,10 @@ function toConformanceMessage(activity: CloseWhatsAppActivity): ConformanceMessa
   const split = markdown.lastIndexOf('\n\n');
   const footer = split === -1 ? undefined : /^_WhatsApp · (.+)_$/.exec(markdown.slice(split + 2))?.[1]?.split(' · ');
   const body = footer === undefined ? markdown : markdown.slice(0, split);
-  const status = footer?.map((label) => STATUS_OF_LABEL[label]).find((value) => value !== undefined);
+  // A failed status shows its reason: `Failed (131047: Re-engagement message)`.
+  const status = footer
+    ?.map((label) => STATUS_OF_LABEL[label.replace(/ \(.*\)$/, '')])
+    .find((value) => value !== undefined);
   return {
     crmId: activity.id,
     key: activity.external_whatsapp_message_id,

@@ -138,6 +138,31 @@ describe('footer round trip', () => {
     expect(parseCloseMarkdown(markdown, 'customer')).toEqual({ body, state, recognized: true });
   });
 
+  it('keeps why a message failed through a later update, without footer separators in it', () => {
+    const sent: { body: string; state: CloseMessageState } = {
+      body: 'Hello',
+      state: { actor: 'cloud_api', status: 'sent', edited: false, revoked: false, reactions: [] },
+    };
+    const failed = applyCloseMessageChange(sent, {
+      kind: 'status',
+      status: 'failed',
+      at: '2026-03-01T10:00:00Z',
+      errorCode: 131047,
+      errorTitle: 'Re-engagement · message_',
+    });
+    const markdown = composeCloseMarkdown(failed.body, failed.state);
+    expect(markdown).toBe('Hello\n\n_WhatsApp · Cloud API · Failed (131047: Re-engagement message)_');
+    const parsed = parseCloseMarkdown(markdown, 'customer');
+    expect(parsed.state).toMatchObject({ status: 'failed', statusError: '131047: Re-engagement message' });
+    const reacted = applyCloseMessageChange(parsed, {
+      kind: 'reaction',
+      actor: 'customer',
+      emoji: '👍',
+      at: '2026-03-01T10:01:00Z',
+    });
+    expect(composeCloseMarkdown(reacted.body, reacted.state)).toContain('Failed (131047: Re-engagement message)');
+  });
+
   it('falls back to the whole text for an activity edited by hand', () => {
     expect(parseCloseMarkdown('Typed in Close', 'customer')).toEqual({
       body: 'Typed in Close',

@@ -14,6 +14,7 @@
 import {
   type DeliveryStatus,
   describeMessageMedia,
+  describeStatusError,
   isStatusUpgrade,
   type MessageChange,
   type MessageRecord,
@@ -27,6 +28,8 @@ import type { CloseAttachmentInput, CloseWhatsAppActivityCreate } from './close-
 export interface CloseMessageState {
   actor: MessageSender;
   status?: DeliveryStatus;
+  /** Why it failed (`131047: Re-engagement message`), with a `failed` status: `Failed (…)` in the footer. */
+  statusError?: string;
   edited: boolean;
   revoked: boolean;
   reactions: MessageRecordReaction[];
@@ -60,6 +63,8 @@ const STATUS_LABELS: Record<DeliveryStatus, string> = {
 };
 const FOOTER_PATTERN = /^_WhatsApp · (.+)_$/;
 const REACTIONS_PREFIX = 'Reactions: ';
+/** A failed status with its reason: `Failed (131047: Re-engagement message)`. */
+const FAILED_PATTERN = /^Failed \((.+)\)$/;
 /** The body of a message its sender deleted for everyone (the content is dropped, as WhatsApp does). */
 export const CLOSE_REVOKED_BODY = '_This message was deleted_';
 
@@ -101,10 +106,16 @@ export function renderCloseMessageBody(content: MessageRecordContent, options: C
   return lines.join('\n');
 }
 
-/** The footer line: `_WhatsApp · <actor> · <status> · Edited · Deleted · Reactions: 👍 Customer_`. */
+/**
+ * The footer line: `_WhatsApp · <actor> · <status> · Edited · Deleted · Reactions: 👍 Customer_`; a failed status
+ * with its reason: `Failed (131047: Re-engagement message)`.
+ */
 export function renderCloseFooter(state: CloseMessageState): string {
   const parts = [ACTOR_LABELS[state.actor]];
-  if (state.status !== undefined) parts.push(STATUS_LABELS[state.status]);
+  if (state.status !== undefined) {
+    const reason = state.status === 'failed' && state.statusError !== undefined ? ` (${state.statusError})` : '';
+    parts.push(`${STATUS_LABELS[state.status]}${reason}`);
+  }
   if (state.edited) parts.push('Edited');
   if (state.revoked) parts.push('Deleted');
   if (state.reactions.length > 0) {
@@ -144,8 +155,12 @@ export function parseCloseMarkdown(markdown: string, fallbackActor: MessageSende
   if (actor === undefined) return fallback;
   const state: CloseMessageState = { actor, edited: false, revoked: false, reactions: [] };
   for (const part of parts.slice(1)) {
+    const failure = FAILED_PATTERN.exec(part);
     const status = (Object.keys(STATUS_LABELS) as DeliveryStatus[]).find((key) => STATUS_LABELS[key] === part);
-    if (status !== undefined) state.status = status;
+    if (failure !== null) {
+      state.status = 'failed';
+      state.statusError = failure[1]!;
+    } else if (status !== undefined) state.status = status;
     else if (part === 'Edited') state.edited = true;
     else if (part === 'Deleted') state.revoked = true;
     else if (part.startsWith(REACTIONS_PREFIX)) {
@@ -232,9 +247,19 @@ export function applyCloseMessageChange(
 ): AppliedCloseChange {
   const state: CloseMessageState = { ...stored.state, reactions: [...stored.state.reactions] };
   switch (change.kind) {
-    case 'status':
-      if (isStatusUpgrade(state.status, change.status)) state.status = change.status;
+    case 'status': {
+      if (!isStatusUpgrade(state.status, change.status)) return { body: stored.body, state, contentChanged: false };
+      state.status = change.status;
+      // The reason goes in the footer, whose separators and Markdown it must not contain.
+      const reason =
+        change.status === 'failed'
+          ? describeStatusError(change)
+              ?.replace(/[_·()\s]+/g, ' ')
+              .trim()
+          : undefined;
+      if (reason) state.statusError = reason;
       return { body: stored.body, state, contentChanged: false };
+    }
     case 'edit':
       if (state.revoked) return { body: stored.body, state, contentChanged: false };
       state.edited = true;

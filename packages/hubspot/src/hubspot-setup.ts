@@ -86,6 +86,14 @@ export const COMMUNICATION_PROPERTIES: readonly HubSpotPropertyDefinition[] = [
     options: options(['sent', 'delivered', 'read', 'played', 'failed']),
   },
   {
+    name: 'coexist_status_error',
+    label: 'WhatsApp failure reason (Coexist)',
+    type: 'string',
+    fieldType: 'text',
+    groupName: COMMUNICATION_GROUP,
+    description: "Meta's error code and title when the message failed, e.g. 131047: Re-engagement message.",
+  },
+  {
     name: 'coexist_edited_at',
     label: 'WhatsApp edited at (Coexist)',
     type: 'datetime',

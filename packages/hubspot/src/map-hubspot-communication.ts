@@ -9,6 +9,7 @@
 import {
   type DeliveryStatus,
   describeMessageMedia,
+  describeStatusError,
   escapeHtml,
   isStatusUpgrade,
   type MessageChange,
@@ -28,6 +29,7 @@ export const COMMUNICATION_READ_PROPERTIES = [
   'coexist_direction',
   'coexist_actor',
   'coexist_status',
+  'coexist_status_error',
   'coexist_edited_at',
   'coexist_revoked',
   'coexist_reactions',
@@ -43,6 +45,8 @@ export interface CommunicationState {
   actor: MessageSender;
   content?: MessageRecordContent;
   status?: DeliveryStatus;
+  /** Why it failed (`131047: Re-engagement message`), with a `failed` status. */
+  statusError?: string;
   editedAt?: string;
   revoked: boolean;
   reactions: MessageRecordReaction[];
@@ -108,7 +112,11 @@ export function renderCommunicationBody(state: CommunicationState): string {
   }
   const footer: string[] = [];
   if (state.editedAt !== undefined && !state.revoked) footer.push('Edited');
-  if (state.status !== undefined) footer.push(`Status: ${STATUS_LABELS[state.status]}`);
+  if (state.status !== undefined) {
+    const reason =
+      state.status === 'failed' && state.statusError !== undefined ? ` (${escapeHtml(state.statusError)})` : '';
+    footer.push(`Status: ${STATUS_LABELS[state.status]}${reason}`);
+  }
   if (state.reactions.length > 0) {
     footer.push(
       `Reactions: ${state.reactions.map((reaction) => `${escapeHtml(reaction.emoji)} (${escapeHtml(ACTOR_LABELS[reaction.actor])})`).join(', ')}`,
@@ -144,6 +152,7 @@ export function communicationStateProperties(state: CommunicationState): Record<
     coexist_content: state.revoked || state.content === undefined ? '' : JSON.stringify(state.content),
   };
   if (state.status !== undefined) properties.coexist_status = state.status;
+  if (state.statusError !== undefined) properties.coexist_status_error = state.statusError;
   if (state.businessPhone !== undefined) properties.coexist_business_phone = state.businessPhone;
   if (state.editedAt !== undefined) properties.coexist_edited_at = state.editedAt;
   return properties;
@@ -186,6 +195,7 @@ export function readCommunicationState(properties: Record<string, string | null 
   };
   const actor = value('coexist_actor');
   const status = value('coexist_status');
+  const statusError = value('coexist_status_error');
   const editedAt = value('coexist_edited_at');
   const content = parseJson(value('coexist_content'));
   const reactions = parseJson(value('coexist_reactions'));
@@ -198,6 +208,7 @@ export function readCommunicationState(properties: Record<string, string | null 
       ? { content: content as MessageRecordContent }
       : {}),
     ...(STATUSES.includes(status as DeliveryStatus) ? { status: status as DeliveryStatus } : {}),
+    ...(statusError === undefined ? {} : { statusError }),
     ...(editedAt === undefined ? {} : { editedAt }),
     revoked: value('coexist_revoked') === 'true',
     reactions: Array.isArray(reactions)
@@ -216,8 +227,11 @@ export function readCommunicationState(properties: Record<string, string | null 
 /** Applies one change to a state: statuses only move forward, edits/media replace content, reactions per side. */
 export function applyMessageChange(state: CommunicationState, change: MessageChange): CommunicationState {
   switch (change.kind) {
-    case 'status':
-      return isStatusUpgrade(state.status, change.status) ? { ...state, status: change.status } : state;
+    case 'status': {
+      if (!isStatusUpgrade(state.status, change.status)) return state;
+      const statusError = change.status === 'failed' ? describeStatusError(change) : undefined;
+      return { ...state, status: change.status, ...(statusError === undefined ? {} : { statusError }) };
+    }
     case 'edit':
       return state.revoked ? state : { ...state, content: change.content, editedAt: change.at };
     case 'revoke':

@@ -5,6 +5,7 @@
  */
 import {
   type DeliveryStatus,
+  describeStatusError,
   isStatusUpgrade,
   type MessageChange,
   type MessageRecord,
@@ -111,7 +112,12 @@ export function applyMessageChange(
     case 'status': {
       const current = storedStatus(stored.Status__c);
       if (!isStatusUpgrade(current, change.status)) return { record: stored, fields: {} };
-      return { record: { ...stored, Status__c: change.status }, fields: { Status__c: change.status } };
+      // Why it failed: Meta's error code and title (`Status_Error__c`, Text 255).
+      const reason = change.status === 'failed' ? describeStatusError(change)?.slice(0, 255) : undefined;
+      return {
+        record: { ...stored, Status__c: change.status },
+        fields: { Status__c: change.status, ...(reason === undefined ? {} : { Status_Error__c: reason }) },
+      };
     }
     case 'edit': {
       if (stored.Revoked__c === true) return { record: stored, fields: {} };

@@ -112,6 +112,7 @@ function writtenFields(): Map<string, Set<string>> {
   const messageFields = new Set([
     ...Object.keys(toMessageFields(message, { conversationId: 'a01', ownerId: '005' })),
     ...Object.keys(applyMessageChange(stored, { kind: 'status', status: 'read', at: 'x' }).fields),
+    ...Object.keys(applyMessageChange(stored, { kind: 'status', status: 'failed', at: 'x', errorCode: 131047 }).fields),
     ...Object.keys(applyMessageChange(stored, { kind: 'revoke', at: 'x' }).fields),
     ...Object.keys(applyMessageChange(stored, { kind: 'reaction', actor: 'customer', emoji: '👍', at: 'x' }).fields),
     ...Object.keys(applyMessageChange(stored, { kind: 'edit', content: message.content, at: 'x' }).fields),

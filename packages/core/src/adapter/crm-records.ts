@@ -196,8 +196,12 @@ export interface ConversationInput {
 
 /** A change to an already written message. */
 export type MessageChange =
-  /** A delivery status; the adapter never moves the stored status backwards (see `isStatusUpgrade`). */
-  | { kind: 'status'; status: DeliveryStatus; at: string; errorCode?: number }
+  /**
+   * A delivery status; the adapter never moves the stored status backwards (see `isStatusUpgrade`). A `failed` one
+   * carries Meta's error (`errorCode`, `errorTitle`: `131047`, `Re-engagement message`), which the adapters show
+   * with the status (`describeStatusError`).
+   */
+  | { kind: 'status'; status: DeliveryStatus; at: string; errorCode?: number; errorTitle?: string }
   /** An edit: the new content replaces the old one. */
   | { kind: 'edit'; content: MessageRecordContent; at: string }
   /** A revoke: the message was deleted for everyone; the record stays, marked revoked. */
@@ -223,4 +227,14 @@ export interface CrmCardRendering {
   /** `text/html` for an iframe, `application/json` for a CRM's native card schema. */
   contentType: 'text/html' | 'application/json';
   body: string;
+}
+
+/**
+ * Why a message failed, for a CRM record: Meta's error code and title (`131047: Re-engagement message`), or
+ * `undefined` when the change names no error. Never the error's `message`/`details`, which may quote the recipient.
+ */
+export function describeStatusError(change: { errorCode?: number; errorTitle?: string }): string | undefined {
+  if (change.errorCode === undefined) return undefined;
+  const title = change.errorTitle?.trim().slice(0, 120);
+  return title ? `${change.errorCode}: ${title}` : String(change.errorCode);
 }

@@ -85,8 +85,9 @@ export function toMessageChange(event: CoexistenceEvent): MessageChange | undefi
   switch (event.type) {
     case 'message.status': {
       const change: MessageChange = { kind: 'status', status: event.status, at: event.occurredAt };
-      const code = event.errors?.[0]?.code;
-      return code === undefined ? change : { ...change, errorCode: code };
+      const error = event.errors?.[0];
+      if (error === undefined) return change;
+      return { ...change, errorCode: error.code, ...(error.title ? { errorTitle: error.title } : {}) };
     }
     case 'message.edited':
       return event.message === undefined

@@ -46,6 +46,8 @@ export interface ConformanceMessage {
    * keeps them in the body, which the suite then reads from `text`.
    */
   reactions?: string;
+  /** Why the message failed, as stored (a field of its own); omit it when the CRM shows it in `text`. */
+  statusError?: string;
 }
 
 /** A contact record as the CRM holds it. */
@@ -483,6 +485,23 @@ export function runAdapterConformance(options: AdapterConformanceOptions): void 
         expect(await ownerOf(unowned.crmId)).toBe(other);
       },
     );
+
+    it("records why a message failed: Meta's error code and title", async () => {
+      const contact = await createContact();
+      const record = message(contact, 1, { status: 'sent' });
+      const crmId = success((await adapter.writeMessages([record], context()))[0]).crmId;
+      const change = {
+        kind: 'status',
+        status: 'failed',
+        at: '2026-03-01T10:00:00.000Z',
+        errorCode: 131047,
+        errorTitle: 'Re-engagement message',
+      } as const;
+      success((await adapter.updateMessages([{ key: 'failed', messageKey: record.key, crmId, change }], context()))[0]);
+      const stored = (await options.inspect.messages()).find((stored) => stored.crmId === crmId);
+      expect(stored?.status).toBe('failed');
+      expect(stored?.statusError ?? stored?.text).toContain('131047: Re-engagement message');
+    });
 
     it('reports an update of an unknown message as a not-found item failure', async () => {
       const [result] = await adapter.updateMessages(

@@ -29,6 +29,7 @@ for (const threadsMessages of [false, true]) {
             revoked: record.revoked === true,
             ...(record.previousMessageCrmId === undefined ? {} : { previousMessageCrmId: record.previousMessageCrmId }),
             reactions: (record.reactions ?? []).map((reaction) => `${reaction.emoji} ${reaction.actor}`).join(', '),
+            ...(record.statusError === undefined ? {} : { statusError: record.statusError }),
           })),
       contacts: async () => [...adapter.state.contacts.values()],
     },

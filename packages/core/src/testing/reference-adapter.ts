@@ -18,14 +18,15 @@ import {
   CrmTransientError,
   UnsupportedOperationError,
 } from '../adapter/crm-errors.ts';
-import type {
-  ContactFindRequest,
-  ContactFindResult,
-  ContactInput,
-  CrmWriteResult,
-  MessageRecord,
-  MessageRecordReaction,
-  MessageUpdate,
+import {
+  type ContactFindRequest,
+  type ContactFindResult,
+  type ContactInput,
+  type CrmWriteResult,
+  describeStatusError,
+  type MessageRecord,
+  type MessageRecordReaction,
+  type MessageUpdate,
 } from '../adapter/crm-records.ts';
 import { type CountryCode, normalizePhone, storedPhoneMatches } from '../models/phone.ts';
 import { renderChatCardHtml } from '../models/render-chat-card-html.ts';
@@ -51,6 +52,8 @@ export interface ReferenceMessageRecord extends MessageRecord {
   sequence: number;
   /** How many writes and updates touched it. */
   writeCount: number;
+  /** Why it failed (`describeStatusError`), with a `failed` status. */
+  statusError?: string;
 }
 
 /** One call the reference CRM received. */
@@ -545,7 +548,11 @@ export function createReferenceAdapter(options: ReferenceAdapterOptions = {}): R
     }
     const change = update.change;
     if (change.kind === 'status') {
-      if (isStatusUpgrade(record.status, change.status)) record.status = change.status;
+      if (isStatusUpgrade(record.status, change.status)) {
+        record.status = change.status;
+        const reason = change.status === 'failed' ? describeStatusError(change) : undefined;
+        if (reason !== undefined) record.statusError = reason;
+      }
     } else if (change.kind === 'edit') {
       if (!record.revoked) {
         record.content = clonePlain(change.content);

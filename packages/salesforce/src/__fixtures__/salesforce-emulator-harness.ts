@@ -52,6 +52,7 @@ export async function startSalesforceHarness(options: SalesforceEmulatorOptions 
           ...(status !== undefined && statuses.has(status) ? { status: status as DeliveryStatus } : {}),
           edited: record.Edited__c === true,
           revoked: record.Revoked__c === true,
+          ...(typeof record.Status_Error__c === 'string' ? { statusError: record.Status_Error__c } : {}),
           // Reactions__c holds a JSON array of { actor, emoji }, one per side.
           reactions: (JSON.parse((record.Reactions__c as string | null | undefined) || '[]') as { emoji: string }[])
             .map((reaction) => reaction.emoji)

@@ -313,6 +313,7 @@ export const salesforceObjectDefinitions: readonly SalesforceObjectDefinition[] 
         length: 255,
         picklistValues: ['received', 'sent', 'delivered', 'read', 'played', 'failed'],
       },
+      text('Status_Error__c', 'Status Error', 255),
       { name: 'Media_Url__c', label: 'Media URL', type: 'url', length: 1000 },
       text('Media_Type__c', 'Media Type', 100),
       { name: 'Edited__c', label: 'Edited', type: 'boolean', defaultValue: false },
