@@ -57,6 +57,13 @@ const HEAP_LIMIT = heapFlag('--max-old-space-size');
  * messages, 1,000 events at a time); until round 14 it cut 1,000 events at a time, ~900 messages each. Before round 9 it timed one 50,000-message backfill: 56 deliveries, whose p99
  * was simply the slowest one; with 200 it is the second slowest. `--deliveries` applies to this phase too.
  */
+/**
+ * `--ack-rate R`: deliveries arrive at R a second whatever the acks do (an open loop, as Meta sends; at most 64 in
+ * flight), instead of each one after the previous ack; their payloads are all built first, so the generator's
+ * blocking is not the engine's.
+ */
+const rateArgument = process.argv.indexOf('--ack-rate');
+const ACK_RATE = rateArgument > 0 ? Number(process.argv[rateArgument + 1]) : undefined;
 const ackArgument = process.argv.indexOf('--ack-payloads');
 const ACK_PAYLOADS = ackArgument > 0 ? Number(process.argv[ackArgument + 1]) : 200;
 const cacheArgument = process.argv.indexOf('--cache-mb');
@@ -204,26 +211,32 @@ async function measureAck() {
   const adapter = createReferenceAdapter({ rateLimits: { buckets: [] } });
   let engine: ReturnType<typeof createSyncEngine> | undefined;
   const latencies: number[] = [];
-  async function deliver(slice: CoexistenceEvent[]): Promise<void> {
+  async function deliver(slice: CoexistenceEvent[], arrival: number): Promise<void> {
     const rawBody = JSON.stringify({ object: 'whatsapp_business_account', entry: slice });
     // Deliveries arrive over time, the workers running in between. A delivery "arrives" when its timer is due: the
     // latency counts from then, so time the event loop spent blocked (a batch, a group commit) before it could
     // serve the delivery counts too, as it would for an HTTP request waiting to be read.
-    const arrival = performance.now() + 5;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, arrival - performance.now())));
     await engine!.ingest(slice, { rawBody });
     latencies.push(performance.now() - arrival);
   }
   const inFlight = new Set<Promise<void>>();
+  let scheduled = performance.now();
   async function submit(slice: CoexistenceEvent[]): Promise<void> {
     if (engine === undefined) {
       const phoneNumberId = slice.find((event) => event.phoneNumberId)!.phoneNumberId!;
       engine = createSyncEngine({ store, connections: [{ id: 'ack', adapter, phoneNumberIds: [phoneNumberId] }] });
     }
-    const delivery: Promise<void> = deliver(slice).finally(() => inFlight.delete(delivery));
+    // Closed loop: 5 ms after it is built; open loop (`--ack-rate`): on the rate's clock.
+    scheduled = ACK_RATE === undefined ? performance.now() + 5 : scheduled + 1000 / ACK_RATE;
+    const delivery: Promise<void> = deliver(slice, scheduled).finally(() => inFlight.delete(delivery));
     inFlight.add(delivery);
-    if (inFlight.size >= CONCURRENT_DELIVERIES) await Promise.race(inFlight);
+    if (inFlight.size >= (ACK_RATE === undefined ? CONCURRENT_DELIVERIES : 64)) await Promise.race(inFlight);
   }
+  // Closed loop: each delivery built when the previous one is acked. Open loop: all built first, so the generator's
+  // blocking (it runs on this thread) falls on no delivery's ack.
+  const built: CoexistenceEvent[][] = [];
+  const emit = ACK_RATE === undefined ? submit : async (slice: CoexistenceEvent[]) => void built.push(slice);
   let pending: CoexistenceEvent[] = [];
   let messages = 0;
   for (const payload of stream(2, ACK_PAYLOADS * 1000)) {
@@ -232,13 +245,15 @@ async function measureAck() {
       // 1,000 messages a delivery; the address-book sync before the history (no messages) 1,000 events at a time.
       if (event.type === 'message.received' || event.type === 'message.echoed') messages++;
       if (messages === 1000 || pending.length - messages === 1000) {
-        await submit(pending);
+        await emit(pending);
         pending = [];
         messages = 0;
       }
     }
   }
-  if (pending.length > 0) await submit(pending);
+  if (pending.length > 0) await emit(pending);
+  scheduled = performance.now();
+  for (const slice of built) await submit(slice);
   await Promise.all(inFlight);
   await engine?.drain();
   await engine?.stop();
@@ -297,7 +312,7 @@ try {
   if (ack !== undefined) {
     goals.ackP99 = ack.p99Ms < GOAL_ACK_P99_MS;
     console.log(
-      `webhook ack (${ack.payloads} payloads of 1,000 messages or, before the history, 1,000 contact syncs; ${CONCURRENT_DELIVERIES} in flight; durable, workers running): p50 ${ack.p50Ms} ms, ` +
+      `webhook ack (${ack.payloads} payloads of 1,000 messages or, before the history, 1,000 contact syncs; ${ACK_RATE === undefined ? `${CONCURRENT_DELIVERIES} in flight` : `arriving ${ACK_RATE}/s`}; durable, workers running): p50 ${ack.p50Ms} ms, ` +
         `p99 ${ack.p99Ms} ms (goal < ${GOAL_ACK_P99_MS}: ${verdict(goals.ackP99)}), max ${ack.maxMs} ms`,
     );
   }
