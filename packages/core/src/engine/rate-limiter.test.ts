@@ -293,6 +293,25 @@ describe('a spent allocation the CRM says to look at again', () => {
     expect(waiting.granted).toHaveLength(3);
   });
 
+  it('probes after a refusal that names when to try again, though our count fills the day, and resyncs on the answer', async () => {
+    const limiter = new RateLimiter(daily);
+    // 30 calls today by our count, some of them refused by the adapter before they reached the CRM.
+    track(limiter, 30, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(limiter.penalize('writeMessages', 'daily', 60_000)).toBe(60_000);
+    const waiting = track(limiter, 1, 'writeMessages', { answer: false });
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(waiting.granted).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(waiting.granted).toEqual([1_060_000]);
+    // The CRM counts 20 of the 30, and the probe: 9 remain, and they go at once; the 10th waits.
+    limiter.observe({ bucket: 'daily', limit: 30, remaining: 9 });
+    waiting.permits[0]!.release();
+    const after = track(limiter, 10, 'writeMessages');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(after.granted).toHaveLength(9);
+  });
+
   it('waits as long again when a probe brings no news, and again when the CRM says it is still spent', async () => {
     const limiter = new RateLimiter(daily);
     track(limiter, 30, 'writeMessages');

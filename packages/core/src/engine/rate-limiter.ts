@@ -182,6 +182,7 @@ export class RateLimiter {
         bucket.probeAt = now + signal.resetAfterMs;
         bucket.probeEveryMs = signal.resetAfterMs;
       } else if (signal.remaining !== undefined) {
+        const probed = bucket.probeAt > 0;
         bucket.probeAt = 0;
         // Nothing remaining without a reset time is a full rolling window, not a pause: a slot frees when the
         // oldest request leaves it, which our own stamps (plus fillers for requests we did not count) tell.
@@ -194,6 +195,10 @@ export class RateLimiter {
           const stamp =
             signal.resetAfterMs === undefined ? now : Math.min(now, now + signal.resetAfterMs - bucket.intervalMs);
           for (let index = signal.remaining; index < room; index++) insertSorted(bucket.times, stamp, bucket.head);
+        } else if (probed && signal.remaining > room) {
+          // The answer to a probe: the CRM's count wins both ways. Ours may hold calls refused before they were
+          // sent (an adapter's own budget), which would otherwise keep the window full for a whole interval.
+          bucket.head = Math.min(bucket.times.length, bucket.head + (signal.remaining - room));
         }
       }
     }
@@ -223,6 +228,12 @@ export class RateLimiter {
         Math.min(bucket.intervalMs, 250 * 2 ** Math.min(bucket.strikes, 10)) +
           fullJitterBackoff(bucket.strikes, { baseMs: 250, capMs: bucket.intervalMs, random: this.#random });
       bucket.pausedUntil = Math.max(bucket.pausedUntil, now + wait);
+      if (retryAfterMs !== undefined) {
+        // The CRM (or the adapter on its behalf) names when to try again: one request goes then even if our own
+        // count fills the window (it may count refusals that never reached the CRM), and its answer resyncs us.
+        bucket.probeAt = Math.max(bucket.probeAt, now + wait);
+        bucket.probeEveryMs = wait;
+      }
       pause = Math.max(pause, wait);
     }
     this.#pump();
