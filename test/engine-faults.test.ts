@@ -213,6 +213,39 @@ describe.each(backends)('sync engine faults (%s)', (_name, createStore) => {
     expect(record?.reactions ?? []).toEqual([]);
   });
 
+  it("keeps a timed-out call's conversation until its request can no longer land, so it cannot undo a later update", async () => {
+    const store = createStore();
+    const reference = createReferenceAdapter({ rateLimits: { buckets: [] } });
+    let slow = true;
+    // A CRM that writes whole records (as HubSpot's batch update or Close's PUT do): the first status update is
+    // held on the wire and lands 250 ms later with the state computed when it was sent.
+    const adapter: CrmAdapter = {
+      ...reference,
+      async updateMessages(updates, context) {
+        if (!slow) return reference.updateMessages(updates, context);
+        slow = false;
+        const results = await reference.updateMessages(updates, context);
+        const written = [...reference.state.messages.values()][0]!;
+        const stale = written.status;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        written.status = stale;
+        return results;
+      },
+    };
+    const engine = start(store, adapter, { callTimeoutMs: 100 });
+    const phone = '+16505551234';
+    await engine.ingest([echoedMessage({ wamid: 'wamid.s', phone, at: 1_000 })], { rawBody: 'echo' });
+    await engine.drain();
+    await engine.ingest([statusEvent({ messageId: 'wamid.s', status: 'delivered', phone, at: 2_000 })], {
+      rawBody: 'd',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await engine.ingest([statusEvent({ messageId: 'wamid.s', status: 'read', phone, at: 3_000 })], { rawBody: 'r' });
+    await engine.drain();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([...reference.state.messages.values()][0]?.status).toBe('read');
+  });
+
   it('treats a call that never answers as a timeout and resends it', async () => {
     const store = createStore();
     const reference = createReferenceAdapter({ rateLimits: { buckets: [] }, messageBatchSize: 10 });

@@ -792,12 +792,25 @@ export class ConnectionWorker {
         reject(error);
       }, this.#host.callTimeoutMs);
     });
+    const pending = call(context);
     try {
-      const result = await Promise.race([call(context), timeout]);
+      const result = await Promise.race([pending, timeout]);
+      // Answered after the deadline aborted it (per-item "aborted" failures, say): timed out all the same.
+      if (deadline.signal.aborted) await this.#waitOutTimedOut(undefined, shutdown);
       this.limiter.succeeded(operation);
       return result;
     } catch (error) {
       if (shutdown.aborted) throw new ShutdownSignal('[coexist/core] engine stopped');
+      if (deadline.signal.aborted) {
+        // The adapter may have answered the abort with its own error before the timeout's: timed out all the same.
+        const late = await this.#waitOutTimedOut(pending, shutdown);
+        if (shutdown.aborted) throw new ShutdownSignal('[coexist/core] engine stopped');
+        if (late !== undefined) {
+          this.limiter.succeeded(operation);
+          return late.value;
+        }
+        throw isCrmError(error) ? error : deadline.signal.reason;
+      }
       if (isCrmError(error)) throw error;
       if (deadline.signal.aborted && isCrmError(deadline.signal.reason)) throw deadline.signal.reason;
       // Network failures and unexpected adapter errors: we cannot tell whether the write happened, so resend.
@@ -811,6 +824,16 @@ export class ConnectionWorker {
       // The CRM counted the request when it arrived, at the latest now.
       permit.release();
     }
+  }
+
+  /**
+   * After a call timed out. Its request may still be on the wire, and reach the CRM later whether or not its client
+   * gave up (a server that received it processes it): for three times as long again the batch keeps its
+   * conversations, so neither its resend nor a later update of its messages can be overtaken by it (an old full-state
+   * write landing after a newer one would move a status back). Resolves early with the call's late answer, if any.
+   */
+  #waitOutTimedOut<T>(pending: Promise<T> | undefined, shutdown: AbortSignal): Promise<{ value: T } | undefined> {
+    return lateAnswer(pending, LATE_ANSWER_WAITS * this.#host.callTimeoutMs, shutdown);
   }
 
   /** The outcome of an item whose call or result failed. */
@@ -1426,6 +1449,34 @@ export class ConnectionWorker {
       documents: this.#host.healthDocuments(job.events),
     };
   }
+}
+
+/** How many times `callTimeoutMs` a timed-out call is still waited for (docs/engine.md, *Retries*). */
+const LATE_ANSWER_WAITS = 3;
+
+/**
+ * `{ value }` as soon as `promise` fulfils (when given), or `undefined` once `ms` have passed (a rejection changes
+ * nothing: the request may still be on its way) or `signal` aborted.
+ */
+function lateAnswer<T>(
+  promise: Promise<T> | undefined,
+  ms: number,
+  signal: AbortSignal,
+): Promise<{ value: T } | undefined> {
+  return new Promise((resolve) => {
+    const done = (outcome: { value: T } | undefined) => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', abort);
+      resolve(outcome);
+    };
+    const abort = () => done(undefined);
+    const timer = setTimeout(abort, ms);
+    signal.addEventListener('abort', abort, { once: true });
+    promise?.then(
+      (value) => done({ value }),
+      () => {},
+    );
+  });
 }
 
 /** Resolves after pending I/O and timers had their turn (`setImmediate`). */
