@@ -73,6 +73,22 @@ function track(engine: SyncEngine, store: CoexistStore): SyncEngine {
   return engine;
 }
 
+/** An engine on `store` where PN-1 moved from tenant-a (`first`, keeping PN-2) to tenant-b (a new CRM, `second`). */
+function movedToTenantB(store: CoexistStore, first: ReferenceAdapter): { second: ReferenceAdapter; moved: SyncEngine } {
+  const second = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
+  const moved = track(
+    createSyncEngine({
+      store,
+      connections: [
+        { id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-2'] },
+        { id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] },
+      ],
+    }),
+    store,
+  );
+  return { second, moved };
+}
+
 /** The CRM's message records of one thread (contact phone), in creation order. */
 function threadRecords(adapter: ReferenceAdapter, phone: string): ReferenceMessageRecord[] {
   return [...adapter.state.messages.values()]
@@ -921,17 +937,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     expect((await queued.status()).numbers[0]?.queue).toMatchObject({ pending: 4, waiting: 1 });
 
     // PN-1 moves to tenant-b (tenant-a keeps another number): tenant-b writes everything, the status included.
-    const second = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
-    const moved = track(
-      createSyncEngine({
-        store,
-        connections: [
-          { id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-2'] },
-          { id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] },
-        ],
-      }),
-      store,
-    );
+    const { second, moved } = movedToTenantB(store, first);
     await moved.drain({ timeoutMs: 10_000 });
     expect(first.state.messages.size).toBe(0);
     expect(threadRecords(second, phone).map((record) => [record.key, record.status])).toEqual([
@@ -973,17 +979,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
     const [letter] = await before.listDeadLetters();
     await before.stop();
 
-    const second = createReferenceAdapter({ crm: 'crm-b', rateLimits: NO_LIMITS });
-    const moved = track(
-      createSyncEngine({
-        store,
-        connections: [
-          { id: 'tenant-a', adapter: first, phoneNumberIds: ['PN-2'] },
-          { id: 'tenant-b', adapter: second, phoneNumberIds: ['PN-1'] },
-        ],
-      }),
-      store,
-    );
+    const { second, moved } = movedToTenantB(store, first);
     await moved.replayDeadLetter(letter!.id);
     await moved.drain({ timeoutMs: 10_000 });
     expect(threadRecords(second, phone).map((record) => record.key)).toEqual(['wamid.dead']);
