@@ -9,6 +9,7 @@ import {
   type CoexistenceEvent,
   type CoexistStore,
   type ContactSyncedEvent,
+  type CrmAdapter,
   createMemoryStore,
   createSqliteStore,
   createSyncEngine,
@@ -1041,6 +1042,51 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
 });
 
 describe('sync engine API', () => {
+  it('starts no CRM call while a webhook is being stored: the ack goes first', async () => {
+    // A store whose ingest takes 40 ms (a large delivery), and a backlog the workers are writing meanwhile.
+    const memory = createMemoryStore();
+    const ingests: [number, number][] = [];
+    const store = new Proxy(memory, {
+      get(target, property) {
+        const value = Reflect.get(target, property, target);
+        if (property !== 'ingest') return typeof value === 'function' ? value.bind(target) : value;
+        return async (input: Parameters<CoexistStore['ingest']>[0]) => {
+          const startedAt = performance.now();
+          const result = await target.ingest(input);
+          await new Promise((resolve) => setTimeout(resolve, 40));
+          ingests.push([startedAt, performance.now()]);
+          return result;
+        };
+      },
+    }) as CoexistStore;
+    const reference = createReferenceAdapter({ rateLimits: NO_LIMITS, messageBatchSize: 5 });
+    const calls: number[] = [];
+    const adapter: CrmAdapter = {
+      ...reference,
+      async writeMessages(messages, context) {
+        calls.push(performance.now());
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return reference.writeMessages(messages, context);
+      },
+    };
+    const engine = track(
+      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+      store,
+    );
+    await engine.ingest(historyBackfill({ threads: 8, perThread: 25 }), { rawBody: 'backlog' });
+    for (let n = 0; n < 3; n++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await engine.ingest([inboundMessage({ wamid: `wamid.live.${n}`, phone: '+16505559000', at: n * 1_000 })], {
+        rawBody: `live ${n}`,
+      });
+    }
+    await engine.drain();
+    expect(reference.state.messages.size).toBe(203);
+    // Calls started before an ingest may still run; none starts while one is under way.
+    const during = calls.filter((at) => ingests.some(([start, end]) => at > start + 1 && at < end - 1));
+    expect(during).toEqual([]);
+  });
+
   it('writes a message ingested while a claim that finds nothing is in flight (no lost wake-up)', async () => {
     // A store whose claims answer a turn later (any store that is not in memory): a webhook arrives meanwhile.
     const memory = createMemoryStore();

@@ -78,6 +78,8 @@ export interface WorkerHost {
   onActivity(): void;
   /** Called when an auth failure pauses the connection, with the epoch ms the pause ends (for progress). */
   onPaused(connectionId: string, until: number): void;
+  /** Resolves when no webhook ingest is under way (`undefined` when none is): a new batch waits for the acks. */
+  afterIngests(): Promise<void> | undefined;
   /** Number-health documents changed by written messages (live echoes show Business App activity). */
   healthDocuments(events: readonly QueuedEvent[]): { key: string; value: unknown }[];
 }
@@ -530,6 +532,11 @@ export class ConnectionWorker {
         await this.#sleep(this.#pausedUntil - now);
         continue;
       }
+      const ingests = this.#host.afterIngests();
+      if (ingests !== undefined) {
+        await ingests;
+        continue;
+      }
       let picked: { job: Job | undefined; nextDueAt: number | null };
       try {
         picked = await this.#pick(now);
@@ -761,6 +768,8 @@ export class ConnectionWorker {
   ): Promise<T> {
     const shutdown = this.#abort.signal;
     const priority = lane === 'live' ? 0 : 1;
+    // Acks first: no call starts while a webhook is being stored (see `afterIngests`).
+    await this.#host.afterIngests();
     let permit: RateLimitPermit;
     try {
       permit = await this.limiter.acquire(operation, priority, shutdown);

@@ -42,6 +42,8 @@ import type {
 } from './engine-types.ts';
 import { ContactKeyCache, planEvent } from './plan-event.ts';
 
+/** The longest a worker defers a new batch to webhook ingests under way (docs/engine.md, *Scheduling*). */
+const INGEST_PRIORITY_MS = 100;
 const PREFIX = '[coexist/core] engine: ';
 const NUMBER_DOCUMENT = 'number:';
 const WABA_DOCUMENT = 'waba:';
@@ -81,6 +83,8 @@ class Engine implements SyncEngine {
   #running = false;
   #stopped = false;
   #stopping: Promise<void> | undefined;
+  #ingesting = 0;
+  readonly #ingestWaiters: (() => void)[] = [];
   readonly #pauseTimers = new Set<ReturnType<typeof setTimeout>>();
   /** Every progress flush started, settled once all have emitted. */
   #progressFlushes: Promise<void> = Promise.resolve();
@@ -136,6 +140,19 @@ class Engine implements SyncEngine {
       },
       onActivity: () => this.#activity(),
       onPaused: (connectionId, until) => this.#onPaused(connectionId, until),
+      // Acks first: a worker starts no batch while a webhook is being stored (it would sit between the request and
+      // its answer on this thread), but waits at most INGEST_PRIORITY_MS, so a steady stream of webhooks cannot
+      // starve the writes.
+      afterIngests: () =>
+        this.#ingesting === 0
+          ? undefined
+          : new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, INGEST_PRIORITY_MS);
+              this.#ingestWaiters.push(() => {
+                clearTimeout(timer);
+                resolve();
+              });
+            }),
       healthDocuments: (events) => this.#applyWorkerHealth(events),
     };
     options.connections.forEach((connection, index) => {
@@ -214,12 +231,19 @@ class Engine implements SyncEngine {
         this.#keys,
       ),
     );
-    const result = await this.#store.ingest({
-      rawBody,
-      sha256: sha256(options.rawBody),
-      receivedAt: this.#isoTime(options.receivedAt, 'options.receivedAt'),
-      events: planned,
-    });
+    this.#ingesting++;
+    let result: Awaited<ReturnType<CoexistStore['ingest']>>;
+    try {
+      result = await this.#store.ingest({
+        rawBody,
+        sha256: sha256(options.rawBody),
+        receivedAt: this.#isoTime(options.receivedAt, 'options.receivedAt'),
+        events: planned,
+      });
+    } finally {
+      this.#ingesting--;
+      if (this.#ingesting === 0) for (const resume of this.#ingestWaiters.splice(0)) resume();
+    }
     if (result.inserted > 0) {
       this.#wakeFor(planned);
       this.#expectContacts(planned);
