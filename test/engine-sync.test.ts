@@ -90,6 +90,16 @@ function movedToTenantB(store: CoexistStore, first: ReferenceAdapter): { second:
   return { second, moved };
 }
 
+/** An engine on `store` writing PN-1 into a reference CRM without rate limits; stopped and closed after the test. */
+function referenceEngine(store: CoexistStore): { store: CoexistStore; adapter: ReferenceAdapter; engine: SyncEngine } {
+  const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
+  const engine = track(
+    createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
+    store,
+  );
+  return { store, adapter, engine };
+}
+
 /** The CRM's message records of one thread (contact phone), in creation order. */
 function threadRecords(adapter: ReferenceAdapter, phone: string): ReferenceMessageRecord[] {
   return [...adapter.state.messages.values()]
@@ -191,12 +201,7 @@ async function syncBesideBackfill(
 
 describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   it('ignores a redelivered webhook: nothing is stored or written twice', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(
-      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
-      store,
-    );
+    const { adapter, engine } = referenceEngine(createStore());
     const events = [
       inboundMessage({ wamid: 'wamid.1', phone: '+16505551001', at: 1_000 }),
       echoedMessage({ wamid: 'wamid.2', phone: '+16505551001', at: 2_000 }),
@@ -214,12 +219,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('sends no edit, reaction or media follow-up that a later update of its message supersedes', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(
-      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
-      store,
-    );
+    const { adapter, engine } = referenceEngine(createStore());
     const phone = '+16505551009';
     const placeholder = inboundMessage({ wamid: 'wamid.photo', phone, at: 1_000, source: 'history' });
     placeholder.message = { id: 'wamid.photo', kind: 'media_placeholder' };
@@ -369,12 +369,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it('applies updates after their message: an early status waits, it is never dropped', async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(
-      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
-      store,
-    );
+    const { store, adapter, engine } = referenceEngine(createStore());
     const phone = '+16505551009';
     // Statuses and a reaction overtake the message they are about.
     await engine.ingest(
@@ -414,12 +409,7 @@ describe.each(backends)('sync engine (%s)', (_name, createStore) => {
   });
 
   it("passes a failed status's error code and title to the CRM, never its message", async () => {
-    const store = createStore();
-    const adapter = createReferenceAdapter({ rateLimits: NO_LIMITS });
-    const engine = track(
-      createSyncEngine({ store, connections: [{ id: 'crm', adapter, phoneNumberIds: ['PN-1'] }] }),
-      store,
-    );
+    const { adapter, engine } = referenceEngine(createStore());
     const phone = '+16505551011';
     await engine.ingest([echoedMessage({ wamid: 'wamid.f', phone, at: 1_000 })], { rawBody: 'echo' });
     await engine.drain();
